@@ -1,0 +1,117 @@
+# nemo-mcp - MCP server for the NemoVideo AI backend.
+#
+#   make            build build/nemo-mcp (installs missing -dev packages)
+#   make test       every test; last line "N passed, N failed"
+#   make asan       the whole suite under ASan + UBSan
+#   make demo       reference backend + a real MCP session
+#   make install    PREFIX=/usr/local DESTDIR=
+
+VERSION   := 0.1.0
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+BUILD     ?= build
+CC        ?= cc
+PKGS      := libcjson libcurl uuid
+APT_PKGS  := libcjson-dev libcurl4-openssl-dev uuid-dev pkg-config
+
+# Only ask pkg-config when a target needs to compile (not for `make deps`).
+PKG_OK    := $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo yes)
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+             -Wmissing-prototypes -Wno-unused-parameter
+CFLAGS    ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+             -DNEMO_VERSION=\"$(VERSION)\" -DNEMO_PREFIX=\"$(PREFIX)\" \
+             -Iinclude $(WARN) $(CFLAGS) $(PKG_CFLAGS) \
+             $(EXTRA_CFLAGS)
+LDLIBS     = $(PKG_LIBS) -lpthread $(EXTRA_LDFLAGS)
+
+LIB_SRC   := $(sort $(wildcard src/core/*.c src/api/*.c src/skill/*.c \
+                               src/tools/*.c src/mcp/*.c src/cli.c))
+LIB_OBJ   := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRC)) \
+             $(BUILD)/obj/gen/schemas.o
+SCHEMAS   := $(sort $(wildcard schemas/*.json))
+UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+BIN       := $(BUILD)/nemo-mcp
+
+.PHONY: all deps test unit asan demo bench install uninstall clean check-deps
+
+all: check-deps $(BIN)
+
+# A fresh Debian/Ubuntu machine: install what pkg-config cannot find.
+check-deps:
+ifneq ($(PKG_OK),yes)
+	@$(MAKE) --no-print-directory deps
+endif
+
+deps:
+	@if pkg-config --exists $(PKGS) 2>/dev/null; then \
+	    echo "deps: $(PKGS) found"; \
+	else \
+	    echo "deps: installing $(APT_PKGS)"; \
+	    SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	    $$SUDO apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	        $(APT_PKGS) >/dev/null; \
+	fi
+
+$(BUILD)/obj/%.o: src/%.c $(wildcard include/nemo/*.h) | check-deps
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/embed: tools/embed.c
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -o $@ $<
+
+$(BUILD)/gen/schemas.c: $(SCHEMAS) $(BUILD)/embed
+	@mkdir -p $(dir $@)
+	$(BUILD)/embed $@ $(SCHEMAS)
+
+$(BUILD)/obj/gen/schemas.o: $(BUILD)/gen/schemas.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -c $< -o $@
+
+$(BUILD)/libnemo.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(BUILD)/obj/main.o $(BUILD)/libnemo.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libnemo.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libnemo.a $(LDLIBS)
+
+unit: $(UNIT_BIN)
+
+test: all unit
+	@python3 tests/run.py --build $(BUILD)
+
+# The same suite, instrumented, in its own build dir.
+asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan \
+	    CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
+	    EXTRA_LDFLAGS="-fsanitize=address,undefined" test
+
+demo: all
+	@python3 tests/demo.py --build $(BUILD)
+
+bench: all
+	@python3 bench/run.py --build $(BUILD)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/nemo-mcp
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/nemo-mcp
+	install -m 0644 SKILL.md $(DESTDIR)$(PREFIX)/share/nemo-mcp/SKILL.md
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/nemo-mcp
+	rm -rf $(DESTDIR)$(PREFIX)/share/nemo-mcp
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,140 @@
+/* api.h - the NemoVideo backend client.
+ *
+ * Wraps every call in the envelope {code,msg,data}, adds auth and
+ * attribution headers, and applies the recovery table:
+ *   1001 -> one new anonymous token, retry;  1002 -> new session, retry,
+ *   ctl->session_reset = 1;  429 -> wait Retry-After/30 s
+ *   (NEMO_RETRY_429_MS), retry once;  HTTP 400 on token acquisition ->
+ *   new client id, retry;  network/5xx -> bounded backoff retries for reads
+ *   only. Requests that spend credits (run_sse) are never retried blindly.
+ *
+ * Thread-safe: one nemo_api is shared by all tool calls. */
+#ifndef NEMO_API_H
+#define NEMO_API_H
+
+#include <stddef.h>
+#include <cjson/cJSON.h>
+#include "nemo/cancel.h"
+#include "nemo/error.h"
+#include "nemo/progress.h"
+#include "nemo/skill.h"
+
+#define API_DEFAULT_BASE "https://mega-api-prod.nemovideo.ai"
+#define API_SESSION_MAX 128
+
+typedef struct nemo_api nemo_api;
+
+/* Per-call controls and side outputs. */
+typedef struct api_ctl {
+    nemo_cancel *cancel;            /* may be NULL */
+    const nemo_progress *progress;  /* may be NULL */
+    /* Set when a 1002 made the client create a new session: the new id. */
+    int session_reset;
+    char new_session[API_SESSION_MAX];
+} api_ctl;
+
+/* Base URL: NEMO_API_BASE, else skill->api_domain, else API_DEFAULT_BASE.
+ * skill is copied. NULL + err on refused configuration. */
+nemo_api *api_new(const nemo_skill *skill, nemo_err *err);
+void api_free(nemo_api *api);
+const char *api_base_url(const nemo_api *api);
+const nemo_skill *api_skill(const nemo_api *api);
+
+/* ---- auth (api/auth.c) ---- */
+typedef struct api_auth_info {
+    char source[32];        /* "env" | "store" | "new" | "none" */
+    long long expires_ms;   /* wall clock, 0 when unknown */
+    char client_id[64];
+    char store_path[512];
+} api_auth_info;
+/* Make sure a token is available (env, store, or a new anonymous one,
+ * shared safely between processes). Never exposes the token. */
+int api_auth_ensure(nemo_api *api, api_ctl *ctl, nemo_err *err);
+void api_auth_describe(nemo_api *api, api_auth_info *out);
+
+/* ---- generic calls (api/client.c) ---- */
+/* JSON request to path (e.g. "/api/credits/balance/simple"); *data gets the
+ * envelope's data (owned by caller, may be JSON null). body may be NULL.
+ * idempotent: allow retries on network errors/5xx. */
+int api_call(nemo_api *api, api_ctl *ctl, const char *method,
+             const char *path, const cJSON *body, int idempotent,
+             cJSON **data, nemo_err *err);
+
+/* ---- sessions (api/session.c) ---- */
+typedef struct api_session {
+    char id[API_SESSION_MAX];
+    char task_id[API_SESSION_MAX];
+    char language[16];
+    int created;   /* 1 when made by this call */
+} api_session;
+/* Language for a first prompt: Chinese/Japanese/Korean scripts -> zh/ja/ko,
+ * else LANG's language, else "en". */
+void api_detect_language(const char *prompt, char *out, size_t n);
+int api_session_new(nemo_api *api, api_ctl *ctl, const char *language,
+                    api_session *out, nemo_err *err);
+/* The process's current session: remembered in the config dir
+ * (session.json), created on first need with the language of first_prompt
+ * (may be NULL). */
+int api_session_current(nemo_api *api, api_ctl *ctl, const char *first_prompt,
+                        api_session *out, nemo_err *err);
+/* Resolve a tool's optional "session" argument: the given id or current. */
+int api_session_resolve(nemo_api *api, api_ctl *ctl, const char *given,
+                        const char *first_prompt, char *out, size_t n,
+                        nemo_err *err);
+
+/* ---- credits, state ---- */
+typedef struct api_credits { double available, frozen, total; } api_credits;
+int api_credits_get(nemo_api *api, api_ctl *ctl, api_credits *out,
+                    nemo_err *err);
+/* data.state of /api/state/nemo_agent/me/<sid>/latest (owned by caller). */
+int api_state_get(nemo_api *api, api_ctl *ctl, const char *sid,
+                  cJSON **state, nemo_err *err);
+
+/* ---- upload (api/upload.c) ---- */
+/* Stream one local file (already checked by filecheck) as multipart field
+ * "files". *data: the envelope data. */
+int api_upload_file(nemo_api *api, api_ctl *ctl, const char *sid,
+                    const char *path, const char *filename,
+                    const char *content_type, cJSON **data, nemo_err *err);
+int api_upload_urls(nemo_api *api, api_ctl *ctl, const char *sid,
+                    const char *const *urls, size_t n, cJSON **data,
+                    nemo_err *err);
+
+/* ---- render + download (api/render.c) ---- */
+typedef struct api_render_status {
+    char status[32];        /* queued | rendering | completed | failed | ... */
+    double progress;        /* 0..100, -1 unknown */
+    char url[2048];         /* output.url when completed */
+    char message[256];      /* failure reason when failed */
+} api_render_status;
+/* Starts a render of draft; render_id ("render_<ms>") is chosen by the
+ * caller so it can be journalled before the request is sent. */
+int api_render_start(nemo_api *api, api_ctl *ctl, const char *sid,
+                     const char *render_id, const cJSON *draft,
+                     const char *format, const char *quality, nemo_err *err);
+int api_render_status_get(nemo_api *api, api_ctl *ctl, const char *render_id,
+                          api_render_status *out, nemo_err *err);
+/* Stream url to a temp file beside dest, check length and the MP4 ftyp box,
+ * fsync, rename into place. Never replaces an existing dest unless
+ * overwrite. Leaves nothing behind on failure. */
+int api_download(nemo_api *api, api_ctl *ctl, const char *url,
+                 const char *dest, int overwrite, long long *bytes,
+                 nemo_err *err);
+
+/* ---- agent turn over SSE (api/agent.c) ---- */
+typedef struct api_turn {
+    char *reply;            /* final text, owned; NULL when silent */
+    int saw_text;
+    int function_calls;     /* count */
+    char last_tool[64];     /* last function call name */
+    int heartbeats;
+    long long elapsed_ms;
+} api_turn;
+void api_turn_free(api_turn *t);
+/* POST /run_sse and read the stream to its end (cap 15 minutes). Progress
+ * messages: "thinking", "running add_bgm", "still working, 2m10s". An ADK
+ * error event fails the call (NEMO_E_BACKEND with its message). */
+int api_agent_turn(nemo_api *api, api_ctl *ctl, const char *sid,
+                   const char *text, api_turn *out, nemo_err *err);
+
+#endif

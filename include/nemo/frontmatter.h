@@ -1,0 +1,19 @@
+/* frontmatter.h - the YAML subset real SKILL.md files use, between the
+ * leading "---" lines: plain, single- and double-quoted scalars, folded (>)
+ * and literal (|) block scalars with chomping indicators (-, +), comments,
+ * and inline JSON-style flow mappings/sequences. Malformed input gives an
+ * error, never a crash. */
+#ifndef NEMO_FRONTMATTER_H
+#define NEMO_FRONTMATTER_H
+
+#include <stddef.h>
+#include <cjson/cJSON.h>
+
+/* Object of top-level keys: scalars become strings, flow collections become
+ * JSON values, nested block mappings become objects. NULL + err on failure
+ * (no frontmatter, unterminated, bad syntax with the line number). */
+cJSON *fm_parse(const char *text, size_t len, char *err, size_t errlen);
+/* Convenience: string value of key, or NULL. */
+const char *fm_get_string(const cJSON *fm, const char *key);
+
+#endif

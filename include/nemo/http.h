@@ -1,0 +1,69 @@
+/* http.h - thin libcurl wrapper: one request, streaming in and out,
+ * cancellable, no knowledge of the NemoVideo envelope. */
+#ifndef NEMO_HTTP_H
+#define NEMO_HTTP_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include "nemo/buf.h"
+#include "nemo/cancel.h"
+#include "nemo/error.h"
+#include "nemo/progress.h"
+
+/* One part of a multipart/form-data body (streamed from disk). */
+typedef struct http_part {
+    const char *field;       /* "files" */
+    const char *path;        /* file streamed from disk (never read whole) */
+    const char *filename;    /* name sent to the server */
+    const char *content_type;
+} http_part;
+
+typedef struct http_request {
+    const char *method;          /* "GET", "POST" */
+    const char *url;             /* absolute */
+    const char *const *headers;  /* NULL-terminated "Name: value" list */
+    const char *body;            /* JSON body or NULL */
+    size_t body_len;
+    const http_part *parts;      /* multipart parts or NULL */
+    size_t nparts;
+    /* Streamed response body: called for each chunk; return non-zero to
+     * abort. When NULL the body is collected into http_response.body. */
+    int (*on_data)(void *ctx, const char *data, size_t n);
+    void *on_data_ctx;
+    long connect_timeout_ms;     /* 0: 10 s */
+    long total_timeout_ms;       /* 0: none (streams); else cap */
+    long low_speed_secs;         /* abort if < 1 byte/s for this long; 0 off */
+    nemo_cancel *cancel;         /* aborts the transfer promptly */
+    const nemo_progress *progress; /* upload/download progress, may be NULL */
+    const char *progress_label;  /* "uploading clip.mp4" */
+} http_request;
+
+typedef struct http_response {
+    int status;                  /* 0 when no response */
+    nemo_buf body;               /* when on_data is NULL */
+    long long content_length;    /* -1 when unknown */
+    char content_type[128];
+    char retry_after[64];        /* raw Retry-After header, "" when none */
+    double upload_bytes;
+    double download_bytes;
+} http_response;
+
+/* Call once per process before threads start; http_global_cleanup at exit. */
+int http_global_init(void);
+void http_global_cleanup(void);
+
+void http_response_init(http_response *r);
+void http_response_free(http_response *r);
+
+/* Perform the request. 0 when a response arrived (any status), -1 on a
+ * transport failure, cancel or abort (err: NEMO_E_NETWORK, NEMO_E_TIMEOUT,
+ * NEMO_E_CANCELLED). Refuses plain http:// to non-loopback hosts
+ * (NEMO_E_CONFIG). TLS verification is always on. */
+int http_perform(const http_request *req, http_response *resp, nemo_err *err);
+
+/* URL checks shared with the api layer. */
+int http_url_is_loopback(const char *url);
+/* 0 when url is https, or http to a loopback host; else -1 + err. */
+int http_url_allowed(const char *url, nemo_err *err);
+
+#endif

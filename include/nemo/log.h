@@ -1,0 +1,41 @@
+/* log.h - diagnostics on stderr, levels from NEMO_LOG, secret redaction. */
+#ifndef NEMO_LOG_H
+#define NEMO_LOG_H
+
+#include <stddef.h>
+
+enum log_level { NLOG_ERROR = 0, NLOG_WARN, NLOG_INFO, NLOG_DEBUG };
+
+/* Reads NEMO_LOG (error|warn|info|debug); default warn. */
+void log_init_from_env(void);
+void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+int log_enabled(enum log_level level);
+/* 0 on success; accepts the names above plus MCP's syslog names
+ * (notice, critical, alert, emergency, warning). */
+int log_level_parse(const char *name, enum log_level *out);
+const char *log_level_name(enum log_level level);
+
+void log_msg(enum log_level level, const char *module, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Register a secret (the token). Every log line, every err_set message and
+ * every string passed to log_redact has each registered secret replaced by
+ * "[redacted]". Secrets shorter than 8 bytes are ignored. Thread-safe. */
+void log_add_secret(const char *secret);
+/* Redact in place; returns s. */
+char *log_redact(char *s, size_t cap);
+/* Non-zero when s contains a registered secret. */
+int log_contains_secret(const char *s);
+/* Optional observer (the MCP layer forwards to notifications/message). */
+typedef void (*log_observer_fn)(void *ctx, enum log_level level,
+                                const char *module, const char *line);
+void log_set_observer(log_observer_fn fn, void *ctx);
+void log_free_secrets(void);
+
+#define LOG_ERROR(mod, ...) log_msg(NLOG_ERROR, mod, __VA_ARGS__)
+#define LOG_WARN(mod, ...)  log_msg(NLOG_WARN, mod, __VA_ARGS__)
+#define LOG_INFO(mod, ...)  log_msg(NLOG_INFO, mod, __VA_ARGS__)
+#define LOG_DEBUG(mod, ...) log_msg(NLOG_DEBUG, mod, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,66 @@
+/* tool.h - the contract between the MCP layer and the tools.
+ *
+ * The MCP layer validates arguments against schemas/<tool>.input.json, then
+ * calls the tool's function on a worker thread. Tools never see JSON-RPC:
+ * they read args, report progress, honour cancel, and fill a nemo_result
+ * whose structured part matches schemas/<tool>.output.json. */
+#ifndef NEMO_TOOL_H
+#define NEMO_TOOL_H
+
+#include <cjson/cJSON.h>
+#include "nemo/api.h"
+#include "nemo/cancel.h"
+#include "nemo/job.h"
+#include "nemo/progress.h"
+#include "nemo/result.h"
+#include "nemo/skill.h"
+
+/* Shared by every call; owned by main/cli. */
+typedef struct tool_env {
+    nemo_api *api;
+    job_table *jobs;
+    const nemo_skill *skill;
+} tool_env;
+
+typedef struct tool_call {
+    tool_env *env;
+    const cJSON *args;               /* validated arguments object */
+    nemo_cancel *cancel;             /* the request's cancel token */
+    const nemo_progress *progress;   /* NULL-safe */
+    /* Set by the MCP layer when the caller accepts a task (Tasks
+     * extension): long-capable tools start their job and return at once
+     * with result->job_id set. */
+    int task_mode;
+} tool_call;
+
+typedef struct tool_output {
+    nemo_result result;
+    /* The id of the background job still running for this call, or "" when
+     * the result is final. The MCP layer turns it into a task. */
+    char job_id[80];
+} tool_output;
+
+typedef int (*tool_fn)(tool_call *call, tool_output *out);
+
+typedef struct tool_def {
+    const char *name;
+    tool_fn run;
+    int long_running;   /* can return a job (generate, export, upload) */
+} tool_def;
+
+/* All tools, in the fixed order tools/list uses; NULL-terminated. */
+const tool_def *const *tool_all(void);
+const tool_def *tool_find(const char *name);
+/* Register each tool's job resumer with the table (journal resume). */
+void tool_register_resumers(job_table *jobs);
+
+/* Helpers for tool implementations (src/tools/common.c). */
+const char *tool_arg_str(const cJSON *args, const char *key);   /* or NULL */
+long long tool_arg_int(const cJSON *args, const char *key, long long def);
+int tool_arg_bool(const cJSON *args, const char *key, int def);
+/* Fill out->result as an error from a nemo_err: message + advice as text,
+ * isError true, no structured content (hosts validate structuredContent
+ * against the output schema, which describes success). */
+void tool_fail_err(tool_output *out, const nemo_err *err);
+
+#endif

@@ -1,0 +1,95 @@
+/* cancel.c - cancellation flags that sleepers wake on. */
+#include <errno.h>
+#include <time.h>
+
+#include "nemo/cancel.h"
+
+void cancel_init(nemo_cancel *c)
+{
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
+    c->cancelled = 0;
+    c->parent = NULL;
+}
+
+void cancel_init_child(nemo_cancel *c, nemo_cancel *parent)
+{
+    cancel_init(c);
+    c->parent = parent;
+}
+
+void cancel_destroy(nemo_cancel *c)
+{
+    pthread_cond_destroy(&c->cv);
+    pthread_mutex_destroy(&c->mu);
+}
+
+void cancel_request(nemo_cancel *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->mu);
+    c->cancelled = 1;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
+int cancel_requested(nemo_cancel *c)
+{
+    int v;
+
+    if (!c)
+        return 0;
+    pthread_mutex_lock(&c->mu);
+    v = c->cancelled;
+    pthread_mutex_unlock(&c->mu);
+    if (!v && c->parent)
+        v = cancel_requested(c->parent);
+    return v;
+}
+
+static void deadline_after(struct timespec *ts, long long ms)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+int cancel_sleep_ms(nemo_cancel *c, long long ms)
+{
+    struct timespec until, now;
+
+    if (!c) {
+        struct timespec req = { (time_t)(ms / 1000), (ms % 1000) * 1000000L };
+        while (nanosleep(&req, &req) != 0 && errno == EINTR)
+            ;
+        return 0;
+    }
+    deadline_after(&until, ms);
+    for (;;) {
+        struct timespec slice;
+        int done = 0;
+
+        if (cancel_requested(c))
+            return 1;
+        /* Wake at least every 50 ms so a parent's cancel is noticed. */
+        deadline_after(&slice, 50);
+        if (slice.tv_sec > until.tv_sec ||
+            (slice.tv_sec == until.tv_sec && slice.tv_nsec > until.tv_nsec))
+            slice = until;
+        pthread_mutex_lock(&c->mu);
+        if (!c->cancelled)
+            pthread_cond_timedwait(&c->cv, &c->mu, &slice);
+        pthread_mutex_unlock(&c->mu);
+        clock_gettime(CLOCK_REALTIME, &now);
+        if (now.tv_sec > until.tv_sec ||
+            (now.tv_sec == until.tv_sec && now.tv_nsec >= until.tv_nsec))
+            done = 1;
+        if (done)
+            return cancel_requested(c);
+    }
+}
