@@ -1,0 +1,77 @@
+/* api_internal.h - shared by the files of src/api/ only. */
+#ifndef NEMO_API_INTERNAL_H
+#define NEMO_API_INTERNAL_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <cjson/cJSON.h>
+
+#include "nemo/api.h"
+#include "nemo/http.h"
+
+#define API_TOKEN_MAX 2048
+
+struct nemo_api {
+    char base[512];             /* no trailing slash */
+    nemo_skill skill;
+    char user_agent[64];        /* "nemo-mcp/<version>" */
+    pthread_mutex_t mu;         /* guards everything below */
+    char token[API_TOKEN_MAX];  /* "" until api_auth_ensure */
+    long long token_expires_ms; /* wall clock; 0 unknown */
+    char token_source[32];      /* env | store | new */
+    char client_id[64];
+    unsigned token_generation;  /* bumped on every new token */
+};
+
+/* One request through the recovery table (see api.h). */
+typedef struct api_send_opts {
+    const char *method;          /* "GET" | "POST" */
+    const char *path;            /* "/api/..." or an absolute URL */
+    const char *body;            /* JSON body or NULL */
+    size_t body_len;
+    const http_part *parts;      /* multipart instead of body */
+    size_t nparts;
+    const char *accept;          /* "text/event-stream"; NULL: JSON */
+    int idempotent;              /* network/5xx retries allowed */
+    int no_auth;                 /* token request itself */
+    /* Streaming: a 2xx response whose Content-Type is not JSON goes here;
+     * JSON envelopes (errors included) are always collected and parsed. */
+    int (*on_data)(void *ctx, const char *data, size_t n);
+    void *on_data_ctx;
+    long total_timeout_ms;       /* 0: 60 s for JSON calls, none if on_data */
+    long low_speed_secs;
+    const char *progress_label;
+    const char *const *extra_headers;  /* NULL-terminated, may be NULL */
+} api_send_opts;
+
+/* Returns 0 and *data (envelope data, may be NULL for streamed bodies) on
+ * success; -1 with err otherwise. 1001 triggers one token refresh + retry;
+ * 429 one wait + retry; network errors/5xx up to 3 tries with backoff when
+ * idempotent (or when the connection was never made). */
+int api_send(nemo_api *api, api_ctl *ctl, const api_send_opts *o,
+             cJSON **data, nemo_err *err);
+
+/* Parse a {code,msg,data} envelope. 0 and *data (may be NULL) when code 0
+ * and 2xx; -1 with err (err_from_response) otherwise. */
+int api_envelope_parse(int http_status, const char *body, size_t len,
+                       cJSON **data, nemo_err *err);
+
+/* Absolute URL for a path ("/api/x" -> base + path; absolute URLs pass
+ * through after http_url_allowed). */
+int api_url(const nemo_api *api, const char *path, char *out, size_t n,
+            nemo_err *err);
+
+/* After a 1002: create a new session (language of the old one if known),
+ * make it current, set ctl->session_reset/new_session. */
+int api_session_recover(nemo_api *api, api_ctl *ctl, const char *old_sid,
+                        char *new_sid, size_t n, nemo_err *err);
+
+/* Force a new token (after 1001 with token_generation == seen_generation:
+ * only one thread/process refreshes; the others reuse its token). */
+int api_auth_refresh(nemo_api *api, api_ctl *ctl, unsigned seen_generation,
+                     nemo_err *err);
+
+/* URL-escape one path segment (session ids, render ids). */
+int api_escape_segment(const char *in, char *out, size_t n);
+
+#endif
