@@ -39,9 +39,12 @@ typedef struct job_spec {
 } job_spec;
 
 /* A resumer restarts a job that a dead process left RUNNING. It receives the
- * journal record and returns 0 with *fn/*arg set to continue it on a new
- * thread under the same id, or -1 to mark it INTERRUPTED with *out filled
- * (e.g. a generate turn whose stream died). */
+ * journal record (with its "resume" object) and returns 0 with *fn/*arg set
+ * to continue it on a new thread under the same id (a render resumes
+ * polling; a generate turn whose stream died reads the timeline and reports
+ * what changed, calling job_set_outcome(j, JOB_INTERRUPTED) when nothing
+ * did), or -1 when it cannot be picked up: the job is then marked
+ * INTERRUPTED with *out as its result. */
 typedef int (*job_resumer)(const cJSON *record, job_fn *fn, void **arg,
                            void (**arg_free)(void *), nemo_result *out);
 
@@ -90,6 +93,8 @@ nemo_cancel *job_cancel_token(nemo_job *j);
 /* Set a key in the journal record's "resume" object and write it through.
  * Takes value. */
 void job_record_set(nemo_job *j, const char *key, cJSON *value);
+/* Override the status the job ends with (e.g. JOB_INTERRUPTED). */
+void job_set_outcome(nemo_job *j, job_status s);
 /* What cancelling could not stop, said to the user (e.g. the render keeps
  * running server-side). */
 void job_set_cancel_note(nemo_job *j, const char *note);
