@@ -39,7 +39,7 @@ typedef struct job_spec {
 } job_spec;
 
 /* A resumer restarts a job that a dead process left RUNNING. It receives the
- * journal record (with its "resume" object) and returns 0 with *fn/*arg set
+ * journal record (with its "resume" object) and returns 0 with *fn and *arg set
  * to continue it on a new thread under the same id (a render resumes
  * polling; a generate turn whose stream died reads the timeline and reports
  * what changed, calling job_set_outcome(j, JOB_INTERRUPTED) when nothing

@@ -12,6 +12,8 @@
 
 int journal_write(const cJSON *record);        /* needs record.id */
 cJSON *journal_read(const char *id);           /* NULL when unknown/corrupt */
+/* Remove a record and its lock file (not its request claim). */
+int journal_remove(const char *id);
 /* 0: claimed for job_id; 1: already claimed (existing filled); -1: error. */
 int journal_claim_request(const char *request_id, const char *job_id,
                           char *existing, size_t n);
