@@ -13,6 +13,7 @@
 
 struct nemo_api {
     char base[512];             /* no trailing slash */
+    char base_source[32];       /* NEMO_API_BASE | SKILL.md | default */
     nemo_skill skill;
     char user_agent[64];        /* "nemo-mcp/<version>" */
     pthread_mutex_t mu;         /* guards everything below */
@@ -21,6 +22,15 @@ struct nemo_api {
     char token_source[32];      /* env | store | new */
     char client_id[64];
     unsigned token_generation;  /* bumped on every new token */
+    /* Added by api/auth.c + api/session.c: */
+    pthread_mutex_t auth_mu;    /* one token acquisition at a time; taken
+                                 * before mu, never while holding it */
+    pthread_mutex_t session_mu; /* one session creation at a time */
+    api_session current;        /* guarded by mu; id "" until known */
+    char recovered_from[API_SESSION_MAX]; /* session the current one
+                                 * replaced after a 1002 (session_mu) */
+    int token_keep;             /* a refresh near expiry was refused: keep
+                                 * using the token until it really expires */
 };
 
 /* One request through the recovery table (see api.h). */
@@ -42,6 +52,7 @@ typedef struct api_send_opts {
     long low_speed_secs;
     const char *progress_label;
     const char *const *extra_headers;  /* NULL-terminated, may be NULL */
+    int no_rate_retry;           /* 429: fail at once, no wait + retry */
 } api_send_opts;
 
 /* Returns 0 and *data (envelope data, may be NULL for streamed bodies) on
@@ -73,5 +84,13 @@ int api_auth_refresh(nemo_api *api, api_ctl *ctl, unsigned seen_generation,
 
 /* URL-escape one path segment (session ids, render ids). */
 int api_escape_segment(const char *in, char *out, size_t n);
+
+/* Milliseconds a Retry-After value asks for (delta-seconds or HTTP-date,
+ * relative to now_wall_ms); -1 when absent or unparsable. */
+long long api_retry_after_ms(const char *value, long long now_wall_ms);
+
+/* A short, single-line, printable excerpt of a (non-JSON) body for error
+ * messages: an HTML page's <title> or its text without tags. */
+void api_snippet(const char *body, size_t len, char *out, size_t n);
 
 #endif
