@@ -470,13 +470,26 @@ static int dl_check_dest(const char *dest, int overwrite, nemo_err *err)
     return 0;
 }
 
+/* "Name: value" without control characters: a hand-edited SKILL.md must
+ * not be able to inject header lines. */
+static void dl_header(char *out, size_t n, const char *name,
+                      const char *value)
+{
+    size_t o = (size_t)snprintf(out, n, "%s: ", name), i;
+
+    for (i = 0; value && value[i] && o + 1 < n; i++)
+        if ((unsigned char)value[i] >= 0x20 && value[i] != 0x7F)
+            out[o++] = value[i];
+    out[o < n ? o : n - 1] = '\0';
+}
+
 /* Headers: credentials only for the API's own origin, never a CDN's. */
-static int dl_headers(nemo_api *api, const char *url, char *auth, size_t an,
-                      char extra[4][256], const char *hdrs[7])
+static void dl_headers(nemo_api *api, const char *url, char *auth, size_t an,
+                       char extra[4][256], const char *hdrs[7])
 {
     size_t h = 0;
 
-    snprintf(extra[0], sizeof extra[0], "User-Agent: %s", api->user_agent);
+    dl_header(extra[0], sizeof extra[0], "User-Agent", api->user_agent);
     hdrs[h++] = extra[0];
     if (dl_same_origin(url, api->base)) {
         pthread_mutex_lock(&api->mu);
@@ -485,18 +498,17 @@ static int dl_headers(nemo_api *api, const char *url, char *auth, size_t an,
         pthread_mutex_unlock(&api->mu);
         if (auth[0])
             hdrs[h++] = auth;
-        snprintf(extra[1], sizeof extra[1], "X-Skill-Source: %s",
-                 api->skill.name);
-        snprintf(extra[2], sizeof extra[2], "X-Skill-Version: %s",
-                 api->skill.version);
-        snprintf(extra[3], sizeof extra[3], "X-Skill-Platform: %s",
-                 api->skill.platform);
+        dl_header(extra[1], sizeof extra[1], "X-Skill-Source",
+                  api->skill.name);
+        dl_header(extra[2], sizeof extra[2], "X-Skill-Version",
+                  api->skill.version);
+        dl_header(extra[3], sizeof extra[3], "X-Skill-Platform",
+                  api->skill.platform);
         hdrs[h++] = extra[1];
         hdrs[h++] = extra[2];
         hdrs[h++] = extra[3];
     }
     hdrs[h] = NULL;
-    return 0;
 }
 
 /* Why the transfer failed, in order of what a person should hear. */
