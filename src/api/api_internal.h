@@ -48,7 +48,8 @@ typedef struct api_send_opts {
      * JSON envelopes (errors included) are always collected and parsed. */
     int (*on_data)(void *ctx, const char *data, size_t n);
     void *on_data_ctx;
-    long total_timeout_ms;       /* 0: 60 s for JSON calls, none if on_data */
+    long total_timeout_ms;       /* 0: 60 s for JSON calls, none if on_data
+                                  * or parts (uploads: low_speed 60 s) */
     long low_speed_secs;
     const char *progress_label;
     const char *const *extra_headers;  /* NULL-terminated, may be NULL */
@@ -58,7 +59,12 @@ typedef struct api_send_opts {
 /* Returns 0 and *data (envelope data, may be NULL for streamed bodies) on
  * success; -1 with err otherwise. 1001 triggers one token refresh + retry;
  * 429 one wait + retry; network errors/5xx up to 3 tries with backoff when
- * idempotent (or when the connection was never made). */
+ * idempotent (or when the connection was never made); the backoff starts
+ * at 500 ms (NEMO_RETRY_BACKOFF_MS overrides, for tests). With on_data, a
+ * 2xx JSON answer (instead of a stream) is parsed and returned in *data.
+ * HTTP 400 is NEMO_E_CLIENT_ID only for no_auth (token) requests, else
+ * NEMO_E_BACKEND. 1002 is returned as NEMO_E_SESSION: the caller knows the
+ * session and calls api_session_recover. */
 int api_send(nemo_api *api, api_ctl *ctl, const api_send_opts *o,
              cJSON **data, nemo_err *err);
 

@@ -558,8 +558,11 @@ static int transient(const nemo_err *e, const http_response *r)
 {
     if (r->transport_error == CURLE_PEER_FAILED_VERIFICATION)
         return 0;
-    return e->kind == NEMO_E_NETWORK || e->kind == NEMO_E_TIMEOUT ||
-           e->kind == NEMO_E_SERVER;
+    /* A request that timed out after it was sent would most likely time
+     * out again: three 60 s waits help nobody. */
+    if (e->kind == NEMO_E_TIMEOUT)
+        return !r->request_sent;
+    return e->kind == NEMO_E_NETWORK || e->kind == NEMO_E_SERVER;
 }
 
 /* The request cannot have reached the server: safe to repeat anything. */
@@ -642,7 +645,7 @@ int api_send(nemo_api *api, api_ctl *ctl, const api_send_opts *o,
                 err_set(err, NEMO_E_RATE,
                         "The backend is rate limiting requests (HTTP 429) "
                         "and asks to wait %lld minutes before retrying.",
-                        wait / 60000 + 1);
+                        (wait + 59999) / 60000);
                 break;
             }
             if (o->no_rate_retry)

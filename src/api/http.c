@@ -37,6 +37,9 @@ static CURLSH *http_share;
 static pthread_mutex_t http_share_mu[CURL_LOCK_DATA_LAST];
 static CURLM *http_pool[HTTP_POOL_MAX];
 static int http_npool;
+/* A forked child's inheritance; volatile so the parking is not optimised
+ * away (it keeps the handles reachable, deliberately never cleaned up). */
+static CURLM *volatile http_orphans[HTTP_POOL_MAX];
 
 static void share_lock(CURL *h, curl_lock_data data, curl_lock_access a,
                        void *ctx)
@@ -51,12 +54,28 @@ static void share_unlock(CURL *h, curl_lock_data data, void *ctx)
     pthread_mutex_unlock(&http_share_mu[data]);
 }
 
+/* A forked child must not share the parent's pooled connections (two
+ * processes writing into one TCP or TLS stream). Park them unused, without
+ * cleanup: closing could send a TLS close_notify on the parent's behalf. */
+static void http_atfork_child(void)
+{
+    int i;
+
+    for (i = 0; i < http_npool; i++)
+        http_orphans[i] = http_pool[i];
+    http_npool = 0;
+    pthread_mutex_init(&http_mu, NULL);
+}
+
 /* Reference counted so that api_new/api_free and main can both call it. */
 int http_global_init(void)
 {
+    static int atfork_done;
     int rc = 0, i;
 
     pthread_mutex_lock(&http_mu);
+    if (!atfork_done && pthread_atfork(NULL, NULL, http_atfork_child) == 0)
+        atfork_done = 1;
     if (http_refs++ > 0)
         goto out;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -473,6 +492,8 @@ static void set_method(CURL *h, const http_request *req, const char *method,
         curl_easy_setopt(h, CURLOPT_MIMEPOST, mime);
     } else if (strcmp(method, "GET") == 0) {
         curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    } else if (strcmp(method, "HEAD") == 0) {
+        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
     } else {
         const char *body = with_body && req->body ? req->body : "";
         curl_off_t len = with_body && req->body ? (curl_off_t)req->body_len
