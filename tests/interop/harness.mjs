@@ -35,6 +35,7 @@ export function serverEnv(backendUrl, configDir) {
         NEMO_RENDER_POLL_MS: '20',
         NEMO_RETRY_429_MS: '10',
         NEMO_LOG: process.env.NEMO_LOG || 'warn',
+        NO_PROXY: '127.0.0.1,localhost',   // libcurl honours http_proxy
     };
     for (const key of ['PATH', 'HOME', 'LANG', 'LC_ALL', 'ASAN_OPTIONS', 'UBSAN_OPTIONS']) {
         if (process.env[key] !== undefined) env[key] = process.env[key];

@@ -43,6 +43,11 @@ function selfCheck(runner, dir) {
 async function main() {
     const runner = new Runner(process.env.INTEROP_FILTER);
     const started = performance.now();
+    const major = Number(process.versions.node.split('.')[0]);
+    if (major < 20) {
+        runner.report('interop/setup', false, [`node ${process.versions.node}: the MCP SDKs need node >= 20`]);
+        return 1;
+    }
     let dir;
     try {
         dir = schemaDir(ROOT);

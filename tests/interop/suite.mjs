@@ -115,9 +115,9 @@ export async function runSuite(runner, backend, adapter, credits) {
 
             // Cancel mid-turn: once the agent stream is open and the call
             // has reported progress.
-            await backend.requests('/run_sse', { minCount: 1, timeoutMs: 10000 });
-            const sse = await backend.requests('/run_sse');
-            assert(sse.length >= 1, 'generate never opened the agent stream (/run_sse)');
+            await waitFor(async () => resolved || rejection ||
+                          (await backend.requests('/run_sse')).length > 0,
+                          10000, 'generate opening the agent stream (/run_sse)');
             await waitFor(() => progress.length > 0 || resolved || rejection, 5000,
                           'first progress notification of generate');
             assert(!resolved && !rejection, `generate ended before it was cancelled: ${
@@ -146,7 +146,7 @@ export async function runSuite(runner, backend, adapter, credits) {
             const gone = await waitFor(async () => {
                 const entries = await backend.requests('/run_sse');
                 const e = entries[entries.length - 1];
-                return e && e.sse ? e : undefined;
+                return e && e.done && e.sse ? e : undefined;
             }, 3000, 'the backend seeing the agent stream end after the cancel');
             assertEq(gone.sse.outcome, 'client_gone', 'outcome of the cancelled agent turn');
             assert(gone.duration_ms < SLOW_TURN_MS / 2, `agent stream lasted ${gone.duration_ms} ms`);
