@@ -82,8 +82,8 @@ def nemo_server(build, backend_url, config_dir):
         raise SystemExit("bench: no %s (run make)" % binary)
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEMO_")
            and k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
-    env.update({"NO_PROXY": "127.0.0.1,localhost","NEMO_API_BASE": backend_url, "NEMO_CONFIG_DIR": config_dir,
-                "NEMO_LOG": "error"})
+    env.update({"NO_PROXY": "127.0.0.1,localhost", "NEMO_API_BASE": backend_url,
+                "NEMO_CONFIG_DIR": config_dir, "NEMO_LOG": "error"})
     return Server("nemo-mcp", [binary], env)
 
 
