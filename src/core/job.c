@@ -7,8 +7,9 @@
  * whose lock it can take knows the owner died and hands the record to the
  * tool's resumer.
  *
- * Threads are detached; the table counts live ones so job_table_free can
- * wait for them after cancelling. Lock order: job->io_mu, then job->mu,
+ * Threads are joinable: a finishing thread hands its pthread_t to the
+ * table, which joins it at the next job_start or at job_table_free, so no
+ * thread outlives the table (valgrind-clean exits). Lock order: job->io_mu, then job->mu,
  * then table->mu is never held while taking a job lock. */
 #include <errno.h>
 #include <fcntl.h>
@@ -43,6 +44,7 @@ struct nemo_job {
     job_status status;
     int outcome;                     /* -1 or a job_status override */
     int finished;
+    int finalizing;                  /* result set, record being written */
     int foreign;                     /* running in another live process */
     long long created_ms, updated_ms, started_mono, last_write_mono;
     char progress_text[512];
@@ -70,6 +72,8 @@ struct job_table {
     nemo_job **jobs;
     size_t njobs, cap;
     int live_threads;
+    pthread_t *finished_threads;     /* to join */
+    size_t nfinished, finished_cap;
     int closing;
     long long ttl_ms;
     long long last_prune_mono;
@@ -208,7 +212,7 @@ static cJSON *record_locked(nemo_job *j)
     cJSON_AddItemToObject(rec, "resume", j->resume
                                              ? cJSON_Duplicate(j->resume, 1)
                                              : cJSON_CreateObject());
-    if (j->finished)
+    if (j->finished || j->finalizing)
         cJSON_AddItemToObject(rec, "result", result_to_json(&j->result));
     return rec;
 }
@@ -251,9 +255,22 @@ static void job_progress_cb(void *ctx, double fraction, const char *message)
         job_persist(j);
 }
 
-static void table_thread_done(job_table *t)
+static void table_thread_done(job_table *t, int joinable)
 {
     pthread_mutex_lock(&t->mu);
+    if (joinable && t->nfinished == t->finished_cap) {
+        size_t cap = t->finished_cap ? t->finished_cap * 2 : 8;
+        pthread_t *p = realloc(t->finished_threads, cap * sizeof *p);
+
+        if (p) {
+            t->finished_threads = p;
+            t->finished_cap = cap;
+        }
+    }
+    if (joinable && t->nfinished < t->finished_cap)
+        t->finished_threads[t->nfinished++] = pthread_self();
+    else if (joinable)
+        pthread_detach(pthread_self());  /* no memory: let it go */
     t->live_threads--;
     pthread_cond_broadcast(&t->idle);
     pthread_mutex_unlock(&t->mu);
@@ -277,11 +294,13 @@ static void job_finish(nemo_job *j, nemo_result *out)
         j->result.text = strdup(j->status == JOB_CANCELLED
                                     ? "The job was cancelled."
                                     : "The job ended without a result.");
-    j->finished = 1;
+    j->finalizing = 1;
     j->updated_ms = clock_wall_ms();
     pthread_mutex_unlock(&j->mu);
+    /* Durable first: a waiter that sees "finished" can rely on the record. */
     job_persist(j);
     pthread_mutex_lock(&j->mu);
+    j->finished = 1;
     fd = j->lock_fd;
     j->lock_fd = -1;
     pthread_cond_broadcast(&j->cv);
@@ -303,7 +322,7 @@ static void *job_thread(void *vj)
         j->arg = NULL;
     }
     job_unref(j);
-    table_thread_done(t);
+    table_thread_done(t, 1);
     return NULL;
 }
 
@@ -319,13 +338,12 @@ static int job_spawn(nemo_job *j)
     pthread_mutex_unlock(&t->mu);
     job_ref(j);  /* the thread's reference */
     pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, 512 * 1024);
     rc = pthread_create(&th, &attr, job_thread, j);
     pthread_attr_destroy(&attr);
     if (rc != 0) {
         job_unref(j);
-        table_thread_done(t);
+        table_thread_done(t, 0);
         return -1;
     }
     return 0;
@@ -347,6 +365,23 @@ job_table *job_table_new(void)
     return t;
 }
 
+/* Join threads that have finished their job. */
+static void table_reap(job_table *t)
+{
+    pthread_t *done;
+    size_t n, i;
+
+    pthread_mutex_lock(&t->mu);
+    done = t->finished_threads;
+    n = t->nfinished;
+    t->finished_threads = NULL;
+    t->nfinished = t->finished_cap = 0;
+    pthread_mutex_unlock(&t->mu);
+    for (i = 0; i < n; i++)
+        pthread_join(done[i], NULL);
+    free(done);
+}
+
 void job_table_free(job_table *t)
 {
     size_t i;
@@ -360,6 +395,7 @@ void job_table_free(job_table *t)
     while (t->live_threads > 0)
         pthread_cond_wait(&t->idle, &t->mu);
     pthread_mutex_unlock(&t->mu);
+    table_reap(t);
     for (i = 0; i < t->njobs; i++)
         job_unref(t->jobs[i]);
     free(t->jobs);
@@ -518,6 +554,7 @@ nemo_job *job_start(job_table *t, const job_spec *spec, job_fn fn, void *arg,
 
     if (existed)
         *existed = 0;
+    table_reap(t);
     table_prune(t);
     if (spec->request_id && *spec->request_id &&
         (old = table_find(t, NULL, spec->request_id)) != NULL) {
@@ -658,6 +695,25 @@ static void resume_orphan(job_table *t, nemo_job *j, const cJSON *rec, int fd)
     result_free(&out);
 }
 
+/* The lock is ours, so the owner has finished or died: its last write is
+ * final. Returns 1 when that write says the job ended. */
+static int reread_after_lock(nemo_job *j, cJSON **rec)
+{
+    cJSON *fresh = journal_read(j->id);
+    const char *st;
+
+    if (!fresh)
+        return 0;
+    cJSON_Delete(*rec);
+    *rec = fresh;
+    st = rec_str(fresh, "status");
+    if (st && strcmp(st, "running") != 0) {
+        absorb_record(j, fresh);
+        return 1;
+    }
+    return 0;
+}
+
 nemo_job *job_lookup(job_table *t, const char *id)
 {
     nemo_job *j;
@@ -679,6 +735,8 @@ nemo_job *job_lookup(job_table *t, const char *id)
         fd = journal_lock_job(id);
         if (fd < 0) {
             j->foreign = 1;  /* a live process runs it; we watch the file */
+        } else if (reread_after_lock(j, &rec)) {
+            journal_unlock_job(fd);  /* it finished just before we looked */
         } else {
             pthread_mutex_lock(&j->mu);
             j->status = JOB_RUNNING;
@@ -713,16 +771,10 @@ static void refresh_foreign(nemo_job *j)
         j->foreign = 0;
     pthread_mutex_unlock(&j->mu);
     if (fd >= 0) {
-        cJSON *fresh = journal_read(j->id);  /* the owner's last word */
-
-        if (fresh && strcmp(rec_str(fresh, "status") ? rec_str(fresh, "status")
-                                                     : "", "running") != 0) {
-            absorb_record(j, fresh);
+        if (reread_after_lock(j, &rec))
             journal_unlock_job(fd);
-        } else {
-            resume_orphan(j->table, j, fresh ? fresh : rec, fd);
-        }
-        cJSON_Delete(fresh);
+        else
+            resume_orphan(j->table, j, rec, fd);
     }
     cJSON_Delete(rec);
 }
@@ -747,9 +799,7 @@ job_status job_wait(nemo_job *j, long long timeout_ms, nemo_cancel *waiter,
     unsigned seen;
     long long last_foreign = 0;
 
-    pthread_mutex_lock(&j->mu);
-    seen = j->progress_seq;
-    pthread_mutex_unlock(&j->mu);
+    seen = 0;  /* a late waiter hears the current message first */
     for (;;) {
         char msg[512];
         int forward = 0, foreign;
