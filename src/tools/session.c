@@ -19,11 +19,20 @@ static int session_run(tool_call *call, tool_output *out)
     tool_ctl_init(&ctl, call->cancel, call->progress);
     err_clear(&err);
     memset(&s, 0, sizeof s);
-    if (action && strcmp(action, "new") == 0)
+    if (action && strcmp(action, "new") == 0) {
+        char lang[16];
+
+        if (!language || !language[0]) {
+            api_detect_language(NULL, lang, sizeof lang);
+            language = lang;
+        }
+        /* A new project replaces the current one for every later call. */
         rc = api_session_new(call->env->api, &ctl, language, &s, &err);
-    else if (!action || strcmp(action, "current") == 0)
+        if (rc == 0)
+            rc = api_session_set_current(call->env->api, &s, &err);
+    } else if (!action || strcmp(action, "current") == 0) {
         rc = api_session_current(call->env->api, &ctl, NULL, &s, &err);
-    else {
+    } else {
         tool_fail_msg(out, NEMO_E_INVALID, "Unknown action \"%s\": use "
                       "\"current\" or \"new\".", action);
         return 0;
