@@ -69,6 +69,12 @@ void tool_fail_msg(tool_output *out, nemo_err_kind kind, const char *fmt, ...)
  * backend gave, with ?bind=<id> added when it is not there yet. */
 static void credits_link(const nemo_err *err, nemo_buf *b)
 {
+    /* The backend client may already have written the link into the
+     * message. */
+    if ((err->link[0] && strstr(buf_str(b), err->link)) ||
+        (!err->link[0] && err->bind_id[0] && strstr(buf_str(b),
+                                                    err->bind_id)))
+        return;
     if (err->link[0]) {
         buf_printf(b, " Register (free) to keep going: %s", err->link);
         if (err->bind_id[0] && !strstr(err->link, "bind="))

@@ -162,6 +162,14 @@ TEST(error_text)
     t = tool_err_text(&e);
     CHECK_CONTAINS(t, "?bind=bind_42");
     free(t);
+    /* a message that already carries the link does not repeat it */
+    snprintf(e.link, sizeof e.link, "https://r.example/?bind=b7");
+    snprintf(e.message, sizeof e.message, "Out of credits. Register at "
+             "https://r.example/?bind=b7 to get more.");
+    t = tool_err_text(&e);
+    CHECK(strstr(t, "bind=b7") != NULL);
+    CHECK(strstr(strstr(t, "bind=b7") + 1, "bind=b7") == NULL);
+    free(t);
     /* an empty message still says something */
     err_clear(&e);
     e.kind = NEMO_E_NETWORK;
