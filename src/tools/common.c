@@ -166,6 +166,30 @@ void tool_session_note(const api_ctl *ctl, char *sid, size_t n,
     snprintf(sid, n, "%s", ctl->new_session);
 }
 
+int tool_state_get(nemo_api *api, api_ctl *ctl, const char *sid,
+                   cJSON **state, nemo_err *err)
+{
+    api_session fresh;
+    char lang[16];
+
+    if (api_state_get(api, ctl, sid, state, err) == 0)
+        return 0;
+    if (err->kind != NEMO_E_SESSION)
+        return -1;
+    /* The seeds: 1002 -> create a new session. Its timeline is empty; the
+     * caller tells the user (tool_session_note). */
+    LOG_WARN("tools", "session %s is gone on the backend; starting a new "
+             "one", sid);
+    api_detect_language(NULL, lang, sizeof lang);
+    err_clear(err);
+    if (api_session_new(api, ctl, lang, &fresh, err) != 0 ||
+        api_session_set_current(api, &fresh, err) != 0)
+        return -1;
+    ctl->session_reset = 1;
+    snprintf(ctl->new_session, sizeof ctl->new_session, "%s", fresh.id);
+    return api_state_get(api, ctl, fresh.id, state, err);
+}
+
 void tool_fmt_duration(long long ms, char *buf, size_t n)
 {
     long long s = ms < 0 ? 0 : ms / 1000;

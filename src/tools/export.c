@@ -368,6 +368,9 @@ static void export_job(nemo_job *j, void *argp, nemo_result *out)
 
     tool_ctl_init(&ctl, job_cancel_token(j), p);
     err_clear(&err);
+    job_set_cancel_note(j, "A render already started keeps running on the "
+                           "NemoVideo servers (it cannot be stopped from "
+                           "here); nothing will be downloaded.");
     if (!a->resumed) {
         job_record_set(j, "phase", cJSON_CreateString("starting"));
         progress_report(p, 0, "starting the render");
@@ -378,9 +381,6 @@ static void export_job(nemo_job *j, void *argp, nemo_result *out)
         }
         job_record_set(j, "phase", cJSON_CreateString("rendering"));
     }
-    job_set_cancel_note(j, "The render itself keeps running on the "
-                           "NemoVideo servers (it cannot be stopped from "
-                           "here); nothing will be downloaded.");
     rc = render_poll(j, a, &ctl, url, sizeof url, &err);
     if (rc == -2) {
         export_interrupted(j, a, "the server process restarted before the "
@@ -470,7 +470,7 @@ static int export_draft(tool_call *call, api_ctl *ctl, char *sid, size_t n,
 
     err_clear(&err);
     snprintf(old, sizeof old, "%s", sid);
-    if (api_state_get(call->env->api, ctl, sid, &state, &err) != 0) {
+    if (tool_state_get(call->env->api, ctl, sid, &state, &err) != 0) {
         tool_fail_err(out, &err);
         return -1;
     }

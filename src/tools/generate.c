@@ -185,9 +185,11 @@ static void gen_job(nemo_job *j, void *argp, nemo_result *out)
     snprintf(sid, sizeof sid, "%s", a->session);
     tool_ctl_init(&ctl, job_cancel_token(j), p);
     err_clear(&err);
+    job_set_cancel_note(j, "Edits the agent already made stay on the "
+                           "timeline; call `state` to see it.");
 
     progress_report(p, -1, "reading the timeline");
-    if (api_state_get(a->api, &ctl, sid, &state, &err) != 0) {
+    if (tool_state_get(a->api, &ctl, sid, &state, &err) != 0) {
         tool_result_err(out, &err);
         goto out;
     }
@@ -200,8 +202,6 @@ static void gen_job(nemo_job *j, void *argp, nemo_result *out)
     }
     if (old_sid[0])
         job_record_set(j, "session", cJSON_CreateString(sid));
-    job_set_cancel_note(j, "Edits the agent already made stay on the "
-                           "timeline; call `state` to see it.");
     job_record_set(j, "phase", cJSON_CreateString("turn"));
     progress_report(p, -1, "sending the request to the video agent");
     if (api_agent_turn(a->api, &ctl, sid, a->prompt, &turn, &err) != 0) {
@@ -431,7 +431,7 @@ static int route_state(tool_call *call, const char *prompt, tool_output *out)
     err_clear(&err);
     if (tool_session(call, &ctl, NULL, sid, sizeof sid, out) != 0)
         return 0;
-    if (api_state_get(call->env->api, &ctl, sid, &state, &err) != 0) {
+    if (tool_state_get(call->env->api, &ctl, sid, &state, &err) != 0) {
         tool_fail_err(out, &err);
         return 0;
     }

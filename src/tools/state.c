@@ -53,7 +53,7 @@ static int state_run(tool_call *call, tool_output *out)
     err_clear(&err);
     if (tool_session(call, &ctl, NULL, sid, sizeof sid, out) != 0)
         return 0;
-    if (api_state_get(call->env->api, &ctl, sid, &state, &err) != 0) {
+    if (tool_state_get(call->env->api, &ctl, sid, &state, &err) != 0) {
         tool_fail_err(out, &err);
         return 0;
     }

@@ -56,6 +56,11 @@ void tool_session_note(const api_ctl *ctl, char *sid, size_t n,
                        cJSON *st, nemo_buf *text);
 void tool_session_reset_note(const char *old_sid, const char *new_sid,
                              cJSON *st, nemo_buf *text);
+/* api_state_get, and when the backend lost the session (1002) a new
+ * current session in its place: ctl->session_reset/new_session are set and
+ * the new (empty) state returned. sid is not changed. */
+int tool_state_get(nemo_api *api, api_ctl *ctl, const char *sid,
+                   cJSON **state, nemo_err *err);
 /* "45s", "2m10s", "1h02m". */
 void tool_fmt_duration(long long ms, char *buf, size_t n);
 /* "812 bytes", "3.4 KB", "12.3 MB", "1.20 GB". */
