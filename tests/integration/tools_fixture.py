@@ -74,9 +74,24 @@ class ToolsCase(unittest.TestCase):
     def start_server(self, extra_env=None):
         mcp = McpProcess(env=self.server_env(extra_env),
                          config_dir=self.config_dir, timeout=30)
-        self.addCleanup(mcp.close)
+        self.addCleanup(self.stop_server, mcp)
         mcp.initialize()
         return mcp
+
+    def stop_server(self, mcp):
+        """End of input -> a clean exit; sanitizer reports fail the test."""
+        mcp.close_stdin()
+        try:
+            code = mcp.wait_exit(10)
+        except Exception:  # noqa: BLE001 - close() kills it below
+            code = None
+        err = mcp.stderr()
+        mcp.close()
+        for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:",
+                    "ThreadSanitizer"):
+            self.assertNotIn(bad, err, err[-4000:])
+        if code is not None and code != -9:
+            self.assertEqual(code, 0, err[-2000:])
 
     # -- calls -----------------------------------------------------------
     def call(self, name, args=None, mcp=None, **kw):
