@@ -3,6 +3,7 @@ entry per input in input order, and rejected inputs never reach the
 backend."""
 import os
 import shutil
+import time
 import unittest
 
 from mcpclient import text_of
@@ -170,6 +171,45 @@ class Upload(ToolsCase):
         f = st["files"][0]
         self.assertEqual(f["status"], "rejected")
         self.assertTrue(f["reason"])
+
+    def task_call(self, args):
+        caps = {"extensions": {"io.modelcontextprotocol/tasks": {}}}
+        r = self.mcp.request("tools/call", {"name": "upload",
+                                            "arguments": args},
+                             meta=self.mcp.stateless_meta(capabilities=caps))
+        self.assertNotIn("error", r, r)
+        return r["result"], caps
+
+    def test_large_upload_runs_as_a_task(self):
+        big = self.put("big.mp4", copy=SAMPLE_MP4)
+        with open(big, "r+b") as fh:
+            fh.truncate(60 * 1024 * 1024)     # above the 50 MB threshold
+        res, caps = self.task_call({"files": [big]})
+        self.assertEqual(res["resultType"], "task", res)
+        task_id = res["taskId"]
+        meta = self.mcp.stateless_meta(capabilities=caps)
+        deadline = time.monotonic() + 60
+        while True:
+            got = self.mcp.request("tasks/get", {"taskId": task_id},
+                                   meta=meta)["result"]
+            if got["status"] != "working":
+                break
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.05)
+        self.assertEqual(got["status"], "completed", got)
+        st = got["result"]["structuredContent"]
+        self.assertEqual(st["files"][0]["status"], "uploaded")
+        self.assertEqual(st["files"][0]["bytes"], 60 * 1024 * 1024)
+        # The same handle works with the `job` tool, and it is journalled.
+        self.assertEqual(self.ok("job", {"job": task_id})["files"],
+                         st["files"])
+        self.assertEqual(self.ok("job")["jobs"][0]["tool"], "upload")
+
+    def test_small_upload_is_never_a_task(self):
+        clip = self.put("clip.mp4", copy=SAMPLE_MP4)
+        res, _ = self.task_call({"files": [clip]})
+        self.assertNotEqual(res.get("resultType"), "task")
+        self.assertEqual(res["structuredContent"]["uploaded"], 1)
 
     def test_no_inputs(self):
         text = self.fails("upload", {})

@@ -1,6 +1,7 @@
 """Shared set-up for the tools' integration tests (test_tools_*.py): a
 reference backend in a thread, build/nemo-mcp over stdio pointed at it, and
 small helpers to call a tool and read its structured result."""
+import json
 import os
 import shutil
 import sys
@@ -32,6 +33,58 @@ SEED_DRAFT = {
          "sg": [{"s": 0, "d": 3000, "m": {"text": "Urban Dreams"}}]},
     ],
 }
+
+
+ROOT = os.path.dirname(TESTS)
+_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool,
+          "null": type(None)}
+
+
+def schema_errors(schema, value, where="structuredContent"):
+    """The JSON Schema subset the tool schemas use: type (or a list of
+    types), enum, required, properties, additionalProperties false, items,
+    minimum, maximum. Returns a list of problems."""
+    errs = []
+    types = schema.get("type")
+    if types is not None:
+        types = types if isinstance(types, list) else [types]
+
+        def is_type(t):
+            if t == "integer":
+                return isinstance(value, int) and not isinstance(value, bool)
+            if t == "number":
+                return isinstance(value, (int, float)) and \
+                    not isinstance(value, bool)
+            return isinstance(value, _TYPES[t]) and not (
+                t != "boolean" and isinstance(value, bool))
+        if not any(is_type(t) for t in types):
+            return [f"{where}: {value!r} is not {types}"]
+    if "enum" in schema and value not in schema["enum"]:
+        errs.append(f"{where}: {value!r} not in {schema['enum']}")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if "minimum" in schema and value < schema["minimum"]:
+            errs.append(f"{where}: {value} < {schema['minimum']}")
+        if "maximum" in schema and value > schema["maximum"]:
+            errs.append(f"{where}: {value} > {schema['maximum']}")
+    if isinstance(value, dict):
+        props = schema.get("properties", {})
+        for key in schema.get("required", []):
+            if key not in value:
+                errs.append(f"{where}: missing {key}")
+        for key, v in value.items():
+            if key in props:
+                errs += schema_errors(props[key], v, f"{where}.{key}")
+            elif schema.get("additionalProperties") is False:
+                errs.append(f"{where}: unexpected {key}")
+    if isinstance(value, list) and "items" in schema:
+        for i, v in enumerate(value):
+            errs += schema_errors(schema["items"], v, f"{where}[{i}]")
+    return errs
+
+
+def output_schema(tool):
+    with open(os.path.join(ROOT, "schemas", tool + ".json")) as fh:
+        return json.load(fh)["outputSchema"]
 
 
 def wait_until(predicate, timeout=10.0, what="condition"):
@@ -88,7 +141,8 @@ class ToolsCase(unittest.TestCase):
         err = mcp.stderr()
         mcp.close()
         for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:",
-                    "ThreadSanitizer"):
+                    "ThreadSanitizer", "does not match its schema",
+                    "returned no structured content"):
             self.assertNotIn(bad, err, err[-4000:])
         if code is not None and code != -9:
             self.assertEqual(code, 0, err[-2000:])
@@ -107,7 +161,10 @@ class ToolsCase(unittest.TestCase):
                          f"{name} failed: {text_of(res)}")
         self.assertTrue(text_of(res).strip(), f"{name}: no content text")
         self.assertIn("structuredContent", res)
-        return res["structuredContent"]
+        st = res["structuredContent"]
+        self.assertEqual(schema_errors(output_schema(name), st), [],
+                         f"{name} output does not match its schema")
+        return st
 
     def fails(self, name, args=None, mcp=None, **kw):
         """Content text of a call that must fail as a tool error."""
