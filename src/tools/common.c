@@ -52,29 +52,23 @@ void tool_ok(tool_output *out, cJSON *structured, const char *text)
     out->result.is_error = 0;
 }
 
-void tool_fail_msg(tool_output *out, nemo_err_kind kind, const char *fmt, ...)
+/* The tools' own messages already say what to do: no generic advice. */
+void tool_fail_msg(tool_output *out, const char *fmt, ...)
 {
-    nemo_err err;
+    char msg[2048];
     va_list ap;
 
-    err_clear(&err);
-    err.kind = kind;
     va_start(ap, fmt);
-    vsnprintf(err.message, sizeof err.message, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    tool_fail_err(out, &err);
+    result_error(&out->result, NULL, "%s", msg);
+    out->job_id[0] = '\0';
 }
 
 /* Registration link for an anonymous account out of credits: the link the
  * backend gave, with ?bind=<id> added when it is not there yet. */
 static void credits_link(const nemo_err *err, nemo_buf *b)
 {
-    /* The backend client may already have written the link into the
-     * message. */
-    if ((err->link[0] && strstr(buf_str(b), err->link)) ||
-        (!err->link[0] && err->bind_id[0] && strstr(buf_str(b),
-                                                    err->bind_id)))
-        return;
     if (err->link[0]) {
         buf_printf(b, " Register (free) to keep going: %s", err->link);
         if (err->bind_id[0] && !strstr(err->link, "bind="))
@@ -101,10 +95,16 @@ char *tool_err_text(const nemo_err *err)
         buf_printf(&b, "The call failed (%s).", err_kind_name(err->kind));
     if (b.len && !strchr(".!?", b.data[b.len - 1]))
         buf_putc(&b, '.');
+    /* An out-of-credits message that already carries the registration
+     * link (or bind id) is complete. */
+    if (err->kind == NEMO_E_CREDITS &&
+        ((err->link[0] && strstr(buf_str(&b), err->link)) ||
+         (err->bind_id[0] && strstr(buf_str(&b), err->bind_id))))
+        advice = NULL;
+    else if (err->kind == NEMO_E_CREDITS)
+        credits_link(err, &b);
     if (advice && advice[0] && !strstr(buf_str(&b), advice))
         buf_printf(&b, " %s", advice);
-    if (err->kind == NEMO_E_CREDITS)
-        credits_link(err, &b);
     s = buf_detach(&b);
     if (s)
         log_redact(s, strlen(s) + 1);
@@ -358,7 +358,7 @@ void tool_job_report(nemo_job *j, job_status st, const cJSON *extra,
     }
     result_free(&out->result);
     if (job_result(j, &out->result) != 0)
-        tool_fail_msg(out, NEMO_E_PROTOCOL, "Job %s ended (%s) but its "
+        tool_fail_msg(out, "Job %s ended (%s) but its "
                       "result could not be read.", job_id(j),
                       job_status_name(st));
 }

@@ -480,7 +480,7 @@ static int export_draft(tool_call *call, api_ctl *ctl, char *sid, size_t n,
     timeline_free(&tl);
     if (ctl->session_reset && ctl->new_session[0]) {
         snprintf(sid, n, "%s", ctl->new_session);
-        tool_fail_msg(out, NEMO_E_SESSION, "Session %s no longer existed on "
+        tool_fail_msg(out, "Session %s no longer existed on "
                       "the server, so a new session %s was started. Its "
                       "timeline is new and empty, so there is nothing to "
                       "export: upload the media again and describe the "
@@ -489,7 +489,7 @@ static int export_draft(tool_call *call, api_ctl *ctl, char *sid, size_t n,
         return -1;
     }
     if (empty) {
-        tool_fail_msg(out, NEMO_E_INVALID, "There is nothing to export yet: "
+        tool_fail_msg(out, "There is nothing to export yet: "
                       "the timeline of session %s is empty. Add media with "
                       "`upload` and create or edit the video with "
                       "`generate` first.", sid);
@@ -536,7 +536,7 @@ int tool_export_begin(tool_call *call, const tool_export_req *req,
     if (req->download_to &&
         tool_download_target(req->download_to, rid, req->overwrite, dest,
                              sizeof dest, msg, sizeof msg) != 0) {
-        tool_fail_msg(out, NEMO_E_INVALID, "%s", msg);
+        tool_fail_msg(out, "%s", msg);
         return 0;
     }
     tool_ctl_init(&ctl, call->cancel, call->progress);
@@ -555,7 +555,7 @@ int tool_export_begin(tool_call *call, const tool_export_req *req,
         (req->download_to && !(a->dest = strdup(dest)))) {
         export_arg_free(a);
         cJSON_Delete(draft);
-        tool_fail_msg(out, NEMO_E_IO, "Out of memory.");
+        tool_fail_msg(out, "Out of memory.");
         return 0;
     }
     a->api = call->env->api;
@@ -569,7 +569,7 @@ int tool_export_begin(tool_call *call, const tool_export_req *req,
     j = job_start(call->env->jobs, &spec, export_job, a, export_arg_free,
                   &existed, errbuf, sizeof errbuf);
     if (!j) {
-        tool_fail_msg(out, NEMO_E_IO, "Could not start the export: %s",
+        tool_fail_msg(out, "Could not start the export: %s",
                       errbuf[0] ? errbuf : "unknown error");
         return 0;
     }

@@ -509,7 +509,7 @@ static int route_agent(tool_call *call, const char *prompt, tool_output *out)
         !(a->prompt = strdup(prompt))) {
         gen_arg_free(a);
         cJSON_Delete(resume);
-        tool_fail_msg(out, NEMO_E_IO, "Out of memory.");
+        tool_fail_msg(out, "Out of memory.");
         return 0;
     }
     a->api = call->env->api;
@@ -524,7 +524,7 @@ static int route_agent(tool_call *call, const char *prompt, tool_output *out)
     j = job_start(call->env->jobs, &spec, gen_job, a, gen_arg_free, &existed,
                   errbuf, sizeof errbuf);
     if (!j) {
-        tool_fail_msg(out, NEMO_E_IO, "Could not start the request: %s",
+        tool_fail_msg(out, "Could not start the request: %s",
                       errbuf[0] ? errbuf : "unknown error");
         return 0;
     }
@@ -565,7 +565,7 @@ static int generate_run(tool_call *call, tool_output *out)
     size_t i;
 
     if (!prompt || !prompt[0]) {
-        tool_fail_msg(out, NEMO_E_INVALID, "Give the user's request as "
+        tool_fail_msg(out, "Give the user's request as "
                       "`prompt`.");
         return 0;
     }

@@ -151,7 +151,7 @@ static int job_run(tool_call *call, tool_output *out)
         return job_list_run(call, out);
     j = job_lookup(call->env->jobs, id);
     if (!j) {
-        tool_fail_msg(out, NEMO_E_NOT_FOUND, "There is no job \"%s\" (jobs "
+        tool_fail_msg(out, "There is no job \"%s\" (jobs "
                       "are kept for 24 hours). Call `job` without arguments "
                       "to list the recent ones.", id);
         return 0;

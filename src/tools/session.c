@@ -33,7 +33,7 @@ static int session_run(tool_call *call, tool_output *out)
     } else if (!action || strcmp(action, "current") == 0) {
         rc = api_session_current(call->env->api, &ctl, NULL, &s, &err);
     } else {
-        tool_fail_msg(out, NEMO_E_INVALID, "Unknown action \"%s\": use "
+        tool_fail_msg(out, "Unknown action \"%s\": use "
                       "\"current\" or \"new\".", action);
         return 0;
     }

@@ -60,7 +60,7 @@ static int state_run(tool_call *call, tool_output *out)
     if (timeline_from_draft(tool_state_draft(state), &tl) != 0 ||
         !(summary = timeline_summary(&tl)) ||
         !(tl_json = timeline_to_json(&tl))) {
-        tool_fail_msg(out, NEMO_E_PROTOCOL, "The timeline of session %s "
+        tool_fail_msg(out, "The timeline of session %s "
                       "could not be read.", sid);
         goto out;
     }

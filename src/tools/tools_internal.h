@@ -39,8 +39,8 @@ void tool_ctl_init(api_ctl *ctl, nemo_cancel *cancel,
                    const nemo_progress *progress);
 /* Replace out's result with a success: structured (taken) + text. */
 void tool_ok(tool_output *out, cJSON *structured, const char *text);
-void tool_fail_msg(tool_output *out, nemo_err_kind kind, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+void tool_fail_msg(tool_output *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* The text a person reads for an error: message, what to do, and for
  * out-of-credits the registration link with ?bind=. Caller frees. */
 char *tool_err_text(const nemo_err *err);

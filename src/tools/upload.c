@@ -545,13 +545,13 @@ static int upload_run(tool_call *call, tool_output *out)
     int existed = 0;
 
     if (cJSON_GetArraySize(files) + cJSON_GetArraySize(urls) == 0) {
-        tool_fail_msg(out, NEMO_E_INVALID, "Give local file paths in `files` "
+        tool_fail_msg(out, "Give local file paths in `files` "
                       "or http(s) links in `urls`.");
         return 0;
     }
     a = up_check(call, files, urls, &accepted, &total);
     if (!a) {
-        tool_fail_msg(out, NEMO_E_IO, "Out of memory.");
+        tool_fail_msg(out, "Out of memory.");
         return 0;
     }
     /* Nothing acceptable: the backend is not contacted at all. */
@@ -576,7 +576,7 @@ static int upload_run(tool_call *call, tool_output *out)
     ja = calloc(1, sizeof *ja);
     if (!ja) {
         up_arg_free(a);
-        tool_fail_msg(out, NEMO_E_IO, "Out of memory.");
+        tool_fail_msg(out, "Out of memory.");
         return 0;
     }
     ja->a = a;
@@ -592,7 +592,7 @@ static int upload_run(tool_call *call, tool_output *out)
     j = job_start(call->env->jobs, &spec, up_job, ja, up_job_arg_free,
                   &existed, errbuf, sizeof errbuf);
     if (!j) {
-        tool_fail_msg(out, NEMO_E_IO, "Could not start the upload: %s",
+        tool_fail_msg(out, "Could not start the upload: %s",
                       errbuf[0] ? errbuf : "unknown error");
         return 0;
     }
