@@ -1,4 +1,4 @@
-/* schema.h - tool descriptions embedded from schemas/*.json at build time,
+/* schema.h - tool descriptions embedded from schemas/<tool>.json at build time,
  * and the JSON Schema subset used to validate tool arguments. */
 #ifndef NEMO_SCHEMA_H
 #define NEMO_SCHEMA_H

@@ -1,0 +1,224 @@
+/* mcp_internal.h - what the files of src/mcp/ share: the writer, the line
+ * reader, request classification, protocol-version features, the server
+ * state and the in-flight call record. Not a public contract. */
+#ifndef NEMO_MCP_INTERNAL_H
+#define NEMO_MCP_INTERNAL_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <cjson/cJSON.h>
+
+#include "nemo/buf.h"
+#include "nemo/cancel.h"
+#include "nemo/log.h"
+#include "nemo/mcp.h"
+#include "nemo/progress.h"
+#include "nemo/tool.h"
+
+/* JSON-RPC and MCP error codes. */
+#define RPC_PARSE_ERROR       (-32700)
+#define RPC_INVALID_REQUEST   (-32600)
+#define RPC_METHOD_NOT_FOUND  (-32601)
+#define RPC_INVALID_PARAMS    (-32602)
+#define RPC_INTERNAL_ERROR    (-32603)
+#define MCP_MISSING_CLIENT_CAP (-32021)
+#define MCP_UNSUPPORTED_VERSION (-32022)
+
+#define MCP_MAX_CALLS 32              /* tool calls running at once */
+#define MCP_SERVER_NAME "nemo-mcp"
+#define MCP_SERVER_TITLE "NemoVideo"
+#define MCP_META_VERSION "io.modelcontextprotocol/protocolVersion"
+#define MCP_META_CAPS "io.modelcontextprotocol/clientCapabilities"
+#define MCP_META_LOGLEVEL "io.modelcontextprotocol/logLevel"
+#define MCP_META_SERVERINFO "io.modelcontextprotocol/serverInfo"
+#define MCP_EXT_TASKS "io.modelcontextprotocol/tasks"
+#define MCP_LIST_TTL_MS 3600000       /* tools never change within a binary */
+
+/* ---- out.c: the one writer of stdout ---- */
+typedef struct mcp_out {
+    int fd;
+    pthread_mutex_t mu;
+    int broken;         /* EPIPE or another write error: stop writing */
+    int wake_fd;        /* written once when the stream breaks; -1 none */
+} mcp_out;
+
+void mcp_out_init(mcp_out *o, int fd, int wake_fd);
+void mcp_out_destroy(mcp_out *o);
+/* Serialise msg and write it plus '\n' whole. Takes nothing. 0 ok. */
+int mcp_out_send(mcp_out *o, const cJSON *msg);
+/* Write one already-serialised message (no newline inside). 0 ok. */
+int mcp_out_send_text(mcp_out *o, const char *text, size_t len);
+int mcp_out_broken(mcp_out *o);
+/* Replace each invalid UTF-8 sequence of s (len bytes) by U+FFFD into b. */
+int mcp_utf8_sanitize(const char *s, size_t len, nemo_buf *b);
+
+/* ---- rpc.c: framing and classification ---- */
+typedef enum {
+    RPC_LINE = 0,   /* *line holds one message (without LF / CR) */
+    RPC_TOOLONG,    /* a line over MCP_MAX_LINE was skipped */
+    RPC_EOF,
+    RPC_WOKEN,      /* the wake fd became readable */
+    RPC_IOERR
+} rpc_read_status;
+
+typedef struct rpc_reader {
+    int fd;
+    int wake_fd;            /* -1: none */
+    size_t max_line;
+    nemo_buf buf;           /* bytes read, not yet returned */
+    size_t scanned;         /* buf[0..scanned) holds no LF */
+    size_t consumed;        /* bytes of buf already handed out */
+    int discarding;         /* inside an over-long line */
+    int eof;
+} rpc_reader;
+
+void rpc_reader_init(rpc_reader *r, int fd, int wake_fd, size_t max_line);
+void rpc_reader_free(rpc_reader *r);
+/* Next line; *line stays valid until the next call. Blocks in poll(). */
+rpc_read_status rpc_read_line(rpc_reader *r, char **line, size_t *len);
+
+int rpc_utf8_valid(const char *s, size_t len);
+
+typedef enum {
+    RPC_MSG_REQUEST = 0,
+    RPC_MSG_NOTIFICATION,
+    RPC_MSG_RESPONSE,   /* a response sent by the client: ignored */
+    RPC_MSG_ERROR,      /* answer with code/message/id */
+    RPC_MSG_EMPTY       /* blank line: ignored */
+} rpc_msg_kind;
+
+typedef struct rpc_msg {
+    rpc_msg_kind kind;
+    cJSON *root;          /* owned: the parsed message (NULL on error) */
+    const cJSON *id;      /* in root; NULL for notifications */
+    const char *method;   /* in root */
+    const cJSON *params;  /* in root; NULL when absent */
+    int code;             /* RPC_MSG_ERROR */
+    char message[160];
+    cJSON *err_id;        /* RPC_MSG_ERROR: owned id copy, NULL -> null */
+} rpc_msg;
+
+/* Parse and classify one line. Always fills m; free with rpc_msg_free. */
+void rpc_parse(const char *line, size_t len, rpc_msg *m);
+void rpc_msg_free(rpc_msg *m);
+/* Canonical text of an id for table keys: "s:<str>" or "n:<int>";
+ * malloc'd, NULL when id is not a valid request id. */
+char *rpc_id_key(const cJSON *id);
+/* Message builders (return owned trees). id may be NULL (-> null). */
+cJSON *rpc_result(const cJSON *id, cJSON *result);
+cJSON *rpc_error(const cJSON *id, int code, const char *message, cJSON *data);
+cJSON *rpc_notification(const char *method, cJSON *params);
+
+/* ---- proto.c: protocol versions, per-request context ---- */
+enum {
+    MCP_F_ANNOTATIONS = 1 << 0,   /* tool annotations (2025-03-26) */
+    MCP_F_STRUCTURED = 1 << 1,    /* outputSchema, structuredContent, title */
+    MCP_F_MODERN = 1 << 2,        /* stateless: resultType, _meta, caching */
+    MCP_F_STRUCT_ANY = 1 << 3     /* structuredContent may be a non-object */
+};
+
+typedef struct mcp_version {
+    const char *name;
+    unsigned features;
+} mcp_version;
+
+/* Newest handshake version, and the lookup; NULL when unknown. */
+const mcp_version *mcp_version_find(const char *name);
+const mcp_version *mcp_version_latest_handshake(void);
+const mcp_version *mcp_version_modern(void);
+/* All supported versions, newest first (owned array). */
+cJSON *mcp_versions_json(void);
+
+/* MCP log severities, ascending (debug = 0 .. emergency = 7). */
+int mcp_log_severity(const char *name);       /* -1 when not a level */
+int mcp_log_severity_of(enum log_level level);
+const char *mcp_log_level_name(enum log_level level);
+
+typedef struct mcp_req {
+    const cJSON *id;
+    const char *method;
+    const cJSON *params;             /* may be NULL */
+    const mcp_version *version;      /* shapes of results for this request */
+    int modern;                      /* served statelessly (2026-07-28) */
+    int log_severity;                /* modern: -1 = no notifications/message */
+    int tasks_ok;                    /* client declared the tasks extension */
+    const cJSON *progress_token;     /* in params._meta; NULL none */
+} mcp_req;
+
+/* Fill req from a request (or notification) message and the handshake
+ * version. On a protocol problem returns -1 and *err is an error response
+ * to send (owned). */
+int mcp_req_init(mcp_req *req, const rpc_msg *m, const mcp_version *session,
+                 cJSON **err);
+/* Finish a result for the request's era: resultType "complete" and the
+ * serverInfo _meta when modern. Returns result. */
+cJSON *mcp_result_finish(const mcp_req *req, cJSON *result);
+cJSON *mcp_server_info(const mcp_version *v);
+const char *mcp_instructions(void);
+/* tools/list result body for a version (owned). */
+cJSON *mcp_tools_list(const mcp_version *v);
+/* CallToolResult body from a tool result (owned). */
+cJSON *mcp_call_result(const mcp_req *req, const nemo_result *r);
+
+/* ---- server.c / call.c: the server and its calls ---- */
+typedef struct mcp_server mcp_server;
+
+typedef struct mcp_call {
+    mcp_server *srv;
+    int refs;                   /* under srv->mu */
+    char *key;                  /* rpc_id_key of the request id, owned */
+    cJSON *msg;                 /* owned request message */
+    mcp_req req;                /* points into msg */
+    cJSON *progress_token;      /* owned copy or NULL */
+    nemo_cancel cancel;
+    pthread_mutex_t mu;         /* guards the fields below + writes */
+    int done;                   /* response sent (or suppressed) */
+    int cancelled;              /* notifications/cancelled arrived */
+    long long started_ms;       /* monotonic */
+    long long last_sent_ms;     /* last progress notification, monotonic */
+    double progress_seq;        /* last progress value sent */
+    char last_message[256];
+    nemo_progress sink;
+    struct mcp_call *next;      /* in srv->calls */
+} mcp_call;
+
+struct mcp_server {
+    tool_env *env;
+    mcp_out out;
+    pthread_mutex_t mu;         /* calls, active, ticker state, session */
+    pthread_cond_t cv;
+    mcp_call *calls;
+    int active;                 /* worker threads alive */
+    int stopping;
+    const mcp_version *session;  /* negotiated by initialize; NULL before */
+    int session_log_severity;    /* logging/setLevel; -1 none */
+    long long heartbeat_ms;
+    int ticker_started;
+    pthread_t ticker;
+    int wake[2];                /* writer -> reader: the stream broke */
+};
+
+/* server.c: remove c from the in-flight list and drop the list's
+ * reference (never the last one). Caller holds srv->mu. */
+void mcp_server_unlink(mcp_server *srv, mcp_call *c);
+
+/* call.c */
+void mcp_call_setup(mcp_call *c);
+void *mcp_call_main(void *arg);
+void mcp_call_unref(mcp_call *c);
+/* Send a progress notification now (heartbeat or report). Locks c->mu. */
+void mcp_call_progress(mcp_call *c, const char *message, int heartbeat);
+/* Route log lines of this process to srv (NULL: stop). */
+void mcp_log_attach(mcp_server *srv);
+/* The log observer: forwards log lines as notifications/message. */
+void mcp_log_observer(void *ctx, enum log_level level, const char *module,
+                      const char *line);
+
+/* tasks.c */
+cJSON *mcp_task_created(const mcp_req *req, tool_env *env,
+                        const char *job_id, cJSON **err);
+/* tasks/get, tasks/cancel, tasks/update: a response message (owned). */
+cJSON *mcp_task_method(const mcp_req *req, tool_env *env);
+long long mcp_task_ttl_ms(void);
+
+#endif

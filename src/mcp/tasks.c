@@ -1,0 +1,180 @@
+/* tasks.c - the Tasks extension (io.modelcontextprotocol/tasks) of the
+ * 2026-07-28 protocol: a long tools/call answered with a task handle, then
+ * tasks/get, tasks/cancel and tasks/update on it.
+ *
+ * A task is a job (include/nemo/job.h): the task id is the job id, so a
+ * task survives this process through the job journal, and job_lookup()
+ * finds (and resumes) one that another process started.
+ *
+ * Status mapping, as the extension specifies: a job that produced a tool
+ * result is "completed" with that CallToolResult in `result`, even when the
+ * result is a tool error (isError: true); "failed" is kept for JSON-RPC
+ * errors, here a finished job whose result cannot be read back. */
+#include <stdio.h>
+#include <string.h>
+
+#include "nemo/clock.h"
+#include "mcp_internal.h"
+
+#define TASK_POLL_MS 2000
+#define TASK_TTL_DEFAULT_MS (24LL * 3600 * 1000)
+
+long long mcp_task_ttl_ms(void)
+{
+    return clock_env_ms("NEMO_JOB_TTL_MS", TASK_TTL_DEFAULT_MS, 1000,
+                        365LL * 24 * 3600 * 1000);
+}
+
+static void add_time(cJSON *o, const char *key, long long wall_ms)
+{
+    char iso[40];
+
+    clock_iso8601(wall_ms, iso, sizeof iso);
+    cJSON_AddStringToObject(o, key, iso);
+}
+
+static const char *finished_message(job_status st)
+{
+    switch (st) {
+    case JOB_FAILED:
+        return "finished with an error; see the result";
+    case JOB_INTERRUPTED:
+        return "interrupted: the process running it stopped; see the result";
+    case JOB_CANCELLED:
+        return "cancelled";
+    default:
+        return "completed";
+    }
+}
+
+/* The Task fields; with detail, also result/error of a finished task. */
+static cJSON *task_json(const mcp_req *req, nemo_job *j, int detail)
+{
+    job_status st = job_get_status(j);
+    cJSON *t = cJSON_CreateObject();
+    char text[256] = "";
+    nemo_result r;
+
+    if (!t)
+        return NULL;
+    cJSON_AddStringToObject(t, "taskId", job_id(j));
+    if (st == JOB_RUNNING) {
+        cJSON_AddStringToObject(t, "status", "working");
+        job_progress_text(j, text, sizeof text);
+        cJSON_AddStringToObject(t, "statusMessage", text[0] ? text
+                                                            : "working");
+    } else if (st == JOB_CANCELLED) {
+        cJSON_AddStringToObject(t, "status", "cancelled");
+        cJSON_AddStringToObject(t, "statusMessage", finished_message(st));
+    } else if (!detail) {
+        cJSON_AddStringToObject(t, "status", "completed");
+        cJSON_AddStringToObject(t, "statusMessage", finished_message(st));
+    } else if (job_result(j, &r) == 0) {
+        cJSON *res = mcp_call_result(req, &r);
+
+        /* The CallToolResult as tools/call would have returned it. */
+        cJSON_AddStringToObject(res, "resultType", "complete");
+        cJSON_AddStringToObject(t, "status", "completed");
+        cJSON_AddStringToObject(t, "statusMessage", finished_message(st));
+        cJSON_AddItemToObject(t, "result", res);
+        result_free(&r);
+    } else {
+        cJSON *e = cJSON_CreateObject();
+
+        cJSON_AddStringToObject(t, "status", "failed");
+        cJSON_AddStringToObject(t, "statusMessage",
+                                "the task's result is no longer available");
+        cJSON_AddNumberToObject(e, "code", RPC_INTERNAL_ERROR);
+        cJSON_AddStringToObject(e, "message",
+                                "The task finished but its result could not "
+                                "be read; run the tool again.");
+        cJSON_AddItemToObject(t, "error", e);
+    }
+    add_time(t, "createdAt", job_created_ms(j));
+    add_time(t, "lastUpdatedAt", job_updated_ms(j));
+    cJSON_AddNumberToObject(t, "ttlMs", (double)mcp_task_ttl_ms());
+    cJSON_AddNumberToObject(t, "pollIntervalMs", TASK_POLL_MS);
+    return t;
+}
+
+cJSON *mcp_task_created(const mcp_req *req, tool_env *env, const char *id,
+                        cJSON **err)
+{
+    nemo_job *j = job_lookup(env->jobs, id);
+    cJSON *t;
+
+    *err = NULL;
+    if (!j) {
+        LOG_ERROR("tasks", "tool returned job %s but it cannot be found", id);
+        *err = rpc_error(req->id, RPC_INTERNAL_ERROR,
+                         "The background job could not be created", NULL);
+        return NULL;
+    }
+    t = task_json(req, j, 0);
+    job_unref(j);
+    if (t)
+        cJSON_AddStringToObject(t, "resultType", "task");
+    return t;
+}
+
+static cJSON *missing_capability(const mcp_req *req)
+{
+    cJSON *data = cJSON_CreateObject();
+    cJSON *caps = cJSON_AddObjectToObject(data, "requiredCapabilities");
+    cJSON *ext = cJSON_AddObjectToObject(caps, "extensions");
+
+    cJSON_AddObjectToObject(ext, MCP_EXT_TASKS);
+    return rpc_error(req->id, MCP_MISSING_CLIENT_CAP,
+                     "Missing required client capability: declare the "
+                     MCP_EXT_TASKS " extension in the request's "
+                     MCP_META_CAPS, data);
+}
+
+cJSON *mcp_task_method(const mcp_req *req, tool_env *env)
+{
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(req->params, "taskId");
+    const char *m = req->method;
+    cJSON *res = NULL;
+    nemo_job *j;
+    char note[256];
+
+    if (!req->modern)
+        return rpc_error(req->id, RPC_METHOD_NOT_FOUND,
+                         "Method not found: tasks are served through the "
+                         MCP_EXT_TASKS " extension of protocol 2026-07-28",
+                         NULL);
+    if (!req->tasks_ok)
+        return missing_capability(req);
+    if (!cJSON_IsString(id) || !id->valuestring[0] ||
+        strlen(id->valuestring) >= 80)
+        return rpc_error(req->id, RPC_INVALID_PARAMS,
+                         "Invalid params: \"taskId\" must be a task id string",
+                         NULL);
+    if (strcmp(m, "tasks/update") == 0 &&
+        !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(req->params,
+                                                         "inputResponses")))
+        return rpc_error(req->id, RPC_INVALID_PARAMS,
+                         "Invalid params: \"inputResponses\" must be an "
+                         "object", NULL);
+    j = job_lookup(env->jobs, id->valuestring);
+    if (!j)
+        return rpc_error(req->id, RPC_INVALID_PARAMS,
+                         "Failed to retrieve task: Task not found (it may "
+                         "have expired)", NULL);
+    if (strcmp(m, "tasks/get") == 0) {
+        res = task_json(req, j, 1);
+    } else if (strcmp(m, "tasks/cancel") == 0) {
+        note[0] = '\0';
+        job_cancel(j, note, sizeof note);
+        if (note[0])
+            LOG_INFO("tasks", "cancel %s: %s", job_id(j), note);
+        res = cJSON_CreateObject();
+    } else {
+        /* tasks/update: this server never asks for input, so no key is
+         * ever outstanding and every response is ignored, as the
+         * extension says. */
+        res = cJSON_CreateObject();
+    }
+    job_unref(j);
+    return rpc_result(req->id, mcp_result_finish(req, res));
+}
