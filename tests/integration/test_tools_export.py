@@ -101,6 +101,13 @@ class Export(ToolsCase):
         self.assertIn(new, text)
         self.assertEqual(self.renders(), [])
 
+    def test_lost_session_is_refused_with_the_reason(self):
+        self.rb.lose_session(self.sid)
+        text = self.fails("export", {"wait_seconds": 30})
+        self.assertIn("no longer existed", text)
+        self.assertIn("nothing to export", text)
+        self.assertEqual(self.renders(), [])
+
     def test_failed_render(self):
         self.rb.config(fail_next_render="GPU node lost")
         text = self.fails("export", {"wait_seconds": 30})

@@ -167,6 +167,22 @@ class Turns(ToolsCase):
         self.assertIn("register?bind=bind_", text)
         self.assertNotIn(self.token, text)
 
+    def test_lost_session_is_replaced_and_said(self):
+        old = self.session()
+        self.rb.lose_session(old)
+        res = self.call("generate", {"prompt": "add a title \"Again\"",
+                                     "wait_seconds": 30})
+        self.assertFalse(res.get("isError"), text_of(res))
+        st = res["structuredContent"]
+        self.assertEqual(st["status"], "completed")
+        self.assertTrue(st["session_reset"])
+        self.assertNotEqual(st["session"], old)
+        self.assertEqual(self.session(), st["session"])
+        self.assertIn("no longer existed", text_of(res))
+        self.assertIn("new and empty", text_of(res))
+        turn, = self.requests("/run_sse")
+        self.assertEqual(turn["json"]["session_id"], st["session"])
+
     def test_slow_turn_collected_with_job(self):
         self.rb.next_turn("text", delay_ms=1500, text="Slow but done.")
         res = self.call("generate", {"prompt": "make it cinematic",

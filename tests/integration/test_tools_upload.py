@@ -211,6 +211,18 @@ class Upload(ToolsCase):
         self.assertNotEqual(res.get("resultType"), "task")
         self.assertEqual(res["structuredContent"]["uploaded"], 1)
 
+    def test_lost_session_is_replaced_and_said(self):
+        old = self.session()
+        self.rb.lose_session(old)
+        res = self.call("upload", {"files": [self.put("c.mp4",
+                                                      copy=SAMPLE_MP4)]})
+        st = res["structuredContent"]
+        self.assertEqual(st["files"][0]["status"], "uploaded")
+        self.assertTrue(st["session_reset"])
+        self.assertNotEqual(st["session"], old)
+        self.assertIn("new and empty", text_of(res))
+        self.assertEqual(self.session(), st["session"])
+
     def test_no_inputs(self):
         text = self.fails("upload", {})
         self.assertIn("files", text)
