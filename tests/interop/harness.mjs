@@ -245,6 +245,14 @@ export function tappedTransport(Base, params, tap) {
 
 export class Failure extends Error {}
 
+// An unexpected exception: its message and the first frames, not 20 lines
+// of SDK internals.
+function brief(e) {
+    if (!(e instanceof Error)) return String(e);
+    const frames = (e.stack || '').split('\n').filter(l => /^\s+at /.test(l)).slice(0, 3);
+    return [`${e.name}: ${e.message}`, ...frames].join('\n');
+}
+
 export function assert(cond, message) {
     if (!cond) throw new Failure(message);
 }
@@ -299,7 +307,7 @@ export class Runner {
         try {
             await withTimeout(Promise.resolve().then(fn), timeoutMs, name);
         } catch (e) {
-            details.push(e instanceof Failure ? e.message : (e?.stack || String(e)));
+            details.push(e instanceof Failure ? e.message : brief(e));
         }
         if (tap) {
             const found = tap.problems.slice(mark);
