@@ -206,7 +206,13 @@ static cJSON *run_tool(mcp_call *c, const tool_def *def, const cJSON *tool,
     tc.cancel = &c->cancel;
     tc.progress = &c->sink;
     tc.task_mode = c->req.modern && c->req.tasks_ok && def->long_running;
+    /* On this thread, so a request that set a log level sees it. */
+    LOG_DEBUG("mcp", "calling tool %s%s", def->name,
+              tc.task_mode ? " (task mode)" : "");
     rc = def->run(&tc, &out);
+    LOG_DEBUG("mcp", "tool %s returned after %lld ms%s", def->name,
+              clock_mono_ms() - c->started_ms,
+              out.result.is_error ? " with an error" : "");
     if (rc != 0 && !out.result.text && !out.result.is_error)
         result_error(&out.result, NULL, "The %s tool failed unexpectedly; "
                      "see the server log for details.", def->name);

@@ -104,7 +104,8 @@ void rpc_msg_free(rpc_msg *m);
 /* Canonical text of an id for table keys: "s:<str>" or "n:<int>";
  * malloc'd, NULL when id is not a valid request id. */
 char *rpc_id_key(const cJSON *id);
-/* Message builders (return owned trees). id may be NULL (-> null). */
+/* Message builders (return owned trees). rpc_result: id NULL -> null;
+ * rpc_error: id NULL -> no "id" member (MCP's schema has no null ids). */
 cJSON *rpc_result(const cJSON *id, cJSON *result);
 cJSON *rpc_error(const cJSON *id, int code, const char *message, cJSON *data);
 cJSON *rpc_notification(const char *method, cJSON *params);
