@@ -307,9 +307,6 @@ void *mcp_call_main(void *arg)
         LOG_DEBUG("mcp", "call %s cancelled; no response sent", c->key);
     cJSON_Delete(resp);
     mcp_call_unref(c);
-    pthread_mutex_lock(&s->mu);
-    s->active--;
-    pthread_cond_broadcast(&s->cv);
-    pthread_mutex_unlock(&s->mu);
+    mcp_server_worker_done(s);
     return NULL;
 }
