@@ -19,6 +19,8 @@ typedef struct adk_state {
     char error_message[512];
     int turn_complete;
     long long started_ms;  /* mono */
+    long long beat_every_ms;  /* NEMO_HEARTBEAT_MS, default 10000 */
+    long long last_beat_ms;   /* turn time of the last "still working" */
     const nemo_progress *progress;
 } adk_state;
 

@@ -46,6 +46,12 @@ typedef struct http_response {
     char retry_after[64];        /* raw Retry-After header, "" when none */
     double upload_bytes;
     double download_bytes;
+    /* Filled even when http_perform fails: */
+    int request_sent;            /* 1 once request bytes reached the wire;
+                                  * 0 means a retry cannot duplicate it */
+    int transport_error;         /* libcurl's CURLcode, 0 when none */
+    int reader_aborted;          /* on_data returned non-zero */
+    int redirects;               /* redirects followed */
 } http_response;
 
 /* Call once per process before threads start; http_global_cleanup at exit. */
@@ -55,7 +61,12 @@ void http_global_cleanup(void);
 void http_response_init(http_response *r);
 void http_response_free(http_response *r);
 
-/* Perform the request. 0 when a response arrived (any status), -1 on a
+/* Perform the request. status and content_type are filled before the
+ * first on_data call, so a reader can tell an error page from a stream.
+ * Redirects: at most 3, only to https (or loopback http); 303 (and 301/302
+ * after a POST) continue as GET; an Authorization header is never sent to
+ * a different scheme/host/port than the one it was given for.
+ * 0 when a response arrived (any status), -1 on a
  * transport failure, cancel or abort (err: NEMO_E_NETWORK, NEMO_E_TIMEOUT,
  * NEMO_E_CANCELLED). Refuses plain http:// to non-loopback hosts
  * (NEMO_E_CONFIG). TLS verification is always on. */
@@ -65,5 +76,11 @@ int http_perform(const http_request *req, http_response *resp, nemo_err *err);
 int http_url_is_loopback(const char *url);
 /* 0 when url is https, or http to a loopback host; else -1 + err. */
 int http_url_allowed(const char *url, nemo_err *err);
+/* Host of url as libcurl parses it (IPv6 in brackets); -1 when invalid. */
+int http_url_host(const char *url, char *out, size_t n);
+/* 1 when a and b have the same scheme, host and port. */
+int http_same_origin(const char *a, const char *b);
+/* 1 for localhost, 127.0.0.0/8, ::1 and ::ffff:127.x (host as above). */
+int http_host_is_loopback(const char *host);
 
 #endif

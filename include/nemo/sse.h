@@ -23,9 +23,13 @@ typedef struct sse_handlers {
 typedef struct sse_parser sse_parser;
 
 sse_parser *sse_new(const sse_handlers *h);
-/* Feed bytes; 0 or the handler's non-zero stop value; -1 when a single line
- * exceeds the cap (4 MiB). */
+/* Feed bytes; 0 or the handler's non-zero stop value (the rest of that feed
+ * is dropped); -1 when a single line or one event's data exceeds the cap
+ * (4 MiB), after which every feed returns -1. */
 int sse_feed(sse_parser *p, const char *bytes, size_t n);
+/* Non-zero when an unterminated line or an undispatched event is buffered
+ * (the stream stopped mid-event). */
+int sse_pending(const sse_parser *p);
 /* End of stream: a pending unterminated event is discarded, per spec. */
 void sse_finish(sse_parser *p);
 void sse_free(sse_parser *p);

@@ -14,6 +14,7 @@ typedef struct tl_segment {
     long long start_ms;
     long long end_ms;
     int volume_pct;         /* -1 when not given */
+    int is_text;            /* label is on-screen text: quoted in summaries */
 } tl_segment;
 
 typedef struct tl_track {

@@ -13,6 +13,7 @@
 
 struct nemo_api {
     char base[512];             /* no trailing slash */
+    char base_source[32];       /* NEMO_API_BASE | SKILL.md | default */
     nemo_skill skill;
     char user_agent[64];        /* "nemo-mcp/<version>" */
     pthread_mutex_t mu;         /* guards everything below */
@@ -21,6 +22,15 @@ struct nemo_api {
     char token_source[32];      /* env | store | new */
     char client_id[64];
     unsigned token_generation;  /* bumped on every new token */
+    /* Added by api/auth.c + api/session.c: */
+    pthread_mutex_t auth_mu;    /* one token acquisition at a time; taken
+                                 * before mu, never while holding it */
+    pthread_mutex_t session_mu; /* one session creation at a time */
+    api_session current;        /* guarded by mu; id "" until known */
+    char recovered_from[API_SESSION_MAX]; /* session the current one
+                                 * replaced after a 1002 (session_mu) */
+    int token_keep;             /* a refresh near expiry was refused: keep
+                                 * using the token until it really expires */
 };
 
 /* One request through the recovery table (see api.h). */
@@ -38,16 +48,23 @@ typedef struct api_send_opts {
      * JSON envelopes (errors included) are always collected and parsed. */
     int (*on_data)(void *ctx, const char *data, size_t n);
     void *on_data_ctx;
-    long total_timeout_ms;       /* 0: 60 s for JSON calls, none if on_data */
+    long total_timeout_ms;       /* 0: 60 s for JSON calls, none if on_data
+                                  * or parts (uploads: low_speed 60 s) */
     long low_speed_secs;
     const char *progress_label;
     const char *const *extra_headers;  /* NULL-terminated, may be NULL */
+    int no_rate_retry;           /* 429: fail at once, no wait + retry */
 } api_send_opts;
 
 /* Returns 0 and *data (envelope data, may be NULL for streamed bodies) on
  * success; -1 with err otherwise. 1001 triggers one token refresh + retry;
  * 429 one wait + retry; network errors/5xx up to 3 tries with backoff when
- * idempotent (or when the connection was never made). */
+ * idempotent (or when the connection was never made); the backoff starts
+ * at 500 ms (NEMO_RETRY_BACKOFF_MS overrides, for tests). With on_data, a
+ * 2xx JSON answer (instead of a stream) is parsed and returned in *data.
+ * HTTP 400 is NEMO_E_CLIENT_ID only for no_auth (token) requests, else
+ * NEMO_E_BACKEND. 1002 is returned as NEMO_E_SESSION: the caller knows the
+ * session and calls api_session_recover. */
 int api_send(nemo_api *api, api_ctl *ctl, const api_send_opts *o,
              cJSON **data, nemo_err *err);
 
@@ -73,5 +90,13 @@ int api_auth_refresh(nemo_api *api, api_ctl *ctl, unsigned seen_generation,
 
 /* URL-escape one path segment (session ids, render ids). */
 int api_escape_segment(const char *in, char *out, size_t n);
+
+/* Milliseconds a Retry-After value asks for (delta-seconds or HTTP-date,
+ * relative to now_wall_ms); -1 when absent or unparsable. */
+long long api_retry_after_ms(const char *value, long long now_wall_ms);
+
+/* A short, single-line, printable excerpt of a (non-JSON) body for error
+ * messages: an HTML page's <title> or its text without tags. */
+void api_snippet(const char *body, size_t len, char *out, size_t n);
 
 #endif

@@ -1,0 +1,229 @@
+/* doctor.c - `nemo-mcp doctor`: what a person needs to see when something
+ * does not work, one line per check, never the token. */
+#include <curl/curl.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api_internal.h"
+#include "nemo/clock.h"
+#include "nemo/doctor.h"
+#include "nemo/log.h"
+#include "nemo/store.h"
+
+enum { DOC_OK, DOC_WARN, DOC_FAIL };
+
+typedef struct doctor {
+    FILE *out;
+    int fails;
+} doctor;
+
+static void line(doctor *d, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void line(doctor *d, int level, const char *fmt, ...)
+{
+    static const char *const tags[] = { "OK  ", "WARN", "FAIL" };
+    char text[1536];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    log_redact(text, sizeof text);   /* belt and braces: never the token */
+    fprintf(d->out, "%s %s\n", tags[level], text);
+    if (level == DOC_FAIL)
+        d->fails++;
+}
+
+/* "2026-11-28 08:00 UTC" */
+static void utc_minutes(long long ms, char *out, size_t n)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(out, n, "%Y-%m-%d %H:%M UTC", &tm);
+}
+
+/* "6d 23h", "4h 12m", "3m" */
+static void span(long long ms, char *out, size_t n)
+{
+    long long m = ms / 60000, d = m / 1440, h = (m % 1440) / 60;
+
+    if (d > 0)
+        snprintf(out, n, "%lldd %lldh", d, h);
+    else if (h > 0)
+        snprintf(out, n, "%lldh %lldm", h, m % 60);
+    else
+        snprintf(out, n, "%lldm", m);
+}
+
+static void check_config_dir(doctor *d)
+{
+    char dir[PATH_MAX];
+    struct stat st;
+
+    if (store_dir(dir, sizeof dir) != 0) {
+        line(d, DOC_FAIL, "config dir: cannot create it (set NEMO_CONFIG_DIR "
+             "or HOME): %s", strerror(errno));
+        return;
+    }
+    if (stat(dir, &st) != 0) {
+        line(d, DOC_FAIL, "config dir: %s: %s", dir, strerror(errno));
+        return;
+    }
+    if (store_write(".doctor-probe", "ok", 2, 0600) != 0) {
+        line(d, DOC_FAIL, "config dir: %s is not writable", dir);
+        return;
+    }
+    store_remove(".doctor-probe");
+    if (st.st_uid != getuid())
+        line(d, DOC_WARN, "config dir: %s belongs to another user (uid %u)",
+             dir, (unsigned)st.st_uid);
+    else if ((st.st_mode & 0777) != 0700)
+        line(d, DOC_WARN, "config dir: %s is mode %04o; it holds the token, "
+             "so it should be 0700 (chmod 700 %s)", dir,
+             (unsigned)(st.st_mode & 0777), dir);
+    else
+        line(d, DOC_OK, "config dir: %s (mode 0700, writable)", dir);
+}
+
+static void check_client_id(doctor *d, const api_auth_info *ai)
+{
+    char path[PATH_MAX] = "";
+
+    store_path("client_id", path, sizeof path);
+    if (ai->client_id[0])
+        line(d, DOC_OK, "client id: %s (%s, shared with other NemoVideo "
+             "skills)", ai->client_id, path);
+    else if (access(path, F_OK) == 0)
+        line(d, DOC_WARN, "client id: %s is not a UUID; a new one will be "
+             "generated", path);
+    else
+        line(d, DOC_OK, "client id: none yet; one is created on first use "
+             "(%s)", path);
+}
+
+static void check_skill(doctor *d, const nemo_skill *s)
+{
+    if (s->from_file && !s->warning[0])
+        line(d, DOC_OK, "skill: source=%s version=%s platform=%s (from %s)",
+             s->name, s->version, s->platform, s->path);
+    else
+        line(d, DOC_WARN, "skill: using built-in defaults source=%s "
+             "version=%s platform=%s%s%s; exports may fail with HTTP 402 "
+             "without the real attribution", s->name, s->version,
+             s->platform, s->warning[0] ? ": " : "", s->warning);
+}
+
+static void check_base(doctor *d, const nemo_api *api)
+{
+    if (strncmp(api->base, "http://", 7) == 0)
+        line(d, DOC_WARN, "base URL: %s (from %s): plain http to a loopback "
+             "address, for testing only", api->base, api->base_source);
+    else
+        line(d, DOC_OK, "base URL: %s (from %s)", api->base,
+             api->base_source);
+}
+
+static void check_backend(doctor *d, nemo_api *api)
+{
+    api_credits c;
+    api_ctl ctl;
+    nemo_err err;
+    long long t0 = clock_mono_ms();
+
+    memset(&ctl, 0, sizeof ctl);
+    err_clear(&err);
+    if (api_credits_get(api, &ctl, &c, &err) != 0) {
+        line(d, DOC_FAIL, "backend: %s [%s] (after %lld ms)", err.message,
+             err_kind_name(err.kind), clock_mono_ms() - t0);
+        return;
+    }
+    line(d, c.available > 0 ? DOC_OK : DOC_WARN,
+         "backend: reachable, credits available %.0f (frozen %.0f, total "
+         "%.0f), %lld ms", c.available, c.frozen, c.total,
+         clock_mono_ms() - t0);
+}
+
+static void check_token(doctor *d, const api_auth_info *ai)
+{
+    long long now = clock_wall_ms();
+    char when[40], left[32];
+    struct stat st;
+
+    if (strcmp(ai->source, "env") == 0) {
+        line(d, DOC_OK, "token: from NEMO_TOKEN (expiry not known; the "
+             "backend decides)");
+        return;
+    }
+    if (strcmp(ai->source, "none") == 0 || !ai->source[0]) {
+        line(d, DOC_WARN, "token: none yet (no NEMO_TOKEN, nothing in %s); "
+             "an anonymous token is requested on first use", ai->store_path);
+        return;
+    }
+    if (ai->expires_ms == 0) {
+        line(d, DOC_OK, "token: from %s, expiry not known", ai->source);
+    } else if (ai->expires_ms <= now) {
+        utc_minutes(ai->expires_ms, when, sizeof when);
+        line(d, DOC_WARN, "token: from %s, expired %s; a new one is "
+             "requested on next use", ai->source, when);
+    } else {
+        utc_minutes(ai->expires_ms, when, sizeof when);
+        span(ai->expires_ms - now, left, sizeof left);
+        line(d, DOC_OK, "token: %s, expires %s (in %s)",
+             strcmp(ai->source, "new") == 0 ? "new anonymous token, saved"
+                                            : "from store", when, left);
+    }
+    if (stat(ai->store_path, &st) == 0 && (st.st_mode & 0077) != 0)
+        line(d, DOC_WARN, "token store: %s is mode %04o; should be 0600 "
+             "(chmod 600 %s)", ai->store_path, (unsigned)(st.st_mode & 0777),
+             ai->store_path);
+}
+
+int doctor_run(nemo_api *api, FILE *out)
+{
+    doctor d = { out, 0 };
+    api_auth_info ai;
+
+    line(&d, DOC_OK, "nemo-mcp %s (%s)", NEMO_VERSION, curl_version());
+    check_config_dir(&d);
+    check_skill(&d, &api->skill);
+    check_base(&d, api);
+    check_backend(&d, api);
+    /* After the live call: it reports the token actually in use. */
+    api_auth_describe(api, &ai);
+    check_token(&d, &ai);
+    check_client_id(&d, &ai);
+    fflush(out);
+    return d.fails ? 1 : 0;
+}
+
+int doctor_run_skill(const nemo_skill *skill, FILE *out)
+{
+    doctor d = { out, 0 };
+    nemo_err err;
+    nemo_api *api;
+    int rc;
+
+    err_clear(&err);
+    api = api_new(skill, &err);
+    if (!api) {
+        line(&d, DOC_OK, "nemo-mcp %s (%s)", NEMO_VERSION, curl_version());
+        check_config_dir(&d);
+        if (skill)
+            check_skill(&d, skill);
+        line(&d, DOC_FAIL, "base URL: %s", err.message);
+        fflush(out);
+        return 1;
+    }
+    rc = doctor_run(api, out);
+    api_free(api);
+    return rc;
+}

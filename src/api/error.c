@@ -1,0 +1,348 @@
+/* error.c - one typed error, with messages written for a person.
+ *
+ * err_from_response follows the seeds' error table: envelope codes first
+ * (a non-zero code is an error even with HTTP 200), then HTTP statuses.
+ * Every message goes through log_redact, so a token can never end up in an
+ * error text even if a backend echoes it back. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "nemo/error.h"
+#include "nemo/log.h"
+
+#define ERR_ACCEPTED_FORMATS \
+    "mp4, mov, avi, webm, mkv, jpg, png, gif, webp, mp3, wav, m4a, aac"
+
+static const struct {
+    nemo_err_kind kind;
+    const char *name;
+    const char *advice;
+} err_kinds[] = {
+    { NEMO_OK, "ok", "" },
+    { NEMO_E_AUTH, "auth",
+      "Set NEMO_TOKEN to a valid token, or unset it so an anonymous token "
+      "is obtained automatically." },
+    { NEMO_E_SESSION, "session",
+      "Start a new session; the previous timeline is no longer available." },
+    { NEMO_E_CREDITS, "credits",
+      "Register (or top up a registered account) to get more credits." },
+    { NEMO_E_FILE_TYPE, "file_type",
+      "Convert the file to one of: " ERR_ACCEPTED_FORMATS "." },
+    { NEMO_E_FILE_SIZE, "file_size",
+      "Compress the file or trim it to a shorter clip, then upload again." },
+    { NEMO_E_CLIENT_ID, "client_id",
+      "Retry; a new client id is generated automatically." },
+    { NEMO_E_PLAN, "plan",
+      "Register or upgrade the NemoVideo plan to unlock export." },
+    { NEMO_E_RATE, "rate",
+      "Wait a minute and try again." },
+    { NEMO_E_NETWORK, "network",
+      "Check the network connection and try again; `nemo-mcp doctor` "
+      "checks the setup." },
+    { NEMO_E_SERVER, "server",
+      "The backend had a problem; try again in a minute." },
+    { NEMO_E_PROTOCOL, "protocol",
+      "The backend answered in an unexpected way; try again, and run "
+      "`nemo-mcp doctor` if it persists." },
+    { NEMO_E_BACKEND, "backend",
+      "Read the backend's message above; rephrase or adjust the request." },
+    { NEMO_E_CANCELLED, "cancelled", "" },
+    { NEMO_E_TIMEOUT, "timeout",
+      "The backend did not answer in time; try again." },
+    { NEMO_E_INVALID, "invalid",
+      "Fix the arguments and call again." },
+    { NEMO_E_IO, "io",
+      "Check the path, permissions and free disk space." },
+    { NEMO_E_NOT_FOUND, "not_found",
+      "Check the id or path; it may have expired." },
+    { NEMO_E_CONFIG, "config",
+      "Fix the configuration (see `nemo-mcp doctor`)." },
+};
+
+#define ERR_NKINDS (sizeof err_kinds / sizeof err_kinds[0])
+
+const char *err_kind_name(nemo_err_kind kind)
+{
+    size_t i;
+
+    for (i = 0; i < ERR_NKINDS; i++)
+        if (err_kinds[i].kind == kind)
+            return err_kinds[i].name;
+    return "unknown";
+}
+
+const char *err_advice(nemo_err_kind kind)
+{
+    size_t i;
+
+    for (i = 0; i < ERR_NKINDS; i++)
+        if (err_kinds[i].kind == kind)
+            return err_kinds[i].advice;
+    return "";
+}
+
+void err_clear(nemo_err *e)
+{
+    if (e)
+        memset(e, 0, sizeof *e);
+}
+
+static void err_vset(nemo_err *e, nemo_err_kind kind, const char *fmt,
+                     va_list ap)
+{
+    e->kind = kind;
+    vsnprintf(e->message, sizeof e->message, fmt, ap);
+    log_redact(e->message, sizeof e->message);
+}
+
+void err_set(nemo_err *e, nemo_err_kind kind, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!e)
+        return;
+    va_start(ap, fmt);
+    err_vset(e, kind, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- response mapping ---- */
+
+/* First string (or number) member of data among keys. */
+static int data_field(const cJSON *data, const char *const *keys, char *out,
+                      size_t n)
+{
+    size_t i;
+
+    for (i = 0; data && keys[i]; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(data, keys[i]);
+
+        if (cJSON_IsString(v) && v->valuestring[0]) {
+            snprintf(out, n, "%s", v->valuestring);
+            return 0;
+        }
+        if (cJSON_IsNumber(v)) {
+            snprintf(out, n, "%.0f", v->valuedouble);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* The backend's msg as a suffix ": <msg>", or "" when it adds nothing. */
+static void msg_suffix(const char *msg, char *out, size_t n)
+{
+    if (msg && *msg)
+        snprintf(out, n, " (backend: %.300s)", msg);
+    else
+        out[0] = '\0';
+}
+
+static void credits_message(nemo_err *e, const char *msg, const cJSON *data)
+{
+    static const char *const bind_keys[] = { "bind_id", "bindId", "id",
+                                             NULL };
+    static const char *const link_keys[] = { "register_url", "registerUrl",
+                                             "url", "link", NULL };
+    char sfx[400];
+
+    if (!cJSON_IsObject(data))
+        data = NULL;
+    data_field(data, bind_keys, e->bind_id, sizeof e->bind_id);
+    data_field(data, link_keys, e->link, sizeof e->link);
+    /* The registration link binds the anonymous account via ?bind=<id>. */
+    if (e->link[0] && e->bind_id[0] && !strstr(e->link, "bind=")) {
+        size_t l = strlen(e->link);
+
+        snprintf(e->link + l, sizeof e->link - l, "%cbind=%s",
+                 strchr(e->link, '?') ? '&' : '?', e->bind_id);
+    }
+    msg_suffix(msg, sfx, sizeof sfx);
+    if (e->link[0])
+        err_set(e, NEMO_E_CREDITS,
+                "Out of credits%s. Register at %s to get more credits and "
+                "keep this anonymous account's work; registered accounts "
+                "can top up instead.", sfx, e->link);
+    else if (e->bind_id[0])
+        err_set(e, NEMO_E_CREDITS,
+                "Out of credits%s. Register to get more credits and bind "
+                "this anonymous account (bind id %s); registered accounts "
+                "can top up instead.", sfx, e->bind_id);
+    else
+        err_set(e, NEMO_E_CREDITS,
+                "Out of credits%s. Anonymous users can register to get more "
+                "credits; registered accounts can top up in their account.",
+                sfx);
+}
+
+typedef void (*err_builder)(nemo_err *e, int status, const char *msg,
+                            const cJSON *data);
+
+static void build_auth(nemo_err *e, int status, const char *msg,
+                       const cJSON *data)
+{
+    char sfx[400];
+
+    msg_suffix(msg, sfx, sizeof sfx);
+    err_set(e, NEMO_E_AUTH,
+            "The access token was rejected as expired or invalid%s.", sfx);
+}
+
+static void build_session(nemo_err *e, int status, const char *msg,
+                          const cJSON *data)
+{
+    char sfx[400];
+
+    msg_suffix(msg, sfx, sizeof sfx);
+    err_set(e, NEMO_E_SESSION,
+            "The editing session was not found on the backend%s; its "
+            "timeline is gone.", sfx);
+}
+
+static void build_credits(nemo_err *e, int status, const char *msg,
+                          const cJSON *data)
+{
+    credits_message(e, msg, data);
+}
+
+static void build_file_type(nemo_err *e, int status, const char *msg,
+                            const cJSON *data)
+{
+    char sfx[400];
+
+    msg_suffix(msg, sfx, sizeof sfx);
+    err_set(e, NEMO_E_FILE_TYPE,
+            "This file type is not supported%s. Accepted formats: "
+            ERR_ACCEPTED_FORMATS ".", sfx);
+}
+
+static void build_file_size(nemo_err *e, int status, const char *msg,
+                            const cJSON *data)
+{
+    char sfx[400];
+
+    msg_suffix(msg, sfx, sizeof sfx);
+    err_set(e, NEMO_E_FILE_SIZE,
+            "The file is too large for the backend%s. Compress it (lower "
+            "resolution or bitrate) or trim it to a shorter clip, then "
+            "upload it again.", sfx);
+}
+
+static void build_client_id(nemo_err *e, int status, const char *msg,
+                            const cJSON *data)
+{
+    char sfx[400];
+
+    msg_suffix(msg, sfx, sizeof sfx);
+    /* At the token endpoint this means a missing/invalid X-Client-Id (the
+     * caller regenerates it); elsewhere it is a plain bad request. */
+    err_set(e, NEMO_E_CLIENT_ID, "The backend rejected the request "
+            "(HTTP 400)%s.", sfx);
+}
+
+static void build_plan(nemo_err *e, int status, const char *msg,
+                       const cJSON *data)
+{
+    char sfx[400];
+
+    msg_suffix(msg, sfx, sizeof sfx);
+    err_set(e, NEMO_E_PLAN,
+            "Export is blocked by a plan restriction (HTTP 402)%s. This is "
+            "a plan restriction, not a credits problem: register or upgrade "
+            "your plan to unlock export. (Missing skill attribution headers "
+            "also cause this; `nemo-mcp doctor` shows them.)", sfx);
+}
+
+static void build_rate(nemo_err *e, int status, const char *msg,
+                       const cJSON *data)
+{
+    char sfx[400];
+
+    msg_suffix(msg, sfx, sizeof sfx);
+    err_set(e, NEMO_E_RATE,
+            "The backend is rate limiting requests (HTTP 429)%s. Wait about "
+            "30 seconds and try again.", sfx);
+}
+
+static void build_auth_http(nemo_err *e, int status, const char *msg,
+                            const cJSON *data)
+{
+    char sfx[400];
+
+    msg_suffix(msg, sfx, sizeof sfx);
+    err_set(e, NEMO_E_AUTH,
+            "The backend refused the credentials (HTTP %d)%s.", status, sfx);
+}
+
+static void build_not_found(nemo_err *e, int status, const char *msg,
+                            const cJSON *data)
+{
+    char sfx[400];
+
+    msg_suffix(msg, sfx, sizeof sfx);
+    err_set(e, NEMO_E_NOT_FOUND,
+            "The backend has no such resource (HTTP 404)%s.", sfx);
+}
+
+static const struct {
+    long code;
+    err_builder build;
+} err_codes[] = {
+    { 1001, build_auth },
+    { 1002, build_session },
+    { 2001, build_credits },
+    { 4001, build_file_type },
+    { 4002, build_file_size },
+};
+
+static const struct {
+    int status;
+    err_builder build;
+} err_statuses[] = {
+    { 400, build_client_id },
+    { 401, build_auth_http },
+    { 402, build_plan },
+    { 404, build_not_found },
+    { 429, build_rate },
+};
+
+void err_from_response(nemo_err *e, int http_status, long code,
+                       const char *msg, const cJSON *data)
+{
+    char sfx[400];
+    size_t i;
+
+    if (!e)
+        return;
+    err_clear(e);
+    e->http_status = http_status;
+    e->code = code;
+    for (i = 0; code && i < sizeof err_codes / sizeof err_codes[0]; i++) {
+        if (err_codes[i].code == code) {
+            err_codes[i].build(e, http_status, msg, data);
+            goto out;
+        }
+    }
+    for (i = 0; i < sizeof err_statuses / sizeof err_statuses[0]; i++) {
+        if (err_statuses[i].status == http_status) {
+            err_statuses[i].build(e, http_status, msg, data);
+            goto out;
+        }
+    }
+    msg_suffix(msg, sfx, sizeof sfx);
+    if (http_status >= 500)
+        err_set(e, NEMO_E_SERVER,
+                "The NemoVideo backend had an internal error (HTTP %d)%s. "
+                "Try again in a minute.", http_status, sfx);
+    else if (code)
+        err_set(e, NEMO_E_BACKEND, "The backend refused the request: %s "
+                "(code %ld)", msg && *msg ? msg : "no reason given", code);
+    else
+        err_set(e, NEMO_E_BACKEND, "The backend refused the request "
+                "(HTTP %d)%s.", http_status, sfx);
+out:
+    /* Builders reset nothing: keep the status and code they were given. */
+    e->http_status = http_status;
+    e->code = code;
+}

@@ -1,0 +1,773 @@
+/* http.c - one HTTP request on libcurl.
+ *
+ * Each request gets a fresh easy handle, driven through a multi handle taken
+ * from a small pool: the multi handle keeps the connection cache (keep-alive
+ * and TLS reuse across requests) and lets us poll the cancel flag every
+ * 50 ms, so even a request that is idle waiting for a hung server aborts
+ * promptly (the xferinfo callback alone can be as slow as once a second).
+ *
+ * Redirects are followed here, not by libcurl, so that the policy is ours:
+ * at most 3 hops, https (or loopback http) only, and the Authorization
+ * header is dropped as soon as a hop changes scheme, host or port. */
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "nemo/clock.h"
+#include "nemo/http.h"
+#include "nemo/log.h"
+
+#define HTTP_MAX_REDIRECTS 3
+#define HTTP_URL_MAX 4096
+#define HTTP_BODY_MAX (32u << 20)   /* collected (non-streamed) bodies */
+#define HTTP_POLL_MS 50
+#define HTTP_POOL_MAX 4
+#define HTTP_PROGRESS_MS 250
+#define HTTP_USER_AGENT "nemo-mcp/" NEMO_VERSION
+
+/* ---- process-wide libcurl state (owned here) ---- */
+
+static pthread_mutex_t http_mu = PTHREAD_MUTEX_INITIALIZER;
+static int http_refs;
+static CURLSH *http_share;
+static pthread_mutex_t http_share_mu[CURL_LOCK_DATA_LAST];
+static CURLM *http_pool[HTTP_POOL_MAX];
+static int http_npool;
+/* A forked child's inheritance; volatile so the parking is not optimised
+ * away (it keeps the handles reachable, deliberately never cleaned up). */
+static CURLM *volatile http_orphans[HTTP_POOL_MAX];
+
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access a,
+                       void *ctx)
+{
+    (void)h; (void)a; (void)ctx;
+    pthread_mutex_lock(&http_share_mu[data]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data data, void *ctx)
+{
+    (void)h; (void)ctx;
+    pthread_mutex_unlock(&http_share_mu[data]);
+}
+
+/* A forked child must not share the parent's pooled connections (two
+ * processes writing into one TCP or TLS stream). Park them unused, without
+ * cleanup: closing could send a TLS close_notify on the parent's behalf. */
+static void http_atfork_child(void)
+{
+    int i;
+
+    for (i = 0; i < http_npool; i++)
+        http_orphans[i] = http_pool[i];
+    http_npool = 0;
+    pthread_mutex_init(&http_mu, NULL);
+}
+
+/* Reference counted so that api_new/api_free and main can both call it. */
+int http_global_init(void)
+{
+    static int atfork_done;
+    int rc = 0, i;
+
+    pthread_mutex_lock(&http_mu);
+    if (!atfork_done && pthread_atfork(NULL, NULL, http_atfork_child) == 0)
+        atfork_done = 1;
+    if (http_refs++ > 0)
+        goto out;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        http_refs = 0;
+        rc = -1;
+        goto out;
+    }
+    for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_init(&http_share_mu[i], NULL);
+    /* DNS and TLS sessions only: libcurl does not support sharing the
+     * connection cache between concurrent threads (the multi pool does
+     * that part). */
+    http_share = curl_share_init();
+    if (http_share) {
+        curl_share_setopt(http_share, CURLSHOPT_LOCKFUNC, share_lock);
+        curl_share_setopt(http_share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+        curl_share_setopt(http_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+        curl_share_setopt(http_share, CURLSHOPT_SHARE,
+                          CURL_LOCK_DATA_SSL_SESSION);
+    }
+out:
+    pthread_mutex_unlock(&http_mu);
+    return rc;
+}
+
+void http_global_cleanup(void)
+{
+    int i;
+
+    pthread_mutex_lock(&http_mu);
+    if (http_refs == 0 || --http_refs > 0)
+        goto out;
+    while (http_npool > 0)
+        curl_multi_cleanup(http_pool[--http_npool]);
+    if (http_share)
+        curl_share_cleanup(http_share);
+    http_share = NULL;
+    for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_destroy(&http_share_mu[i]);
+    curl_global_cleanup();
+out:
+    pthread_mutex_unlock(&http_mu);
+}
+
+static CURLM *pool_get(void)
+{
+    CURLM *m = NULL;
+
+    pthread_mutex_lock(&http_mu);
+    if (http_npool > 0)
+        m = http_pool[--http_npool];
+    pthread_mutex_unlock(&http_mu);
+    return m ? m : curl_multi_init();
+}
+
+static void pool_put(CURLM *m)
+{
+    pthread_mutex_lock(&http_mu);
+    if (http_refs > 0 && http_npool < HTTP_POOL_MAX) {
+        http_pool[http_npool++] = m;
+        m = NULL;
+    }
+    pthread_mutex_unlock(&http_mu);
+    if (m)
+        curl_multi_cleanup(m);
+}
+
+/* ---- URLs ---- */
+
+typedef struct url_parts {
+    char scheme[16];
+    char host[256];
+    char port[8];
+} url_parts;
+
+static int copy_part(CURLU *u, CURLUPart what, unsigned flags, char *out,
+                     size_t n)
+{
+    char *v = NULL;
+    int rc = -1;
+
+    if (curl_url_get(u, what, &v, flags) == CURLUE_OK && v &&
+        strlen(v) < n) {
+        memcpy(out, v, strlen(v) + 1);
+        rc = 0;
+    }
+    curl_free(v);
+    return rc;
+}
+
+/* Parse with libcurl's own parser, so the host we check is the host
+ * libcurl will connect to (userinfo, brackets, ports, odd spellings). */
+static int url_parse(const char *url, url_parts *p)
+{
+    CURLU *u = curl_url();
+    int rc = -1;
+    size_t i;
+
+    memset(p, 0, sizeof *p);
+    if (!u || !url)
+        goto out;
+    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK)
+        goto out;
+    if (copy_part(u, CURLUPART_SCHEME, 0, p->scheme, sizeof p->scheme) ||
+        copy_part(u, CURLUPART_HOST, 0, p->host, sizeof p->host) ||
+        copy_part(u, CURLUPART_PORT, CURLU_DEFAULT_PORT, p->port,
+                  sizeof p->port))
+        goto out;
+    for (i = 0; p->scheme[i]; i++)
+        p->scheme[i] = (char)(p->scheme[i] | 0x20);
+    rc = 0;
+out:
+    curl_url_cleanup(u);
+    return rc;
+}
+
+int http_host_is_loopback(const char *host)
+{
+    char bare[256];
+    unsigned char a[16];
+    size_t n;
+
+    if (!host || !*host)
+        return 0;
+    if (strcasecmp(host, "localhost") == 0)
+        return 1;   /* libcurl resolves it to loopback without DNS */
+    n = strlen(host);
+    if (host[0] == '[') {
+        if (n < 3 || host[n - 1] != ']' || n - 2 >= sizeof bare)
+            return 0;
+        memcpy(bare, host + 1, n - 2);
+        bare[n - 2] = '\0';
+        /* a zone id ("%25eth0") does not change loopback-ness */
+        if (strchr(bare, '%'))
+            *strchr(bare, '%') = '\0';
+        if (inet_pton(AF_INET6, bare, a) != 1)
+            return 0;
+        if (IN6_IS_ADDR_LOOPBACK((struct in6_addr *)a))
+            return 1;
+        /* ::ffff:127.x.y.z */
+        return IN6_IS_ADDR_V4MAPPED((struct in6_addr *)a) && a[12] == 127;
+    }
+    /* Strict dotted quad: "127.0.0.1.evil.com" and "127.1" are not. */
+    if (inet_pton(AF_INET, host, a) != 1)
+        return 0;
+    return a[0] == 127;
+}
+
+int http_url_host(const char *url, char *out, size_t n)
+{
+    url_parts p;
+
+    if (url_parse(url, &p) != 0 || strlen(p.host) >= n)
+        return -1;
+    memcpy(out, p.host, strlen(p.host) + 1);
+    return 0;
+}
+
+int http_url_is_loopback(const char *url)
+{
+    url_parts p;
+
+    return url_parse(url, &p) == 0 && http_host_is_loopback(p.host);
+}
+
+int http_url_allowed(const char *url, nemo_err *err)
+{
+    url_parts p;
+
+    if (url_parse(url, &p) != 0) {
+        err_set(err, NEMO_E_CONFIG, "'%s' is not a valid http(s) URL",
+                url ? url : "(null)");
+        return -1;
+    }
+    if (strcmp(p.scheme, "https") == 0)
+        return 0;
+    if (strcmp(p.scheme, "http") == 0) {
+        if (http_host_is_loopback(p.host))
+            return 0;
+        err_set(err, NEMO_E_CONFIG,
+                "Refusing plain http:// to %s: the token would travel "
+                "unencrypted. Use an https:// URL (plain http is allowed "
+                "only to loopback addresses, for local testing).", p.host);
+        return -1;
+    }
+    err_set(err, NEMO_E_CONFIG,
+            "Unsupported URL scheme '%s' (only https, or http to loopback)",
+            p.scheme);
+    return -1;
+}
+
+int http_same_origin(const char *a, const char *b)
+{
+    url_parts pa, pb;
+
+    if (url_parse(a, &pa) != 0 || url_parse(b, &pb) != 0)
+        return 0;
+    return strcmp(pa.scheme, pb.scheme) == 0 &&
+           strcasecmp(pa.host, pb.host) == 0 && strcmp(pa.port, pb.port) == 0;
+}
+
+/* ---- responses ---- */
+
+void http_response_init(http_response *r)
+{
+    memset(r, 0, sizeof *r);
+    buf_init(&r->body);
+    r->content_length = -1;
+}
+
+void http_response_free(http_response *r)
+{
+    buf_free(&r->body);
+}
+
+/* Forget what a previous hop (or an interim 1xx response) said. */
+static void response_reset_headers(http_response *r)
+{
+    r->content_length = -1;
+    r->content_type[0] = '\0';
+    r->retry_after[0] = '\0';
+}
+
+static int is_redirect(int status)
+{
+    return status == 301 || status == 302 || status == 303 ||
+           status == 307 || status == 308;
+}
+
+/* ---- one transfer ---- */
+
+typedef struct xfer {
+    const http_request *req;
+    http_response *resp;
+    int reader_abort;
+    int too_large;
+    int cancelled;
+    long long last_report_ms;
+    int last_pct;
+    int done_reported;
+} xfer;
+
+static void header_value(const char *line, size_t n, size_t name_len,
+                         char *out, size_t cap)
+{
+    const char *v = line + name_len, *end = line + n;
+
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' ||
+                       end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    n = (size_t)(end - v);
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(out, v, n);
+    out[n] = '\0';
+}
+
+static int header_is(const char *line, size_t n, const char *name)
+{
+    size_t l = strlen(name);
+
+    return n > l && strncasecmp(line, name, l) == 0;
+}
+
+static size_t on_header(char *line, size_t size, size_t nmemb, void *ctx)
+{
+    xfer *x = ctx;
+    http_response *r = x->resp;
+    size_t n = size * nmemb;
+    char tmp[64];
+
+    if (n > 5 && strncmp(line, "HTTP/", 5) == 0) {
+        const char *sp = memchr(line, ' ', n);
+
+        response_reset_headers(r);
+        r->status = sp ? atoi(sp + 1) : 0;
+    } else if (header_is(line, n, "content-length:")) {
+        header_value(line, n, 15, tmp, sizeof tmp);
+        r->content_length = strtoll(tmp, NULL, 10);
+    } else if (header_is(line, n, "content-type:")) {
+        header_value(line, n, 13, r->content_type, sizeof r->content_type);
+    } else if (header_is(line, n, "retry-after:")) {
+        header_value(line, n, 12, r->retry_after, sizeof r->retry_after);
+    }
+    return n;
+}
+
+static size_t on_write(char *p, size_t size, size_t nmemb, void *ctx)
+{
+    xfer *x = ctx;
+    size_t n = size * nmemb;
+
+    if (is_redirect(x->resp->status))
+        return n;   /* a redirect's body is never anyone's data */
+    if (x->req->on_data) {
+        if (x->req->on_data(x->req->on_data_ctx, p, n) != 0) {
+            x->reader_abort = 1;
+            return 0;
+        }
+        return n;
+    }
+    if (x->resp->body.len + n > HTTP_BODY_MAX) {
+        x->too_large = 1;
+        return 0;
+    }
+    return buf_append(&x->resp->body, p, n) == 0 ? n : 0;
+}
+
+static void report_progress(xfer *x, curl_off_t total, curl_off_t now)
+{
+    const http_request *req = x->req;
+    long long t = clock_mono_ms();
+    double mb = (double)now / 1e6;
+    int pct = total > 0 ? (int)(now * 100 / total) : -1;
+
+    if (x->done_reported || now <= 0)
+        return;
+    if (total > 0 && now >= total) {
+        x->done_reported = 1;   /* 100% once, unthrottled */
+    } else {
+        if (t - x->last_report_ms < HTTP_PROGRESS_MS)
+            return;
+        if (pct >= 0 && pct == x->last_pct)
+            return;
+    }
+    x->last_report_ms = t;
+    x->last_pct = pct;
+    if (total > 0)
+        progress_report(req->progress, (double)now / (double)total,
+                        "%s: %d%% (%.1f of %.1f MB)", req->progress_label,
+                        pct, mb, (double)total / 1e6);
+    else
+        progress_report(req->progress, -1, "%s: %.1f MB",
+                        req->progress_label, mb);
+}
+
+static int on_xferinfo(void *ctx, curl_off_t dltotal, curl_off_t dlnow,
+                       curl_off_t ultotal, curl_off_t ulnow)
+{
+    xfer *x = ctx;
+
+    if (cancel_requested(x->req->cancel)) {
+        x->cancelled = 1;
+        return 1;
+    }
+    /* Uploads report the bytes sent, bodiless requests (downloads) the
+     * bytes received; a JSON body is too small to be worth reporting. */
+    if (x->req->progress && x->req->progress_label) {
+        if (x->req->parts)
+            report_progress(x, ultotal, ulnow);
+        else if (!x->req->body)
+            report_progress(x, dltotal, dlnow);
+    }
+    return 0;
+}
+
+static struct curl_slist *build_headers(const http_request *req,
+                                        int send_auth)
+{
+    struct curl_slist *l = NULL, *t;
+    const char *const *h;
+
+    for (h = req->headers; h && *h; h++) {
+        if (!send_auth && strncasecmp(*h, "authorization:", 14) == 0)
+            continue;
+        if (!(t = curl_slist_append(l, *h)))
+            goto fail;
+        l = t;
+    }
+    /* No "Expect: 100-continue" stall against servers that ignore it. */
+    if (!(t = curl_slist_append(l, "Expect:")))
+        goto fail;
+    return t;
+fail:
+    curl_slist_free_all(l);
+    return NULL;
+}
+
+static curl_mime *build_mime(CURL *h, const http_request *req, nemo_err *err)
+{
+    curl_mime *mime = curl_mime_init(h);
+    size_t i;
+
+    if (!mime) {
+        err_set(err, NEMO_E_IO, "out of memory building an upload");
+        return NULL;
+    }
+    for (i = 0; i < req->nparts; i++) {
+        const http_part *p = &req->parts[i];
+        curl_mimepart *part = curl_mime_addpart(mime);
+
+        /* filedata streams the file from disk while sending. */
+        if (!part || curl_mime_name(part, p->field) != CURLE_OK ||
+            curl_mime_filedata(part, p->path) != CURLE_OK ||
+            (p->filename && curl_mime_filename(part, p->filename) !=
+                                CURLE_OK) ||
+            (p->content_type && curl_mime_type(part, p->content_type) !=
+                                    CURLE_OK)) {
+            err_set(err, NEMO_E_IO, "cannot attach %s to the upload",
+                    p->path);
+            curl_mime_free(mime);
+            return NULL;
+        }
+    }
+    return mime;
+}
+
+static void set_method(CURL *h, const http_request *req, const char *method,
+                       int with_body, curl_mime *mime)
+{
+    if (mime) {
+        curl_easy_setopt(h, CURLOPT_MIMEPOST, mime);
+    } else if (strcmp(method, "GET") == 0) {
+        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    } else if (strcmp(method, "HEAD") == 0) {
+        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    } else {
+        const char *body = with_body && req->body ? req->body : "";
+        curl_off_t len = with_body && req->body ? (curl_off_t)req->body_len
+                                                : 0;
+
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, len);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+        if (strcmp(method, "POST") != 0)
+            curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    }
+}
+
+/* Drive one easy handle to completion through a pooled multi handle,
+ * checking the cancel flag at least every HTTP_POLL_MS. */
+static CURLcode run_transfer(CURL *h, xfer *x)
+{
+    CURLM *m = pool_get();
+    CURLcode rc = CURLE_FAILED_INIT;
+    int running = 1;
+
+    if (!m)
+        return CURLE_OUT_OF_MEMORY;
+    if (curl_multi_add_handle(m, h) != CURLM_OK) {
+        pool_put(m);
+        return CURLE_FAILED_INIT;
+    }
+    while (running) {
+        if (curl_multi_perform(m, &running) != CURLM_OK)
+            break;
+        if (cancel_requested(x->req->cancel)) {
+            x->cancelled = 1;
+            break;
+        }
+        if (running &&
+            curl_multi_poll(m, NULL, 0, HTTP_POLL_MS, NULL) != CURLM_OK)
+            break;
+    }
+    if (x->cancelled) {
+        rc = CURLE_ABORTED_BY_CALLBACK;
+    } else {
+        CURLMsg *msg;
+        int left;
+
+        while ((msg = curl_multi_info_read(m, &left)) != NULL)
+            if (msg->msg == CURLMSG_DONE && msg->easy_handle == h)
+                rc = msg->data.result;
+    }
+    curl_multi_remove_handle(m, h);
+    pool_put(m);
+    return rc;
+}
+
+static void transport_error(nemo_err *err, CURLcode rc, const xfer *x,
+                            const url_parts *u, const char *detail)
+{
+    const char *d = detail && *detail ? detail : curl_easy_strerror(rc);
+
+    if (x->cancelled) {
+        err_set(err, NEMO_E_CANCELLED, "The request was cancelled");
+        return;
+    }
+    if (x->reader_abort) {
+        err_set(err, NEMO_E_PROTOCOL,
+                "The response stream was abandoned by its reader");
+        return;
+    }
+    if (x->too_large) {
+        err_set(err, NEMO_E_PROTOCOL,
+                "The response from %s was larger than %u MB; refusing it",
+                u->host, HTTP_BODY_MAX >> 20);
+        return;
+    }
+    switch (rc) {
+    case CURLE_OPERATION_TIMEDOUT:
+        err_set(err, NEMO_E_TIMEOUT, "The request to %s timed out (%s)",
+                u->host, d);
+        break;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+        err_set(err, NEMO_E_NETWORK,
+                "Cannot resolve %s: check the network connection and the "
+                "API address", u->host);
+        break;
+    case CURLE_COULDNT_CONNECT:
+        err_set(err, NEMO_E_NETWORK,
+                "Cannot connect to %s port %s (%s)", u->host, u->port, d);
+        break;
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+        err_set(err, NEMO_E_NETWORK,
+                "The TLS certificate of %s could not be verified (%s); "
+                "refusing to talk to it", u->host, d);
+        break;
+    case CURLE_READ_ERROR:
+        err_set(err, NEMO_E_IO, "Could not read the file being uploaded "
+                "(%s)", d);
+        break;
+    default:
+        err_set(err, NEMO_E_NETWORK, "Network error talking to %s: %s",
+                u->host, d);
+        break;
+    }
+}
+
+typedef struct hop {
+    const char *url;
+    const char *method;
+    int with_body;
+    int send_auth;
+    char next[HTTP_URL_MAX];   /* redirect target, "" when none */
+} hop;
+
+static int perform_hop(const http_request *req, hop *hp, http_response *resp,
+                       nemo_err *err)
+{
+    char errbuf[CURL_ERROR_SIZE] = "";
+    struct curl_slist *hdrs = NULL;
+    curl_mime *mime = NULL;
+    CURLU *cu = NULL;
+    CURL *h = NULL;
+    url_parts u;
+    xfer x;
+    CURLcode rc;
+    long status = 0, reqsize = 0;
+    curl_off_t up = 0, down = 0;
+    char *redir = NULL;
+    int ret = -1;
+
+    memset(&x, 0, sizeof x);
+    x.req = req;
+    x.resp = resp;
+    x.last_pct = -1;
+    hp->next[0] = '\0';
+    if (http_url_allowed(hp->url, err) != 0 || url_parse(hp->url, &u) != 0)
+        return -1;
+    h = curl_easy_init();
+    cu = curl_url();
+    hdrs = build_headers(req, hp->send_auth);
+    if (!h || !cu || !hdrs ||
+        curl_url_set(cu, CURLUPART_URL, hp->url, 0) != CURLUE_OK) {
+        err_set(err, NEMO_E_IO, "out of memory preparing a request");
+        goto out;
+    }
+    if (hp->with_body && req->parts && req->nparts &&
+        !(mime = build_mime(h, req, err)))
+        goto out;
+    curl_easy_setopt(h, CURLOPT_CURLU, cu);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, HTTP_USER_AGENT);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                     req->connect_timeout_ms > 0 ? req->connect_timeout_ms
+                                                 : 10000L);
+    if (req->total_timeout_ms > 0)
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, req->total_timeout_ms);
+    if (req->low_speed_secs > 0) {
+        curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, req->low_speed_secs);
+    }
+    /* Long idle streams: keep NATs from dropping the connection. */
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 30L);
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 15L);
+    if (http_host_is_loopback(u.host))
+        curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+    if (http_share)
+        curl_easy_setopt(h, CURLOPT_SHARE, http_share);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_xferinfo);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &x);
+    set_method(h, req, hp->method, hp->with_body, mime);
+
+    rc = run_transfer(h, &x);
+
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &reqsize);
+    curl_easy_getinfo(h, CURLINFO_SIZE_UPLOAD_T, &up);
+    curl_easy_getinfo(h, CURLINFO_SIZE_DOWNLOAD_T, &down);
+    resp->upload_bytes += (double)up;
+    resp->download_bytes += (double)down;
+    resp->status = (int)status;
+    resp->request_sent = resp->request_sent || reqsize > 0;
+    resp->transport_error = (int)rc;
+    resp->reader_aborted = x.reader_abort;
+    if (rc != CURLE_OK) {
+        transport_error(err, rc, &x, &u, errbuf);
+        goto out;
+    }
+    if (is_redirect(resp->status) &&
+        curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &redir) == CURLE_OK &&
+        redir) {
+        if (strlen(redir) >= sizeof hp->next) {
+            err_set(err, NEMO_E_PROTOCOL, "%s sent an over-long redirect",
+                    u.host);
+            goto out;
+        }
+        memcpy(hp->next, redir, strlen(redir) + 1);
+    }
+    ret = 0;
+out:
+    if (h)
+        curl_easy_cleanup(h);
+    curl_mime_free(mime);
+    curl_url_cleanup(cu);
+    curl_slist_free_all(hdrs);
+    return ret;
+}
+
+int http_perform(const http_request *req, http_response *resp, nemo_err *err)
+{
+    char cur[HTTP_URL_MAX];
+    hop hp;
+    int hops, rc = -1;
+
+    if (!req || !req->url || !req->method ||
+        strlen(req->url) >= sizeof cur) {
+        err_set(err, NEMO_E_INVALID, "invalid HTTP request");
+        return -1;
+    }
+    if (http_global_init() != 0) {
+        err_set(err, NEMO_E_NETWORK, "libcurl failed to initialise");
+        return -1;
+    }
+    memcpy(cur, req->url, strlen(req->url) + 1);
+    hp.url = cur;
+    hp.method = req->method;
+    hp.with_body = 1;
+    hp.send_auth = 1;
+    for (hops = 0;; hops++) {
+        char host[256] = "?";
+
+        if (perform_hop(req, &hp, resp, err) != 0)
+            break;
+        if (!hp.next[0]) {
+            rc = 0;
+            break;
+        }
+        if (hops == HTTP_MAX_REDIRECTS) {
+            err_set(err, NEMO_E_PROTOCOL,
+                    "Too many redirects (more than %d)", HTTP_MAX_REDIRECTS);
+            break;
+        }
+        if (http_url_allowed(hp.next, err) != 0) {
+            http_url_host(hp.next, host, sizeof host);
+            err_set(err, NEMO_E_PROTOCOL,
+                    "Refusing a redirect to %s: only https redirects are "
+                    "followed", host);
+            break;
+        }
+        /* The token belongs to the origin it was given for; once dropped
+         * it stays dropped, even if a later hop comes back. */
+        if (!http_same_origin(cur, hp.next))
+            hp.send_auth = 0;
+        if (resp->status == 303 ||
+            ((resp->status == 301 || resp->status == 302) &&
+             strcmp(hp.method, "POST") == 0)) {
+            hp.method = "GET";
+            hp.with_body = 0;
+        }
+        LOG_DEBUG("http", "following a %d redirect", resp->status);
+        memcpy(cur, hp.next, strlen(hp.next) + 1);
+        buf_reset(&resp->body);
+        resp->redirects++;
+    }
+    http_global_cleanup();
+    return rc;
+}

@@ -1,0 +1,628 @@
+/* render.c - start a render, read its status, download the result.
+ *
+ * The download never leaves a half-written file: bytes go to a temporary
+ * file beside the target (same directory, so the final step is a rename on
+ * one file system), are counted against Content-Length and checked for an
+ * MP4 ftyp box, synced, and only then linked into place. Without overwrite
+ * the final step refuses to replace a file, even one created while the
+ * download ran. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "api_internal.h"
+#include "nemo/clock.h"
+#include "nemo/log.h"
+#include "nemo/store.h"
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
+
+#define RENDER_PATH "/api/render/proxy/lambda"
+#define DL_TIMEOUT_MS (60LL * 60 * 1000)
+#define DL_STALL_SECS 60
+#define DL_MAGIC 12
+
+/* ---- start ---- */
+
+int api_render_start(nemo_api *api, api_ctl *ctl, const char *sid,
+                     const char *render_id, const cJSON *draft,
+                     const char *format, const char *quality, nemo_err *err)
+{
+    cJSON *root = NULL, *out, *data = NULL;
+    char *body = NULL;
+    api_send_opts o;
+    int rc = -1;
+
+    err_clear(err);
+    if (!sid || !*sid || !render_id || !*render_id || !draft) {
+        err_set(err, NEMO_E_INVALID, "a session, a render id and a draft "
+                                     "are required to export");
+        return -1;
+    }
+    root = cJSON_CreateObject();
+    if (!root || !cJSON_AddStringToObject(root, "id", render_id) ||
+        !cJSON_AddStringToObject(root, "sessionId", sid) ||
+        !cJSON_AddItemToObject(root, "draft", cJSON_Duplicate(draft, 1)) ||
+        !(out = cJSON_AddObjectToObject(root, "output")) ||
+        !cJSON_AddStringToObject(out, "format", format ? format : "mp4") ||
+        !cJSON_AddStringToObject(out, "quality", quality ? quality : "high") ||
+        !(body = cJSON_PrintUnformatted(root))) {
+        err_set(err, NEMO_E_IO, "out of memory");
+        goto out;
+    }
+    memset(&o, 0, sizeof o);
+    o.method = "POST";
+    o.path = RENDER_PATH;
+    o.body = body;
+    o.body_len = strlen(body);
+    o.idempotent = 0;           /* a second POST would start a second job */
+    rc = api_send(api, ctl, &o, &data, err);
+out:
+    cJSON_Delete(data);
+    free(body);
+    cJSON_Delete(root);
+    return rc;
+}
+
+/* ---- status ---- */
+
+static const struct {
+    const char *said;
+    const char *status;
+} render_states[] = {
+    { "completed", "completed" }, { "complete", "completed" },
+    { "done", "completed" },      { "succeeded", "completed" },
+    { "success", "completed" },   { "successful", "completed" },
+    { "finished", "completed" },  { "ready", "completed" },
+    { "failed", "failed" },       { "failure", "failed" },
+    { "error", "failed" },        { "errored", "failed" },
+    { "cancelled", "cancelled" }, { "canceled", "cancelled" },
+    { "queued", "queued" },       { "pending", "queued" },
+    { "waiting", "queued" },      { "submitted", "queued" },
+    { "created", "queued" },      { "rendering", "rendering" },
+    { "processing", "rendering" }, { "running", "rendering" },
+    { "in_progress", "rendering" }, { "started", "rendering" },
+};
+
+/* The objects a status may live in: data itself, or one level down. */
+static size_t render_scopes(const cJSON *data, const cJSON **out, size_t max)
+{
+    static const char *const nested[] = { "render", "job", "result", "data",
+                                          "task", "status" };
+    size_t n = 0, i;
+
+    if (cJSON_IsObject(data))
+        out[n++] = data;
+    for (i = 0; n < max && i < sizeof nested / sizeof nested[0]; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(data, nested[i]);
+
+        if (cJSON_IsObject(v))
+            out[n++] = v;
+    }
+    return n;
+}
+
+static const cJSON *render_find(const cJSON *const *scopes, size_t n,
+                                const char *const *keys)
+{
+    size_t i;
+    const char *const *k;
+
+    for (i = 0; i < n; i++)
+        for (k = keys; *k; k++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(scopes[i], *k);
+
+            if (v && !cJSON_IsNull(v))
+                return v;
+        }
+    return NULL;
+}
+
+static void render_status_word(const cJSON *v, char *out, size_t n)
+{
+    size_t i;
+
+    if (!cJSON_IsString(v) || !v->valuestring[0]) {
+        out[0] = '\0';
+        return;
+    }
+    for (i = 0; i < sizeof render_states / sizeof render_states[0]; i++)
+        if (strcasecmp(v->valuestring, render_states[i].said) == 0) {
+            snprintf(out, n, "%s", render_states[i].status);
+            return;
+        }
+    snprintf(out, n, "%s", v->valuestring);
+    for (i = 0; out[i]; i++)
+        out[i] = (char)((out[i] >= 'A' && out[i] <= 'Z') ? out[i] + 32
+                                                         : out[i]);
+}
+
+/* 0..100 or 0..1 (a fraction when below 1, or exactly 1 once done), or a
+ * string such as "45%". */
+static double render_progress(const cJSON *v, const char *status)
+{
+    double d;
+    char *end;
+
+    if (cJSON_IsNumber(v)) {
+        d = v->valuedouble;
+    } else if (cJSON_IsString(v)) {
+        d = strtod(v->valuestring, &end);
+        if (end == v->valuestring)
+            return -1;
+        if (*end == '%')
+            return d < 0 ? 0 : d > 100 ? 100 : d;
+    } else {
+        return strcmp(status, "completed") == 0 ? 100 : -1;
+    }
+    if (d != d || d < 0)
+        return -1;
+    if (d < 1 || (d == 1 && strcmp(status, "completed") == 0))
+        d *= 100;
+    return d > 100 ? 100 : d;
+}
+
+static void render_url(const cJSON *const *scopes, size_t n, char *out,
+                       size_t cap)
+{
+    static const char *const keys[] = { "url", "output_url", "outputUrl",
+                                        "download_url", "downloadUrl",
+                                        "video_url", "videoUrl", NULL };
+    static const char *const output[] = { "output", "outputs", NULL };
+    const cJSON *o = render_find(scopes, n, output), *v;
+
+    out[0] = '\0';
+    if (cJSON_IsArray(o))
+        o = cJSON_GetArrayItem(o, 0);
+    if (cJSON_IsString(o)) {
+        v = o;
+    } else {
+        v = cJSON_IsObject(o) ? render_find(&o, 1, keys) : NULL;
+        if (!cJSON_IsString(v))
+            v = render_find(scopes, n, keys);
+    }
+    if (cJSON_IsString(v))
+        snprintf(out, cap, "%s", v->valuestring);
+}
+
+static void render_message(const cJSON *const *scopes, size_t n, char *out,
+                           size_t cap)
+{
+    static const char *const keys[] = { "error", "errorMessage",
+                                        "error_message", "message", "reason",
+                                        "failure_reason", "failureReason",
+                                        NULL };
+    const cJSON *v = render_find(scopes, n, keys);
+
+    if (cJSON_IsObject(v))
+        v = cJSON_GetObjectItemCaseSensitive(v, "message");
+    snprintf(out, cap, "%s", cJSON_IsString(v) ? v->valuestring : "");
+}
+
+int api_render_status_get(nemo_api *api, api_ctl *ctl, const char *render_id,
+                          api_render_status *out, nemo_err *err)
+{
+    static const char *const status_keys[] = { "status", "state",
+                                               "render_status",
+                                               "renderStatus", NULL };
+    static const char *const progress_keys[] = { "progress", "percent",
+                                                 "percentage", NULL };
+    char esc[512], path[600];
+    const cJSON *scopes[8];
+    cJSON *data = NULL;
+    api_send_opts o;
+    size_t n;
+
+    memset(out, 0, sizeof *out);
+    out->progress = -1;
+    err_clear(err);
+    if (!render_id || !*render_id ||
+        api_escape_segment(render_id, esc, sizeof esc) != 0) {
+        err_set(err, NEMO_E_INVALID, "a valid render id is required");
+        return -1;
+    }
+    snprintf(path, sizeof path, RENDER_PATH "/%s", esc);
+    memset(&o, 0, sizeof o);
+    o.method = "GET";
+    o.path = path;
+    o.idempotent = 1;
+    if (api_send(api, ctl, &o, &data, err) != 0)
+        return -1;
+    n = render_scopes(data, scopes, sizeof scopes / sizeof scopes[0]);
+    render_status_word(render_find(scopes, n, status_keys), out->status,
+                       sizeof out->status);
+    render_url(scopes, n, out->url, sizeof out->url);
+    if (!out->status[0])
+        snprintf(out->status, sizeof out->status, "%s",
+                 out->url[0] ? "completed" : "unknown");
+    out->progress = render_progress(render_find(scopes, n, progress_keys),
+                                    out->status);
+    if (strcmp(out->status, "failed") == 0 ||
+        strcmp(out->status, "cancelled") == 0)
+        render_message(scopes, n, out->message, sizeof out->message);
+    cJSON_Delete(data);
+    return 0;
+}
+
+/* ---- download ---- */
+
+/* scheme://host:port, lower-case, default port filled in: two URLs with
+ * the same origin may share credentials. 0 on success. */
+static int dl_origin(const char *url, char *out, size_t n)
+{
+    const char *p = strstr(url, "://"), *host, *end, *at, *colon;
+    const char *port;
+    size_t i, hl;
+
+    if (!p)
+        return -1;
+    host = p + 3;
+    end = host + strcspn(host, "/?#");
+    for (at = end; at > host && at[-1] != '@'; at--)
+        ;
+    if (at > host)
+        host = at;
+    colon = NULL;
+    if (*host == '[') {
+        const char *rb = memchr(host, ']', (size_t)(end - host));
+
+        if (!rb)
+            return -1;
+        if (rb + 1 < end && rb[1] == ':')
+            colon = rb + 1;
+    } else {
+        colon = memchr(host, ':', (size_t)(end - host));
+    }
+    hl = (size_t)((colon ? colon : end) - host);
+    if (strncasecmp(url, "https", 5) == 0 && url[5] == ':')
+        port = colon ? NULL : "443";
+    else if (strncasecmp(url, "http", 4) == 0 && url[4] == ':')
+        port = colon ? NULL : "80";
+    else
+        return -1;
+    if ((size_t)(p - url) + hl + 16 >= n || hl == 0)
+        return -1;
+    snprintf(out, n, "%.*s://%.*s:%.*s", (int)(p - url), url, (int)hl, host,
+             port ? 3 : (int)(end - colon - 1), port ? port : colon + 1);
+    for (i = 0; out[i]; i++)
+        if (out[i] >= 'A' && out[i] <= 'Z')
+            out[i] = (char)(out[i] + 32);
+    return 0;
+}
+
+/* Non-zero when a and b share scheme, host and port. */
+static int dl_same_origin(const char *a, const char *b)
+{
+    char oa[600], ob[600];
+
+    return dl_origin(a, oa, sizeof oa) == 0 &&
+           dl_origin(b, ob, sizeof ob) == 0 && strcmp(oa, ob) == 0;
+}
+
+typedef struct dl_ctx {
+    int fd;
+    long long bytes;
+    unsigned char head[DL_MAGIC];
+    size_t head_len;
+    int bad_magic;
+    int write_errno;
+    nemo_cancel *cancel;
+} dl_ctx;
+
+static int dl_write(void *ctx, const char *data, size_t n)
+{
+    dl_ctx *d = ctx;
+
+    if (cancel_requested(d->cancel))
+        return 1;
+    if (d->head_len < DL_MAGIC) {
+        size_t take = n < DL_MAGIC - d->head_len ? n : DL_MAGIC - d->head_len;
+
+        memcpy(d->head + d->head_len, data, take);
+        d->head_len += take;
+        /* Not an MP4 (an error page, a redirect body): stop early. */
+        if (d->head_len >= 8 && memcmp(d->head + 4, "ftyp", 4) != 0) {
+            d->bad_magic = 1;
+            return 1;
+        }
+    }
+    while (n > 0) {
+        ssize_t w = write(d->fd, data, n);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            d->write_errno = w < 0 ? errno : EIO;
+            return 1;
+        }
+        data += w;
+        n -= (size_t)w;
+        d->bytes += w;
+    }
+    return 0;
+}
+
+/* Create the temp file beside dest: ".<name>.<unique>.part", O_EXCL. */
+static int dl_temp(const char *dest, char *tmp, size_t n, nemo_err *err)
+{
+    const char *slash = strrchr(dest, '/');
+    const char *base = slash ? slash + 1 : dest;
+    int dirlen = slash ? (int)(slash - dest + 1) : 0;
+    int attempt, fd;
+
+    for (attempt = 0; attempt < 100; attempt++) {
+        unsigned long long u = (unsigned long long)clock_mono_ms() * 7919u +
+                               (unsigned long long)getpid() * 131u +
+                               (unsigned long long)attempt;
+
+        /* Long names are shortened so the temp name fits NAME_MAX. */
+        if ((size_t)snprintf(tmp, n, "%.*s.%.180s.%llx.part", dirlen, dest,
+                             base, u) >= n) {
+            err_set(err, NEMO_E_INVALID, "the download path is too long");
+            return -1;
+        }
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0)
+            return fd;
+        if (errno != EEXIST)
+            break;
+    }
+    if (errno == ENOENT || errno == ENOTDIR)
+        err_set(err, NEMO_E_IO, "the folder for %s does not exist", dest);
+    else
+        err_set(err, NEMO_E_IO, "cannot create a file beside %s: %s", dest,
+                strerror(errno));
+    return -1;
+}
+
+/* Move tmp to dest. Without overwrite an existing dest is never replaced:
+ * renameat2(RENAME_NOREPLACE), else link(), else reserving the name with
+ * O_EXCL before renaming over our own placeholder. */
+static int dl_place(const char *tmp, const char *dest, int overwrite,
+                    nemo_err *err)
+{
+    int fd;
+
+    if (overwrite) {
+        if (rename(tmp, dest) == 0)
+            return 0;
+        goto fail;
+    }
+#ifdef SYS_renameat2
+    if (syscall(SYS_renameat2, AT_FDCWD, tmp, AT_FDCWD, dest,
+                RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno == EEXIST)
+        goto exists;
+    if (errno != ENOSYS && errno != EINVAL && errno != ENOTSUP &&
+        errno != EOPNOTSUPP)
+        goto fail;
+#endif
+    if (link(tmp, dest) == 0) {
+        unlink(tmp);
+        return 0;
+    }
+    if (errno == EEXIST)
+        goto exists;
+    if (errno != EPERM && errno != ENOTSUP && errno != EOPNOTSUPP &&
+        errno != EMLINK)
+        goto fail;
+    fd = open(dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        if (errno == EEXIST)
+            goto exists;
+        goto fail;
+    }
+    close(fd);
+    if (rename(tmp, dest) == 0)
+        return 0;
+    unlink(dest);                /* our own empty placeholder */
+fail:
+    err_set(err, NEMO_E_IO, "cannot move the download into place at %s: %s",
+            dest, strerror(errno));
+    return -1;
+exists:
+    err_set(err, NEMO_E_IO, "%s already exists (it appeared during the "
+                            "download); nothing was replaced", dest);
+    return -1;
+}
+
+static int dl_check_dest(const char *dest, int overwrite, nemo_err *err)
+{
+    struct stat st;
+
+    if (!dest || !*dest) {
+        err_set(err, NEMO_E_INVALID, "no download path given");
+        return -1;
+    }
+    if (dest[strlen(dest) - 1] == '/' ||
+        (stat(dest, &st) == 0 && S_ISDIR(st.st_mode))) {
+        int n = (int)strlen(dest);
+
+        while (n > 1 && dest[n - 1] == '/')
+            n--;
+        err_set(err, NEMO_E_INVALID, "%s is a folder; give a file path inside "
+                                     "it, such as %.*s/video.mp4", dest, n,
+                dest);
+        return -1;
+    }
+    if (lstat(dest, &st) != 0)
+        return 0;
+    if (!overwrite) {
+        err_set(err, NEMO_E_INVALID, "%s already exists; pass overwrite to "
+                                     "replace it", dest);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        err_set(err, NEMO_E_INVALID, "%s exists and is not a regular file; "
+                                     "it will not be replaced", dest);
+        return -1;
+    }
+    return 0;
+}
+
+/* "Name: value" without control characters: a hand-edited SKILL.md must
+ * not be able to inject header lines. */
+static void dl_header(char *out, size_t n, const char *name,
+                      const char *value)
+{
+    size_t o = (size_t)snprintf(out, n, "%s: ", name), i;
+
+    for (i = 0; value && value[i] && o + 1 < n; i++)
+        if ((unsigned char)value[i] >= 0x20 && value[i] != 0x7F)
+            out[o++] = value[i];
+    out[o < n ? o : n - 1] = '\0';
+}
+
+/* Headers: credentials only for the API's own origin, never a CDN's. */
+static void dl_headers(nemo_api *api, const char *url, char *auth, size_t an,
+                       char extra[4][256], const char *hdrs[7])
+{
+    size_t h = 0;
+
+    dl_header(extra[0], sizeof extra[0], "User-Agent", api->user_agent);
+    hdrs[h++] = extra[0];
+    if (dl_same_origin(url, api->base)) {
+        pthread_mutex_lock(&api->mu);
+        if (api->token[0])
+            snprintf(auth, an, "Authorization: Bearer %s", api->token);
+        pthread_mutex_unlock(&api->mu);
+        if (auth[0])
+            hdrs[h++] = auth;
+        dl_header(extra[1], sizeof extra[1], "X-Skill-Source",
+                  api->skill.name);
+        dl_header(extra[2], sizeof extra[2], "X-Skill-Version",
+                  api->skill.version);
+        dl_header(extra[3], sizeof extra[3], "X-Skill-Platform",
+                  api->skill.platform);
+        hdrs[h++] = extra[1];
+        hdrs[h++] = extra[2];
+        hdrs[h++] = extra[3];
+    }
+    hdrs[h] = NULL;
+}
+
+/* Why the transfer failed, in order of what a person should hear. */
+static int dl_judge(int rc, const http_response *resp, const dl_ctx *d,
+                    nemo_cancel *cancel, nemo_err *err)
+{
+    if (rc != 0 && cancel_requested(cancel)) {
+        err_set(err, NEMO_E_CANCELLED, "the download was cancelled");
+        return -1;
+    }
+    if (resp->status && (resp->status < 200 || resp->status > 299)) {
+        err_set(err, resp->status == 404 ? NEMO_E_NOT_FOUND : NEMO_E_BACKEND,
+                "the download failed: the server answered HTTP %d",
+                resp->status);
+        err->http_status = resp->status;
+        return -1;
+    }
+    if (d->write_errno) {
+        err_set(err, NEMO_E_IO, "cannot write the download: %s",
+                strerror(d->write_errno));
+        return -1;
+    }
+    if (d->bad_magic || (rc == 0 && d->head_len < 8)) {
+        err_set(err, NEMO_E_PROTOCOL, "the downloaded file is not an MP4 "
+                                      "video (no ftyp box); nothing was saved");
+        return -1;
+    }
+    if (rc != 0) {
+        char why[sizeof err->message];
+
+        snprintf(why, sizeof why, "%s", err->message);
+        err_set(err, err->kind, "the download was interrupted after %lld "
+                                "bytes: %s", d->bytes, why);
+        return -1;
+    }
+    if (resp->content_length >= 0 && d->bytes != resp->content_length) {
+        err_set(err, NEMO_E_NETWORK, "the download was cut short: %lld of "
+                                     "%lld bytes arrived", d->bytes,
+                resp->content_length);
+        return -1;
+    }
+    return 0;
+}
+
+int api_download(nemo_api *api, api_ctl *ctl, const char *url,
+                 const char *dest, int overwrite, long long *bytes,
+                 nemo_err *err)
+{
+    char tmp[PATH_MAX + 64], auth[API_TOKEN_MAX + 32] = "", label[300];
+    char extra[4][256];
+    const char *hdrs[7];
+    const char *name;
+    http_request req;
+    http_response resp;
+    dl_ctx d;
+    nemo_cancel *cancel = ctl ? ctl->cancel : NULL;
+    int rc = -1, prc;
+
+    err_clear(err);
+    if (bytes)
+        *bytes = 0;
+    memset(&d, 0, sizeof d);
+    d.fd = -1;
+    tmp[0] = '\0';
+    http_response_init(&resp);
+    if (!url || http_url_allowed(url, err) != 0)
+        goto out;
+    if (dl_check_dest(dest, overwrite, err) != 0)
+        goto out;
+    if (dl_same_origin(url, api->base) &&
+        api_auth_ensure(api, ctl, err) != 0)
+        goto out;
+    if ((d.fd = dl_temp(dest, tmp, sizeof tmp, err)) < 0) {
+        tmp[0] = '\0';
+        goto out;
+    }
+    d.cancel = cancel;
+    name = strrchr(dest, '/') ? strrchr(dest, '/') + 1 : dest;
+    snprintf(label, sizeof label, "downloading %s", name);
+    dl_headers(api, url, auth, sizeof auth, extra, hdrs);
+    memset(&req, 0, sizeof req);
+    req.method = "GET";
+    req.url = url;
+    req.headers = hdrs;
+    req.on_data = dl_write;
+    req.on_data_ctx = &d;
+    req.total_timeout_ms = DL_TIMEOUT_MS;
+    req.low_speed_secs = DL_STALL_SECS;
+    req.cancel = cancel;
+    req.progress = ctl ? ctl->progress : NULL;
+    req.progress_label = label;
+    prc = http_perform(&req, &resp, err);
+    memset(auth, 0, sizeof auth);
+    if (dl_judge(prc, &resp, &d, cancel, err) != 0)
+        goto out;
+    if (fsync(d.fd) != 0 || close(d.fd) != 0) {
+        d.fd = -1;
+        err_set(err, NEMO_E_IO, "cannot save the download: %s",
+                strerror(errno));
+        goto out;
+    }
+    d.fd = -1;
+    if (dl_place(tmp, dest, overwrite, err) != 0)
+        goto out;
+    tmp[0] = '\0';                        /* it is dest now */
+    fs_fsync_dir_of(dest);
+    if (bytes)
+        *bytes = d.bytes;
+    rc = 0;
+out:
+    if (d.fd >= 0)
+        close(d.fd);
+    if (tmp[0] && unlink(tmp) != 0 && errno != ENOENT)
+        LOG_WARN("download", "could not remove %s: %s", tmp, strerror(errno));
+    http_response_free(&resp);
+    return rc;
+}

@@ -1,0 +1,1164 @@
+/* test_api.c - the backend client against the reference backend.
+ *
+ * Starts `python3 tests/backend/refbackend.py --port 0` (NEMO_REFBACKEND
+ * overrides the path), reads its READY line, and drives the client while
+ * asserting on what the backend saw (GET /_control/requests): token
+ * acquisition and sharing, the recovery table, attribution headers,
+ * cancellation, and that the token never shows up in any output. */
+#define _XOPEN_SOURCE 700   /* nftw */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../../src/api/api_internal.h"
+#include "nemo/clock.h"
+#include "nemo/doctor.h"
+#include "nemo/log.h"
+#include "nemo/store.h"
+#include "unit.h"
+
+static char backend_url[128];
+static pid_t backend_pid;
+static char tmp_root[256];
+static char config_dir[300];
+static nemo_skill test_skill;
+
+/* ---- backend process ---- */
+
+static int backend_start(void)
+{
+    const char *script = getenv("NEMO_REFBACKEND");
+    char line[256];
+    int p[2];
+    FILE *f;
+
+    if (!script || !*script)
+        script = "tests/backend/refbackend.py";
+    if (access(script, R_OK) != 0) {
+        printf("#   reference backend %s not found\n", script);
+        return -1;
+    }
+    if (pipe(p) != 0)
+        return -1;
+    fflush(stdout);
+    backend_pid = fork();
+    if (backend_pid < 0)
+        return -1;
+    if (backend_pid == 0) {
+        dup2(p[1], 1);
+        close(p[0]);
+        close(p[1]);
+        execlp("python3", "python3", script, "--port", "0", "--seed", "7",
+               (char *)NULL);
+        _exit(127);
+    }
+    close(p[1]);
+    f = fdopen(p[0], "r");
+    if (!f || !fgets(line, sizeof line, f) ||
+        sscanf(line, "READY %127s", backend_url) != 1) {
+        printf("#   the reference backend did not start\n");
+        return -1;
+    }
+    fclose(f);
+    return 0;
+}
+
+static void backend_stop(void)
+{
+    if (backend_pid > 0) {
+        kill(backend_pid, SIGTERM);
+        waitpid(backend_pid, NULL, 0);
+    }
+}
+
+/* A control call; returns the envelope data (caller frees) or NULL. */
+static cJSON *control(const char *method, const char *path,
+                      const char *body)
+{
+    char url[512];
+    http_request q;
+    http_response r;
+    nemo_err e;
+    cJSON *d = NULL;
+
+    snprintf(url, sizeof url, "%s%s", backend_url, path);
+    memset(&q, 0, sizeof q);
+    q.method = method;
+    q.url = url;
+    q.body = body;
+    q.body_len = body ? strlen(body) : 0;
+    http_response_init(&r);
+    if (http_perform(&q, &r, &e) == 0)
+        api_envelope_parse(r.status, r.body.data, r.body.len, &d, &e);
+    http_response_free(&r);
+    return d;
+}
+
+static void control_ok(const char *path, const char *body)
+{
+    cJSON_Delete(control("POST", path, body));
+}
+
+/* Requests whose path starts with prefix (a JSON array, caller frees). */
+static cJSON *requests(const char *prefix)
+{
+    char path[256];
+    cJSON *d, *arr;
+
+    snprintf(path, sizeof path, "/_control/requests?path=%s", prefix);
+    d = control("GET", path, NULL);
+    arr = cJSON_DetachItemFromObject(d, "requests");
+    cJSON_Delete(d);
+    return arr ? arr : cJSON_CreateArray();
+}
+
+static int count(const char *prefix)
+{
+    cJSON *a = requests(prefix);
+    int n = cJSON_GetArraySize(a);
+
+    cJSON_Delete(a);
+    return n;
+}
+
+static const char *req_header(const cJSON *entry, const char *lower)
+{
+    const cJSON *h = cJSON_GetObjectItem(
+        cJSON_GetObjectItem(entry, "headers_lower"), lower);
+
+    return cJSON_IsString(h) ? h->valuestring : NULL;
+}
+
+/* ---- per-test environment ---- */
+
+static int rm_entry(const char *p, const struct stat *st, int flag,
+                    struct FTW *ftw)
+{
+    (void)st; (void)flag; (void)ftw;
+    return remove(p);
+}
+
+static void env_fresh(void)
+{
+    if (tmp_root[0])
+        nftw(tmp_root, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    snprintf(tmp_root, sizeof tmp_root, "/tmp/nemo-api-test-XXXXXX");
+    if (!mkdtemp(tmp_root))
+        abort();
+    /* a subdir, so that store_dir creates it (and its mode) itself */
+    snprintf(config_dir, sizeof config_dir, "%s/nemovideo", tmp_root);
+    setenv("NEMO_CONFIG_DIR", config_dir, 1);
+    setenv("NEMO_API_BASE", backend_url, 1);
+    setenv("NEMO_RETRY_429_MS", "10", 1);
+    setenv("NEMO_RETRY_BACKOFF_MS", "5", 1);
+    unsetenv("NEMO_TOKEN");
+    control_ok("/_control/reset", "{}");
+}
+
+static nemo_api *new_api(void)
+{
+    nemo_err e;
+    nemo_api *api = api_new(&test_skill, &e);
+
+    if (!api)
+        printf("#   api_new: %s\n", e.message);
+    return api;
+}
+
+static int mode_of(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) == 0 ? (int)(st.st_mode & 0777) : -1;
+}
+
+static char *read_text(const char *path)
+{
+    char *d = NULL;
+
+    fs_read_all(path, &d, NULL, 1 << 24);
+    return d;
+}
+
+/* ---- pure ---- */
+
+TEST(language_detection)
+{
+    char l[16];
+
+    unsetenv("LANG");
+    api_detect_language("make it 5 seconds", l, sizeof l);
+    CHECK_STR(l, "en");
+    api_detect_language("把视频剪短一点", l, sizeof l);
+    CHECK_STR(l, "zh");
+    api_detect_language("この動画を短くして", l, sizeof l);  /* kana+kanji */
+    CHECK_STR(l, "ja");
+    api_detect_language("カット", l, sizeof l);
+    CHECK_STR(l, "ja");
+    api_detect_language("영상을 짧게 만들어 줘", l, sizeof l);
+    CHECK_STR(l, "ko");
+    api_detect_language("add BGM 音乐", l, sizeof l);
+    CHECK_STR(l, "zh");
+    setenv("LANG", "de_DE.UTF-8", 1);
+    api_detect_language("mach es kürzer", l, sizeof l);
+    CHECK_STR(l, "de");
+    api_detect_language(NULL, l, sizeof l);
+    CHECK_STR(l, "de");
+    setenv("LANG", "C", 1);
+    api_detect_language("x", l, sizeof l);
+    CHECK_STR(l, "en");
+    setenv("LANG", "POSIX", 1);
+    api_detect_language("x", l, sizeof l);
+    CHECK_STR(l, "en");
+    setenv("LANG", "pt_BR", 1);
+    api_detect_language("", l, sizeof l);
+    CHECK_STR(l, "pt");
+    setenv("LANG", "1234", 1);
+    api_detect_language("x", l, sizeof l);
+    CHECK_STR(l, "en");
+    /* invalid UTF-8 does not confuse it */
+    unsetenv("LANG");
+    api_detect_language("\xe4\xbd abc \xff\xfe", l, sizeof l);
+    CHECK_STR(l, "en");
+}
+
+TEST(base_url_policy)
+{
+    nemo_err e;
+    nemo_api *api;
+    nemo_skill s = test_skill;
+    char url[600];
+
+    setenv("NEMO_API_BASE", "http://api.example.com", 1);
+    CHECK(api_new(&s, &e) == NULL);
+    CHECK_INT(e.kind, NEMO_E_CONFIG);
+    CHECK_CONTAINS(e.message, "NEMO_API_BASE");
+    setenv("NEMO_API_BASE", "http://127.0.0.1.evil.com:8080", 1);
+    CHECK(api_new(&s, &e) == NULL);
+    /* apiDomain from SKILL.md when NEMO_API_BASE is unset */
+    unsetenv("NEMO_API_BASE");
+    snprintf(s.api_domain, sizeof s.api_domain, "https://x.example///");
+    api = api_new(&s, &e);
+    CHECK(api != NULL);
+    CHECK_STR(api_base_url(api), "https://x.example");
+    CHECK_STR(api->base_source, "SKILL.md apiDomain");
+    CHECK_INT(api_url(api, "/api/x", url, sizeof url, &e), 0);
+    CHECK_STR(url, "https://x.example/api/x");
+    CHECK_INT(api_url(api, "http://evil.example/x", url, sizeof url, &e),
+              -1);
+    CHECK_INT(api_url(api, "relative", url, sizeof url, &e), -1);
+    api_free(api);
+    s.api_domain[0] = '\0';
+    api = api_new(&s, &e);
+    CHECK_STR(api_base_url(api), API_DEFAULT_BASE);
+    api_free(api);
+    snprintf(url, sizeof url, "%s/", backend_url);
+    setenv("NEMO_API_BASE", url, 1);
+    api = api_new(&s, &e);
+    CHECK_STR(api_base_url(api), backend_url);
+    CHECK_STR(api->base_source, "NEMO_API_BASE");
+    api_free(api);
+}
+
+/* ---- tokens ---- */
+
+TEST(anonymous_token_acquired_stored_and_reused)
+{
+    nemo_api *api, *api2;
+    api_credits c;
+    api_auth_info ai;
+    api_ctl ctl = { 0 };
+    nemo_err e;
+    cJSON *toks;
+    char *cid, *store;
+    char cid_path[512];
+
+    env_fresh();
+    api = new_api();
+    CHECK_INT(api_credits_get(api, &ctl, &c, &e), 0);
+    CHECK(c.available == 100 && c.total == 100 && c.frozen == 0);
+    api_auth_describe(api, &ai);
+    CHECK_STR(ai.source, "new");
+    CHECK(ai.expires_ms > clock_wall_ms() + 6LL * 24 * 3600 * 1000);
+    /* files and modes */
+    CHECK_INT(mode_of(config_dir), 0700);
+    snprintf(cid_path, sizeof cid_path, "%s/client_id", config_dir);
+    CHECK_INT(mode_of(cid_path), 0600);
+    CHECK_INT(mode_of(ai.store_path), 0600);
+    cid = read_text(cid_path);
+    CHECK(cid && strlen(cid) == 36);
+    CHECK_STR(ai.client_id, cid);
+    store = read_text(ai.store_path);
+    CHECK_CONTAINS(store, "\"expires_at_ms\"");
+    CHECK_CONTAINS(store, cid);
+    /* the backend saw one token request, with that client id */
+    toks = requests("/api/auth/anonymous-token");
+    CHECK_INT(cJSON_GetArraySize(toks), 1);
+    CHECK_STR(req_header(cJSON_GetArrayItem(toks, 0), "x-client-id"), cid);
+    CHECK(req_header(cJSON_GetArrayItem(toks, 0), "authorization") == NULL);
+    cJSON_Delete(toks);
+    /* a second process (a new client) reuses the stored token */
+    api2 = new_api();
+    CHECK_INT(api_credits_get(api2, &ctl, &c, &e), 0);
+    api_auth_describe(api2, &ai);
+    CHECK_STR(ai.source, "store");
+    CHECK_INT(count("/api/auth/anonymous-token"), 1);
+    CHECK_INT(count("/api/credits"), 2);
+    free(cid);
+    free(store);
+    api_free(api);
+    api_free(api2);
+}
+
+TEST(existing_client_id_is_reused_and_bad_one_replaced)
+{
+    const char *known = "1b4e28ba-2fa1-11d2-883f-0016d3cca427";
+    nemo_api *api;
+    api_ctl ctl = { 0 };
+    nemo_err e;
+    cJSON *toks;
+    char path[512], *cid;
+
+    env_fresh();
+    store_write("client_id", "  1b4e28ba-2fa1-11d2-883f-0016d3cca427\n",
+                39, 0644);
+    api = new_api();
+    CHECK_INT(api_auth_ensure(api, &ctl, &e), 0);
+    toks = requests("/api/auth/anonymous-token");
+    CHECK_STR(req_header(cJSON_GetArrayItem(toks, 0), "x-client-id"), known);
+    cJSON_Delete(toks);
+    api_free(api);
+
+    env_fresh();
+    store_write("client_id", "not-a-uuid", 10, 0600);
+    api = new_api();
+    CHECK_INT(api_auth_ensure(api, &ctl, &e), 0);
+    snprintf(path, sizeof path, "%s/client_id", config_dir);
+    cid = read_text(path);
+    CHECK(cid && strlen(cid) == 36 && strcmp(cid, "not-a-uuid") != 0);
+    toks = requests("/api/auth/anonymous-token");
+    CHECK_STR(req_header(cJSON_GetArrayItem(toks, 0), "x-client-id"), cid);
+    cJSON_Delete(toks);
+    free(cid);
+    api_free(api);
+}
+
+TEST(env_token_wins_and_is_not_stored)
+{
+    nemo_api *api;
+    api_credits c;
+    api_auth_info ai;
+    api_ctl ctl = { 0 };
+    nemo_err e;
+    cJSON *d, *creds;
+    char tok[256];
+
+    env_fresh();
+    d = control("POST", "/_control/issue_token", "{\"credits\":55}");
+    snprintf(tok, sizeof tok, "%s",
+             cJSON_GetObjectItem(d, "token")->valuestring);
+    cJSON_Delete(d);
+    setenv("NEMO_TOKEN", tok, 1);
+    api = new_api();
+    CHECK_INT(api_credits_get(api, &ctl, &c, &e), 0);
+    CHECK(c.available == 55);
+    api_auth_describe(api, &ai);
+    CHECK_STR(ai.source, "env");
+    CHECK_INT(count("/api/auth/anonymous-token"), 0);
+    CHECK(access(ai.store_path, F_OK) != 0);
+    creds = requests("/api/credits");
+    CHECK(strstr(req_header(cJSON_GetArrayItem(creds, 0), "authorization"),
+                 tok) != NULL);
+    cJSON_Delete(creds);
+    /* a rejected env token is reported, not silently replaced */
+    control_ok("/_control/expire_token", "{}");
+    CHECK_INT(api_credits_get(api, &ctl, &c, &e), -1);
+    CHECK_INT(e.kind, NEMO_E_AUTH);
+    CHECK_CONTAINS(e.message, "NEMO_TOKEN");
+    CHECK_INT(count("/api/auth/anonymous-token"), 0);
+    unsetenv("NEMO_TOKEN");
+    api_free(api);
+}
+
+TEST(expired_token_refreshed_exactly_once)
+{
+    nemo_api *api;
+    api_credits c;
+    api_ctl ctl = { 0 };
+    nemo_err e;
+    cJSON *creds;
+    char a1[256], a2[256];
+
+    env_fresh();
+    control_ok("/_control/config", "{\"token_rate_limit\":false}");
+    api = new_api();
+    CHECK_INT(api_credits_get(api, &ctl, &c, &e), 0);
+    control_ok("/_control/expire_token", "{}");
+    CHECK_INT(api_credits_get(api, &ctl, &c, &e), 0);
+    CHECK_INT(count("/api/auth/anonymous-token"), 2);
+    creds = requests("/api/credits");
+    CHECK_INT(cJSON_GetArraySize(creds), 3);   /* ok, 1001, ok */
+    CHECK_INT(cJSON_GetObjectItem(cJSON_GetArrayItem(creds, 1),
+                                  "code")->valueint, 1001);
+    snprintf(a1, sizeof a1, "%s",
+             req_header(cJSON_GetArrayItem(creds, 1), "authorization"));
+    snprintf(a2, sizeof a2, "%s",
+             req_header(cJSON_GetArrayItem(creds, 2), "authorization"));
+    CHECK(strcmp(a1, a2) != 0);
+    cJSON_Delete(creds);
+    /* a backend that keeps saying 1001: one refresh, then the error */
+    control_ok("/_control/fault", "{\"kind\":\"code\",\"code\":1001,"
+               "\"path\":\"/api/credits\",\"count\":5}");
+    CHECK_INT(api_credits_get(api, &ctl, &c, &e), -1);
+    CHECK_INT(e.kind, NEMO_E_AUTH);
+    CHECK_INT(count("/api/auth/anonymous-token"), 3);
+    CHECK_INT(count("/api/credits"), 5);
+    control_ok("/_control/fault/clear", "{}");
+    api_free(api);
+}
+
+TEST(refresh_adopts_token_another_process_stored)
+{
+    nemo_api *a, *b;
+    api_credits c;
+    api_ctl ctl = { 0 };
+    nemo_err e;
+
+    env_fresh();
+    control_ok("/_control/config", "{\"token_rate_limit\":false}");
+    a = new_api();
+    b = new_api();
+    CHECK_INT(api_credits_get(a, &ctl, &c, &e), 0);
+    CHECK_INT(api_credits_get(b, &ctl, &c, &e), 0);
+    CHECK_INT(count("/api/auth/anonymous-token"), 1);
+    control_ok("/_control/expire_token", "{}");
+    CHECK_INT(api_credits_get(a, &ctl, &c, &e), 0);   /* refreshes */
+    CHECK_INT(api_credits_get(b, &ctl, &c, &e), 0);   /* adopts a's */
+    CHECK_INT(count("/api/auth/anonymous-token"), 2);
+    api_free(a);
+    api_free(b);
+}
+
+TEST(refresh_rate_limited_is_explained)
+{
+    nemo_api *api;
+    api_credits c;
+    api_ctl ctl = { 0 };
+    nemo_err e;
+
+    env_fresh();   /* the backend's one-token-per-client-id limit is on */
+    api = new_api();
+    CHECK_INT(api_credits_get(api, &ctl, &c, &e), 0);
+    control_ok("/_control/expire_token", "{}");
+    CHECK_INT(api_credits_get(api, &ctl, &c, &e), -1);
+    CHECK_INT(e.kind, NEMO_E_RATE);
+    CHECK_CONTAINS(e.message, "one anonymous token per client id");
+    CHECK_CONTAINS(e.message, "NEMO_TOKEN");
+    /* the token request: once, plus one retry after the 429 wait */
+    CHECK_INT(count("/api/auth/anonymous-token"), 3);
+    api_free(api);
+}
+
+TEST(token_near_expiry_kept_when_renewal_refused)
+{
+    nemo_api *api;
+    api_credits c;
+    api_auth_info ai;
+    api_ctl ctl = { 0 };
+    nemo_err e;
+    cJSON *st;
+    char *txt, *json;
+    long long t0;
+
+    env_fresh();
+    api = new_api();
+    CHECK_INT(api_auth_ensure(api, &ctl, &e), 0);
+    api_auth_describe(api, &ai);
+    api_free(api);
+    /* pretend it expires in 2 minutes (inside the 5-minute margin) */
+    txt = read_text(ai.store_path);
+    st = cJSON_Parse(txt);
+    cJSON_ReplaceItemInObject(st, "expires_at_ms",
+        cJSON_CreateNumber((double)(clock_wall_ms() + 120000)));
+    json = cJSON_PrintUnformatted(st);
+    fs_write_atomic(ai.store_path, json, strlen(json), 0600);
+    unsetenv("NEMO_RETRY_429_MS");   /* prove there is no 30 s wait */
+    t0 = clock_mono_ms();
+    api = new_api();
+    CHECK_INT(api_credits_get(api, &ctl, &c, &e), 0);
+    CHECK(clock_mono_ms() - t0 < 5000);
+    api_auth_describe(api, &ai);
+    CHECK_STR(ai.source, "store");
+    CHECK_INT(count("/api/auth/anonymous-token"), 2);   /* tried once */
+    CHECK_INT(api_credits_get(api, &ctl, &c, &e), 0);   /* no new try */
+    CHECK_INT(count("/api/auth/anonymous-token"), 2);
+    setenv("NEMO_RETRY_429_MS", "10", 1);
+    free(txt);
+    free(json);
+    cJSON_Delete(st);
+    api_free(api);
+}
+
+TEST(http_400_regenerates_client_id_once)
+{
+    nemo_api *api;
+    api_ctl ctl = { 0 };
+    nemo_err e;
+    cJSON *toks;
+    char first[64], path[512], *cid;
+
+    env_fresh();
+    control_ok("/_control/fault", "{\"kind\":\"status\",\"status\":400,"
+               "\"path\":\"/api/auth/anonymous-token\",\"count\":1}");
+    api = new_api();
+    CHECK_INT(api_auth_ensure(api, &ctl, &e), 0);
+    toks = requests("/api/auth/anonymous-token");
+    CHECK_INT(cJSON_GetArraySize(toks), 2);
+    snprintf(first, sizeof first, "%s",
+             req_header(cJSON_GetArrayItem(toks, 0), "x-client-id"));
+    snprintf(path, sizeof path, "%s/client_id", config_dir);
+    cid = read_text(path);
+    CHECK(strcmp(first, cid) != 0);
+    CHECK_STR(req_header(cJSON_GetArrayItem(toks, 1), "x-client-id"), cid);
+    cJSON_Delete(toks);
+    free(cid);
+    api_free(api);
+    /* a backend that always says 400: regenerate once, then give up */
+    env_fresh();
+    control_ok("/_control/fault", "{\"kind\":\"status\",\"status\":400,"
+               "\"path\":\"/api/auth/anonymous-token\",\"count\":9}");
+    api = new_api();
+    CHECK_INT(api_auth_ensure(api, &ctl, &e), -1);
+    CHECK_INT(e.kind, NEMO_E_CLIENT_ID);
+    CHECK_INT(count("/api/auth/anonymous-token"), 2);
+    control_ok("/_control/fault/clear", "{}");
+    api_free(api);
+}
+
+TEST(two_processes_share_one_token)
+{
+    int go[2], i, status, ok = 0;
+    pid_t kids[2];
+    cJSON *creds;
+
+    env_fresh();
+    CHECK(pipe(go) == 0);
+    fflush(stdout);
+    for (i = 0; i < 2; i++) {
+        kids[i] = fork();
+        if (kids[i] == 0) {
+            nemo_api *api;
+            api_credits c;
+            api_ctl ctl = { 0 };
+            nemo_err e;
+            char ch;
+
+            close(go[1]);
+            (void)!read(go[0], &ch, 1);   /* both start together */
+            api = new_api();
+            status = api && api_credits_get(api, &ctl, &c, &e) == 0 ? 0 : 1;
+            api_free(api);
+            _exit(status);
+        }
+    }
+    close(go[0]);
+    close(go[1]);
+    for (i = 0; i < 2; i++)
+        if (waitpid(kids[i], &status, 0) == kids[i] && WIFEXITED(status) &&
+            WEXITSTATUS(status) == 0)
+            ok++;
+    CHECK_INT(ok, 2);
+    CHECK_INT(count("/api/auth/anonymous-token"), 1);
+    creds = requests("/api/credits");
+    CHECK_INT(cJSON_GetArraySize(creds), 2);
+    if (cJSON_GetArraySize(creds) == 2)
+        CHECK_STR(req_header(cJSON_GetArrayItem(creds, 0), "authorization"),
+                  req_header(cJSON_GetArrayItem(creds, 1), "authorization"));
+    cJSON_Delete(creds);
+}
+
+/* ---- sessions and state ---- */
+
+TEST(session_current_language_and_restart)
+{
+    nemo_api *api;
+    api_session s, s2;
+    api_ctl ctl = { 0 };
+    nemo_err e;
+    cJSON *sess;
+    char sid[API_SESSION_MAX];
+
+    env_fresh();
+    api = new_api();
+    CHECK_INT(api_session_current(api, &ctl, "把这段视频剪成10秒", &s, &e), 0);
+    CHECK(s.id[0] != '\0');
+    CHECK_INT(s.created, 1);
+    CHECK_STR(s.language, "zh");
+    sess = requests("/api/tasks/me/with-session/nemo_agent");
+    CHECK_INT(cJSON_GetArraySize(sess), 1);
+    CHECK_STR(cJSON_GetObjectItem(cJSON_GetObjectItem(
+        cJSON_GetArrayItem(sess, 0), "json"), "language")->valuestring, "zh");
+    CHECK_STR(cJSON_GetObjectItem(cJSON_GetObjectItem(
+        cJSON_GetArrayItem(sess, 0), "json"), "task_name")->valuestring,
+        "project");
+    cJSON_Delete(sess);
+    /* again: the same one, no request */
+    CHECK_INT(api_session_current(api, &ctl, "other", &s2, &e), 0);
+    CHECK_STR(s2.id, s.id);
+    CHECK_INT(s2.created, 0);
+    api_free(api);
+    /* a restarted server continues it */
+    api = new_api();
+    CHECK_INT(api_session_resolve(api, &ctl, NULL, "x", sid, sizeof sid, &e),
+              0);
+    CHECK_STR(sid, s.id);
+    CHECK_INT(api_session_resolve(api, &ctl, "given-id", NULL, sid,
+                                  sizeof sid, &e), 0);
+    CHECK_STR(sid, "given-id");
+    CHECK_INT(api_session_resolve(api, &ctl, "bad\nid", NULL, sid,
+                                  sizeof sid, &e), -1);
+    CHECK_INT(e.kind, NEMO_E_INVALID);
+    CHECK_INT(count("/api/tasks/me/with-session/nemo_agent"), 1);
+    api_free(api);
+}
+
+TEST(session_lost_1002_recovered)
+{
+    nemo_api *api;
+    api_session s;
+    api_ctl ctl = { 0 };
+    nemo_err e;
+    cJSON *state = NULL;
+    char sid2[API_SESSION_MAX], sid3[API_SESSION_MAX], *saved;
+    char path[512];
+
+    env_fresh();
+    api = new_api();
+    CHECK_INT(api_session_current(api, &ctl, "hello", &s, &e), 0);
+    CHECK_INT(api_state_get(api, &ctl, s.id, &state, &e), 0);
+    CHECK(cJSON_GetObjectItem(state, "draft") != NULL);
+    cJSON_Delete(state);
+    control_ok("/_control/lose_session", "{}");
+    /* state does not recover by itself: the timeline is gone */
+    CHECK_INT(api_state_get(api, &ctl, s.id, &state, &e), -1);
+    CHECK_INT(e.kind, NEMO_E_SESSION);
+    CHECK_INT(e.code, 1002);
+    CHECK(state == NULL);
+    CHECK_INT(api_session_recover(api, &ctl, s.id, sid2, sizeof sid2, &e),
+              0);
+    CHECK(strcmp(sid2, s.id) != 0);
+    CHECK_INT(ctl.session_reset, 1);
+    CHECK_STR(ctl.new_session, sid2);
+    snprintf(path, sizeof path, "%s/session.json", config_dir);
+    saved = read_text(path);
+    CHECK_CONTAINS(saved, sid2);
+    CHECK_INT(mode_of(path), 0600);
+    free(saved);
+    CHECK_INT(api_state_get(api, &ctl, sid2, &state, &e), 0);
+    cJSON_Delete(state);
+    /* a second caller on the same lost session joins the replacement */
+    CHECK_INT(api_session_recover(api, &ctl, s.id, sid3, sizeof sid3, &e),
+              0);
+    CHECK_STR(sid3, sid2);
+    CHECK_INT(count("/api/tasks/me/with-session/nemo_agent"), 2);
+    api_free(api);
+}
+
+TEST(state_and_credits_shapes)
+{
+    nemo_api *api;
+    api_session s;
+    api_credits c;
+    api_ctl ctl = { 0 };
+    nemo_err e;
+    cJSON *state = NULL, *st;
+    char body[512];
+
+    env_fresh();
+    api = new_api();
+    CHECK_INT(api_session_current(api, &ctl, NULL, &s, &e), 0);
+    snprintf(body, sizeof body, "{\"session_id\":\"%s\",\"draft\":{\"t\":"
+             "[{\"tt\":0,\"sg\":[{\"d\":5000}]}],\"d\":5000}}", s.id);
+    control_ok("/_control/set_state", body);
+    CHECK_INT(api_state_get(api, &ctl, s.id, &state, &e), 0);
+    st = cJSON_GetObjectItem(state, "draft");
+    CHECK(st && cJSON_GetObjectItem(st, "d")->valueint == 5000);
+    cJSON_Delete(state);
+    /* ids are escaped into the path */
+    CHECK_INT(api_state_get(api, &ctl, "a/b?c", &state, &e), -1);
+    CHECK_INT(e.kind, NEMO_E_SESSION);
+    /* (the control query decodes once: %25 is '%') */
+    CHECK_INT(count("/api/state/nemo_agent/me/a%252Fb%253Fc/latest"), 1);
+    /* numbers as strings */
+    control_ok("/_control/fault", "{\"kind\":\"code\",\"code\":0,\"path\":"
+               "\"/api/credits\",\"data\":{\"available\":\"12.5\","
+               "\"frozen\":\"1\",\"total\":\"13.5\"}}");
+    CHECK_INT(api_credits_get(api, &ctl, &c, &e), 0);
+    CHECK(c.available == 12.5 && c.frozen == 1 && c.total == 13.5);
+    api_free(api);
+}
+
+/* ---- error table end to end ---- */
+
+TEST(backend_errors_become_typed_errors)
+{
+    nemo_api *api;
+    api_credits c;
+    api_ctl ctl = { 0 };
+    nemo_err e;
+
+    env_fresh();
+    api = new_api();
+    control_ok("/_control/fault", "{\"kind\":\"code\",\"code\":2001,"
+               "\"path\":\"/api/credits\"}");
+    CHECK_INT(api_credits_get(api, &ctl, &c, &e), -1);
+    CHECK_INT(e.kind, NEMO_E_CREDITS);
+    CHECK(strncmp(e.bind_id, "bind_", 5) == 0);
+    CHECK_CONTAINS(e.link, "?bind=bind_");
+    CHECK_CONTAINS(e.message, e.link);
+
+    control_ok("/_control/fault", "{\"kind\":\"status\",\"status\":402,"
+               "\"path\":\"/api/credits\"}");
+    CHECK_INT(api_credits_get(api, &ctl, &c, &e), -1);
+    CHECK_INT(e.kind, NEMO_E_PLAN);
+    CHECK_CONTAINS(e.message, "not a credits problem");
+
+    control_ok("/_control/fault", "{\"kind\":\"status\",\"status\":502,"
+               "\"path\":\"/api/credits\",\"count\":3,\"body\":"
+               "\"<html><title>502 Bad Gateway</title></html>\"}");
+    CHECK_INT(api_credits_get(api, &ctl, &c, &e), -1);
+    CHECK_INT(e.kind, NEMO_E_SERVER);
+    CHECK_CONTAINS(e.message, "502 Bad Gateway");
+    CHECK_INT(e.http_status, 502);
+    api_free(api);
+}
+
+TEST(rate_limit_waits_and_retries_once)
+{
+    nemo_api *api;
+    api_credits c;
+    api_ctl ctl = { 0 };
+    nemo_err e;
+    long long t0;
+
+    env_fresh();
+    api = new_api();
+    CHECK_INT(api_auth_ensure(api, &ctl, &e), 0);
+    control_ok("/_control/requests/clear", "{}");
+    control_ok("/_control/fault", "{\"kind\":\"rate_limit\",\"path\":"
+               "\"/api/credits\",\"count\":1}");
+    t0 = clock_mono_ms();
+    CHECK_INT(api_credits_get(api, &ctl, &c, &e), 0);
+    CHECK(clock_mono_ms() - t0 < 2000);   /* NEMO_RETRY_429_MS=10 */
+    CHECK_INT(count("/api/credits"), 2);
+    control_ok("/_control/fault", "{\"kind\":\"rate_limit\",\"path\":"
+               "\"/api/credits\",\"count\":2}");
+    CHECK_INT(api_credits_get(api, &ctl, &c, &e), -1);
+    CHECK_INT(e.kind, NEMO_E_RATE);
+    CHECK_CONTAINS(e.message, "retrying once");
+    CHECK_INT(count("/api/credits"), 4);
+    /* Retry-After honoured when no override is set */
+    unsetenv("NEMO_RETRY_429_MS");
+    control_ok("/_control/fault", "{\"kind\":\"rate_limit\",\"path\":"
+               "\"/api/credits\",\"retry_after\":1}");
+    t0 = clock_mono_ms();
+    CHECK_INT(api_credits_get(api, &ctl, &c, &e), 0);
+    CHECK(clock_mono_ms() - t0 >= 1000);
+    /* an absurd wait is reported, not slept */
+    control_ok("/_control/fault", "{\"kind\":\"rate_limit\",\"path\":"
+               "\"/api/credits\",\"retry_after\":3600}");
+    t0 = clock_mono_ms();
+    CHECK_INT(api_credits_get(api, &ctl, &c, &e), -1);
+    CHECK_INT(e.kind, NEMO_E_RATE);
+    CHECK_CONTAINS(e.message, "60 minutes");
+    CHECK(clock_mono_ms() - t0 < 1000);
+    setenv("NEMO_RETRY_429_MS", "10", 1);
+    api_free(api);
+}
+
+static int discard(void *ctx, const char *d, size_t n)
+{
+    (void)ctx; (void)d; (void)n;
+    return 0;
+}
+
+TEST(server_errors_retry_reads_only)
+{
+    nemo_api *api;
+    api_session s;
+    api_credits c;
+    api_ctl ctl = { 0 };
+    nemo_err e;
+    api_send_opts o;
+    cJSON *data = NULL;
+    char body[512];
+
+    env_fresh();
+    api = new_api();
+    CHECK_INT(api_session_current(api, &ctl, NULL, &s, &e), 0);
+    control_ok("/_control/requests/clear", "{}");
+    /* a read: two 503s, then success on the third try */
+    control_ok("/_control/fault", "{\"kind\":\"status\",\"status\":503,"
+               "\"path\":\"/api/credits\",\"count\":2}");
+    CHECK_INT(api_credits_get(api, &ctl, &c, &e), 0);
+    CHECK_INT(count("/api/credits"), 3);
+    /* a dropped connection on a read: retried too */
+    control_ok("/_control/fault", "{\"kind\":\"drop\",\"path\":"
+               "\"/api/credits\",\"count\":1}");
+    CHECK_INT(api_credits_get(api, &ctl, &c, &e), 0);
+    CHECK_INT(count("/api/credits"), 5);
+    /* three 503s: the read gives up after 3 tries */
+    control_ok("/_control/fault", "{\"kind\":\"status\",\"status\":503,"
+               "\"path\":\"/api/credits\",\"count\":3}");
+    CHECK_INT(api_credits_get(api, &ctl, &c, &e), -1);
+    CHECK_INT(e.kind, NEMO_E_SERVER);
+    CHECK_INT(count("/api/credits"), 8);
+    /* a generation turn (spends credits): never retried */
+    control_ok("/_control/fault", "{\"kind\":\"status\",\"status\":500,"
+               "\"path\":\"/run_sse\",\"count\":1}");
+    snprintf(body, sizeof body, "{\"app_name\":\"nemo_agent\",\"user_id\":"
+             "\"me\",\"session_id\":\"%s\",\"new_message\":{\"parts\":"
+             "[{\"text\":\"make a video\"}]}}", s.id);
+    memset(&o, 0, sizeof o);
+    o.method = "POST";
+    o.path = "/run_sse";
+    o.body = body;
+    o.body_len = strlen(body);
+    o.accept = "text/event-stream";
+    o.on_data = discard;
+    CHECK_INT(api_send(api, &ctl, &o, &data, &e), -1);
+    CHECK_INT(e.kind, NEMO_E_SERVER);
+    CHECK_INT(count("/run_sse"), 1);
+    control_ok("/_control/fault/clear", "{}");
+    /* the same call streams normally when the backend is fine */
+    CHECK_INT(api_send(api, &ctl, &o, &data, &e), 0);
+    CHECK(data == NULL);
+    CHECK_INT(count("/run_sse"), 2);
+    api_free(api);
+}
+
+TEST(never_connected_requests_are_retried)
+{
+    nemo_api *api;
+    api_ctl ctl = { 0 };
+    nemo_err e;
+    cJSON *d = NULL;
+    long long t0;
+
+    env_fresh();
+    setenv("NEMO_TOKEN", "tok_unused_for_this_test_123", 1);
+    setenv("NEMO_API_BASE", "http://127.0.0.1:1", 1);
+    setenv("NEMO_RETRY_BACKOFF_MS", "100", 1);
+    api = new_api();
+    t0 = clock_mono_ms();
+    /* not idempotent, but it never left the machine: 3 tries */
+    CHECK_INT(api_call(api, &ctl, "POST", "/api/x", NULL, 0, &d, &e), -1);
+    CHECK_INT(e.kind, NEMO_E_NETWORK);
+    CHECK(clock_mono_ms() - t0 >= 300);   /* 100 + 200 ms of backoff */
+    setenv("NEMO_RETRY_BACKOFF_MS", "5", 1);
+    unsetenv("NEMO_TOKEN");
+    api_free(api);
+}
+
+typedef struct canceller {
+    nemo_cancel *c;
+    long long at;
+} canceller;
+
+static void *cancel_soon(void *arg)
+{
+    canceller *k = arg;
+
+    usleep(200000);
+    k->at = clock_mono_ms();
+    cancel_request(k->c);
+    return NULL;
+}
+
+static long long cancelled_call(nemo_api *api, nemo_err *e, int *rc)
+{
+    nemo_cancel c;
+    canceller k;
+    api_ctl ctl = { 0 };
+    api_credits cr;
+    pthread_t t;
+    long long done;
+
+    cancel_init(&c);
+    ctl.cancel = &c;
+    k.c = &c;
+    pthread_create(&t, NULL, cancel_soon, &k);
+    *rc = api_credits_get(api, &ctl, &cr, e);
+    done = clock_mono_ms();
+    pthread_join(t, NULL);
+    cancel_destroy(&c);
+    return done - k.at;
+}
+
+TEST(cancellation_of_hung_and_waiting_requests)
+{
+    nemo_api *api;
+    api_ctl ctl = { 0 };
+    nemo_err e;
+    long long after;
+    int rc;
+
+    env_fresh();
+    api = new_api();
+    CHECK_INT(api_auth_ensure(api, &ctl, &e), 0);
+    control_ok("/_control/fault", "{\"kind\":\"hang\",\"path\":"
+               "\"/api/credits\"}");
+    after = cancelled_call(api, &e, &rc);
+    printf("#   hung request cancelled in %lld ms\n", after);
+    CHECK_INT(rc, -1);
+    CHECK_INT(e.kind, NEMO_E_CANCELLED);
+    CHECK(after < 1000);
+    control_ok("/_control/fault/clear", "{}");
+    /* cancelled while waiting out a 429 */
+    unsetenv("NEMO_RETRY_429_MS");
+    control_ok("/_control/fault", "{\"kind\":\"rate_limit\",\"path\":"
+               "\"/api/credits\",\"retry_after\":30}");
+    after = cancelled_call(api, &e, &rc);
+    printf("#   429 wait cancelled in %lld ms\n", after);
+    CHECK_INT(rc, -1);
+    CHECK_INT(e.kind, NEMO_E_CANCELLED);
+    CHECK(after < 1000);
+    setenv("NEMO_RETRY_429_MS", "10", 1);
+    api_free(api);
+}
+
+TEST(attribution_headers_on_every_request)
+{
+    nemo_api *api;
+    api_session s;
+    api_credits c;
+    api_ctl ctl = { 0 };
+    nemo_err e;
+    cJSON *all, *it, *st = NULL;
+    int n = 0, authed = 0;
+
+    env_fresh();
+    api = new_api();
+    CHECK_INT(api_session_current(api, &ctl, NULL, &s, &e), 0);
+    CHECK_INT(api_credits_get(api, &ctl, &c, &e), 0);
+    CHECK_INT(api_state_get(api, &ctl, s.id, &st, &e), 0);
+    cJSON_Delete(st);
+    all = requests("/");
+    cJSON_ArrayForEach(it, all) {
+        const char *path = cJSON_GetObjectItem(it, "path")->valuestring;
+        const char *auth = req_header(it, "authorization");
+
+        n++;
+        CHECK_STR(req_header(it, "x-skill-source"), "test-skill");
+        CHECK_STR(req_header(it, "x-skill-version"), "9.9.9");
+        CHECK_STR(req_header(it, "x-skill-platform"), "cursor");
+        CHECK_STR(req_header(it, "user-agent"), "nemo-mcp/" NEMO_VERSION);
+        CHECK_STR(req_header(it, "accept"), "application/json");
+        if (strcmp(path, "/api/auth/anonymous-token") == 0) {
+            CHECK(auth == NULL);
+            CHECK(req_header(it, "x-client-id") != NULL);
+        } else {
+            CHECK(auth && strncmp(auth, "Bearer ", 7) == 0);
+            authed++;
+        }
+    }
+    CHECK_INT(n, 4);
+    CHECK_INT(authed, 3);
+    cJSON_Delete(all);
+    api_free(api);
+}
+
+/* ---- the token never leaks ---- */
+
+static void run_noisy_child(const char *out_path)
+{
+    nemo_api *api;
+    api_session s;
+    api_credits c;
+    api_ctl ctl = { 0 };
+    nemo_err e;
+    cJSON *st = NULL;
+    char sid[API_SESSION_MAX];
+    int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+    dup2(fd, 1);
+    dup2(fd, 2);
+    close(fd);
+    setenv("NEMO_LOG", "debug", 1);
+    log_init_from_env();
+    api = new_api();
+    api_session_current(api, &ctl, "make a video", &s, &e);
+    api_credits_get(api, &ctl, &c, &e);
+    control_ok("/_control/expire_token", "{}");
+    api_credits_get(api, &ctl, &c, &e);          /* 1001 -> refresh */
+    printf("credits error: %s\n", e.message);
+    control_ok("/_control/fault", "{\"kind\":\"code\",\"code\":2001,"
+               "\"path\":\"/api/credits\"}");
+    api_credits_get(api, &ctl, &c, &e);
+    printf("2001: %s | %s\n", e.message, err_advice(e.kind));
+    control_ok("/_control/lose_session", "{}");
+    if (api_state_get(api, &ctl, s.id, &st, &e) != 0) {
+        printf("state: %s\n", e.message);
+        api_session_recover(api, &ctl, s.id, sid, sizeof sid, &e);
+    }
+    cJSON_Delete(st);
+    control_ok("/_control/fault", "{\"kind\":\"code\",\"code\":1001,"
+               "\"path\":\"/api/credits\",\"count\":3}");
+    api_credits_get(api, &ctl, &c, &e);
+    printf("auth: %s\n", e.message);
+    control_ok("/_control/fault/clear", "{}");
+    doctor_run(api, stdout);
+    fflush(stdout);
+    api_free(api);
+}
+
+TEST(token_never_printed)
+{
+    char out_path[400];
+    cJSON *all, *it;
+    char *out;
+    pid_t kid;
+    int status = -1, tokens = 0, leaks = 0;
+
+    env_fresh();
+    control_ok("/_control/config", "{\"token_rate_limit\":false}");
+    snprintf(out_path, sizeof out_path, "%s/noisy.out", tmp_root);
+    fflush(stdout);
+    kid = fork();
+    if (kid == 0) {
+        run_noisy_child(out_path);
+        _exit(0);
+    }
+    waitpid(kid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    out = read_text(out_path);
+    CHECK(out != NULL);
+    /* the scan means something: debug request lines and doctor lines */
+    CHECK_CONTAINS(out, "GET /api/credits/balance/simple -> 200");
+    CHECK_CONTAINS(out, "OK   backend: reachable");
+    CHECK_CONTAINS(out, "bind=");
+    all = requests("/");
+    cJSON_ArrayForEach(it, all) {
+        const char *a = req_header(it, "authorization");
+
+        if (!a || strncmp(a, "Bearer ", 7) != 0)
+            continue;
+        tokens++;
+        if (out && strstr(out, a + 7)) {
+            leaks++;
+            printf("#   token of request %d found in the output\n",
+                   cJSON_GetObjectItem(it, "seq")->valueint);
+        }
+    }
+    CHECK(tokens >= 5);
+    CHECK_INT(leaks, 0);
+    cJSON_Delete(all);
+    free(out);
+    unlink(out_path);
+}
+
+TEST(doctor_report)
+{
+    nemo_api *api;
+    char path[400], *txt, *line;
+    FILE *f;
+    int rc, lines = 0, bad = 0;
+
+    env_fresh();
+    api = new_api();
+    snprintf(path, sizeof path, "%s/doctor.out", tmp_root);
+    f = fopen(path, "w");
+    rc = doctor_run(api, f);
+    fclose(f);
+    CHECK_INT(rc, 0);
+    txt = read_text(path);
+    CHECK_CONTAINS(txt, "OK   config dir: ");
+    CHECK_CONTAINS(txt, "(mode 0700, writable)");
+    CHECK_CONTAINS(txt, "OK   token: new anonymous token, saved, expires ");
+    CHECK_CONTAINS(txt, "(in 6d 23h)");
+    CHECK_CONTAINS(txt, "OK   client id: ");
+    CHECK_CONTAINS(txt, "skill: source=test-skill version=9.9.9 "
+                        "platform=cursor (from /opt/skills/SKILL.md)");
+    CHECK_CONTAINS(txt, "WARN base URL: http://127.0.0.1");
+    CHECK_CONTAINS(txt, "OK   backend: reachable, credits available 100");
+    for (line = strtok(txt, "\n"); line; line = strtok(NULL, "\n")) {
+        lines++;
+        if (strncmp(line, "OK   ", 5) && strncmp(line, "WARN ", 5) &&
+            strncmp(line, "FAIL ", 5))
+            bad++;
+    }
+    CHECK(lines >= 7);
+    CHECK_INT(bad, 0);
+    free(txt);
+    api_free(api);
+    /* backend down: FAIL and a non-zero result; defaults warned about */
+    setenv("NEMO_API_BASE", "http://127.0.0.1:1", 1);
+    f = fopen(path, "w");
+    rc = doctor_run_skill(NULL, f);
+    fclose(f);
+    CHECK_INT(rc, 1);
+    txt = read_text(path);
+    CHECK_CONTAINS(txt, "FAIL backend: Cannot connect");
+    CHECK_CONTAINS(txt, "WARN skill: using built-in defaults");
+    CHECK_CONTAINS(txt, "WARN token: none yet");
+    free(txt);
+    setenv("NEMO_API_BASE", "http://example.com", 1);
+    f = fopen(path, "w");
+    rc = doctor_run_skill(NULL, f);
+    fclose(f);
+    CHECK_INT(rc, 1);
+    txt = read_text(path);
+    CHECK_CONTAINS(txt, "FAIL base URL: ");
+    free(txt);
+    unlink(path);
+}
+
+int main(void)
+{
+    memset(&test_skill, 0, sizeof test_skill);
+    snprintf(test_skill.name, sizeof test_skill.name, "test-skill");
+    snprintf(test_skill.version, sizeof test_skill.version, "9.9.9");
+    snprintf(test_skill.platform, sizeof test_skill.platform, "cursor");
+    snprintf(test_skill.path, sizeof test_skill.path, "/opt/skills/SKILL.md");
+    test_skill.from_file = 1;
+    signal(SIGPIPE, SIG_IGN);
+    http_global_init();
+    RUN(language_detection);
+    if (backend_start() != 0) {
+        printf("not ok reference_backend_started\n");
+        return 1;
+    }
+    RUN(base_url_policy);
+    RUN(anonymous_token_acquired_stored_and_reused);
+    RUN(existing_client_id_is_reused_and_bad_one_replaced);
+    RUN(env_token_wins_and_is_not_stored);
+    RUN(expired_token_refreshed_exactly_once);
+    RUN(refresh_adopts_token_another_process_stored);
+    RUN(refresh_rate_limited_is_explained);
+    RUN(token_near_expiry_kept_when_renewal_refused);
+    RUN(http_400_regenerates_client_id_once);
+    RUN(two_processes_share_one_token);
+    RUN(session_current_language_and_restart);
+    RUN(session_lost_1002_recovered);
+    RUN(state_and_credits_shapes);
+    RUN(backend_errors_become_typed_errors);
+    RUN(rate_limit_waits_and_retries_once);
+    RUN(server_errors_retry_reads_only);
+    RUN(never_connected_requests_are_retried);
+    RUN(cancellation_of_hung_and_waiting_requests);
+    RUN(attribution_headers_on_every_request);
+    RUN(token_never_printed);
+    RUN(doctor_report);
+    backend_stop();
+    if (tmp_root[0])
+        nftw(tmp_root, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    http_global_cleanup();
+    log_free_secrets();
+    return unit_done();
+}
