@@ -118,7 +118,8 @@ static void reap_workers(mcp_server *s)
         pthread_mutex_lock(&s->mu);
         n = s->nended < 16 ? s->nended : 16;
         s->nended -= n;
-        memcpy(batch, s->ended + s->nended, n * sizeof batch[0]);
+        if (n)
+            memcpy(batch, s->ended + s->nended, n * sizeof batch[0]);
         pthread_mutex_unlock(&s->mu);
         for (i = 0; i < n; i++)
             pthread_join(batch[i], NULL);
