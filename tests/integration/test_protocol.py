@@ -5,7 +5,9 @@ request it belongs to (tests/integration/schemacheck.py)."""
 import json
 import os
 import signal
+import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
@@ -13,7 +15,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "backend"))
 
-from mcpclient import McpProcess, McpError, text_of  # noqa: E402
+from mcpclient import BIN, McpProcess, text_of  # noqa: E402
 from refbackend import RefBackend  # noqa: E402
 import schemacheck  # noqa: E402
 
@@ -404,6 +406,19 @@ class ProtocolTest(unittest.TestCase):
         time.sleep(0.3)
         self.assertEqual(len(p.responses_for("dup")), 1)
 
+    def test_more_than_32_calls_at_once_is_busy(self):
+        self.hang_credits(count=33)
+        p = self.start()
+        p.initialize()
+        ids = [p.call_tool_async("credits", {}) for _ in range(33)]
+        busy = p.wait_response(ids[-1])
+        self.assert_error(busy, -32603)
+        self.assertIn("busy", busy["error"]["message"])
+        self.assertEqual(p.request("ping")["result"], {})
+        for rid in ids[:-1]:
+            p.notify("notifications/cancelled", {"requestId": rid})
+        self.no_response_for(p, ids[0])
+
     # -- shutdown ----------------------------------------------------------
     def _exit_with_call_in_flight(self, how):
         self.hang_credits()
@@ -439,6 +454,29 @@ class ProtocolTest(unittest.TestCase):
 
 class ProtocolErrorsTest(unittest.TestCase):
     """Checks that need no backend at all."""
+
+    def test_host_gone_broken_pipe_exits_quietly(self):
+        with tempfile.TemporaryDirectory() as cfg:
+            env = dict(os.environ, NEMO_CONFIG_DIR=cfg, NEMO_LOG="warn",
+                       NEMO_API_BASE="http://127.0.0.1:9")
+            proc = subprocess.Popen([BIN],
+                                    stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, env=env)
+            proc.stdout.close()   # the host stopped reading
+            t0 = time.monotonic()
+            try:
+                proc.stdin.write(b'{"jsonrpc":"2.0","id":1,"method":"ping"}\n')
+                proc.stdin.flush()
+            except BrokenPipeError:
+                pass
+            rc = proc.wait(timeout=5)
+            err = proc.stderr.read().decode()
+            proc.stderr.close()
+            proc.stdin.close()
+            self.assertEqual(rc, 0, err)
+            self.assertLess(time.monotonic() - t0, 2.0)
+            self.assertNotIn("error", err.lower())
 
     def test_tasks_methods_need_the_extension(self):
         with McpProcess(env={"NEMO_API_BASE": "http://127.0.0.1:9"}) as p:
