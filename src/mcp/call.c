@@ -163,12 +163,9 @@ out:
 
 /* ---- running the call ---- */
 
-static cJSON *call_error(mcp_call *c, int code, const char *fmt, const char *arg)
+static cJSON *invalid_params(mcp_call *c, const char *msg)
 {
-    char msg[300];
-
-    snprintf(msg, sizeof msg, fmt, arg);
-    return rpc_error(c->req.id, code, msg, NULL);
+    return rpc_error(c->req.id, RPC_INVALID_PARAMS, msg, NULL);
 }
 
 /* The tool's result does not match its own output schema: a bug on our
@@ -244,19 +241,19 @@ static cJSON *call_run(mcp_call *c)
     char err[512];
 
     if (!cJSON_IsString(name))
-        return call_error(c, RPC_INVALID_PARAMS,
-                          "Invalid params: \"name\" must be a string%s", "");
+        return invalid_params(c, "Invalid params: \"name\" must be a string");
     def = tool_find(name->valuestring);
     tool = schema_tool(name->valuestring);
-    if (!def || !tool)
-        return call_error(c, RPC_INVALID_PARAMS, "Unknown tool: %s",
-                          name->valuestring);
+    if (!def || !tool) {
+        snprintf(err, sizeof err, "Unknown tool: %.200s (tools/list names "
+                 "the tools)", name->valuestring);
+        return invalid_params(c, err);
+    }
     if (!args || cJSON_IsNull(args))
         args = empty = cJSON_CreateObject();
     else if (!cJSON_IsObject(args))
-        return call_error(c, RPC_INVALID_PARAMS,
-                          "Invalid params: \"arguments\" must be an object%s",
-                          "");
+        return invalid_params(c, "Invalid params: \"arguments\" must be an "
+                              "object");
     in = cJSON_GetObjectItemCaseSensitive(tool, "inputSchema");
     if (schema_validate(in, args, "arguments", err, sizeof err) != 0) {
         nemo_result r;
