@@ -77,6 +77,10 @@ int api_session_new(nemo_api *api, api_ctl *ctl, const char *language,
  * (may be NULL). */
 int api_session_current(nemo_api *api, api_ctl *ctl, const char *first_prompt,
                         api_session *out, nemo_err *err);
+/* Make s the process's current session (in memory and in session.json),
+ * as the `session` tool does after starting a new one. */
+int api_session_set_current(nemo_api *api, const api_session *s,
+                            nemo_err *err);
 /* Resolve a tool's optional "session" argument: the given id or current. */
 int api_session_resolve(nemo_api *api, api_ctl *ctl, const char *given,
                         const char *first_prompt, char *out, size_t n,

@@ -1,9 +1,10 @@
 /* tool.h - the contract between the MCP layer and the tools.
  *
- * The MCP layer validates arguments against schemas/<tool>.input.json, then
- * calls the tool's function on a worker thread. Tools never see JSON-RPC:
- * they read args, report progress, honour cancel, and fill a nemo_result
- * whose structured part matches schemas/<tool>.output.json. */
+ * The MCP layer validates arguments against the inputSchema of
+ * schemas/<tool>.json, then calls the tool's function on a worker thread.
+ * Tools never see JSON-RPC: they read args, report progress, honour cancel,
+ * and fill a nemo_result whose structured part matches that file's
+ * outputSchema. */
 #ifndef NEMO_TOOL_H
 #define NEMO_TOOL_H
 
@@ -51,8 +52,9 @@ typedef struct tool_def {
 /* All tools, in the fixed order tools/list uses; NULL-terminated. */
 const tool_def *const *tool_all(void);
 const tool_def *tool_find(const char *name);
-/* Register each tool's job resumer with the table (journal resume). */
-void tool_register_resumers(job_table *jobs);
+/* Register each tool's job resumer with env->jobs (journal resume). The
+ * resumed jobs use env->api, so env must outlive the job table. */
+void tool_register_resumers(tool_env *env);
 
 /* Helpers for tool implementations (src/tools/common.c). */
 const char *tool_arg_str(const cJSON *args, const char *key);   /* or NULL */

@@ -384,3 +384,21 @@ out:
     pthread_mutex_unlock(&api->session_mu);
     return rc;
 }
+
+int api_session_set_current(nemo_api *api, const api_session *s,
+                            nemo_err *err)
+{
+    int fd;
+
+    if (!sid_ok(s->id)) {
+        err_set(err, NEMO_E_INVALID, "'%s' is not a session id", s->id);
+        return -1;
+    }
+    pthread_mutex_lock(&api->session_mu);
+    fd = store_lock(SESSION_LOCK, 1);
+    saved_write(api, s);
+    set_current(api, s);
+    store_unlock(fd);
+    pthread_mutex_unlock(&api->session_mu);
+    return 0;
+}

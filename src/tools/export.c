@@ -1,0 +1,605 @@
+/* export.c - the `export` tool: render the timeline into an MP4 and,
+ * optionally, download it.
+ *
+ * The render id is chosen here and journalled before the start request is
+ * sent, so a process that dies mid-render can be replaced by one that polls
+ * the same render (never a second one) and still downloads the file. */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "nemo/clock.h"
+#include "nemo/log.h"
+#include "tools_internal.h"
+
+#define RENDER_POLL_DEFAULT_MS 30000
+/* A render that has not finished after this long is reported as failed
+ * (the seeds speak of 30-90 seconds). */
+#define RENDER_MAX_MS (2LL * 60 * 60 * 1000)
+/* Consecutive status reads that may fail before the job gives up. */
+#define RENDER_MAX_FAILURES 5
+
+typedef struct export_arg {
+    nemo_api *api;
+    char *session;
+    char *render_id;
+    cJSON *draft;        /* NULL when resuming */
+    char *format;
+    char *quality;
+    char *dest;          /* NULL: no download */
+    char *phase;         /* resumed: how far the dead process got */
+    int overwrite;
+    int generate_shape;
+    int resumed;
+} export_arg;
+
+static void export_arg_free(void *p)
+{
+    export_arg *a = p;
+
+    if (!a)
+        return;
+    free(a->session);
+    free(a->render_id);
+    cJSON_Delete(a->draft);
+    free(a->format);
+    free(a->quality);
+    free(a->dest);
+    free(a->phase);
+    free(a);
+}
+
+/* ---- pure helpers ---- */
+
+static const struct {
+    const char *word;
+    int phase;
+} render_words[] = {
+    { "completed", 1 }, { "complete", 1 }, { "done", 1 },
+    { "success", 1 },   { "succeeded", 1 }, { "finished", 1 },
+    { "failed", -1 },   { "failure", -1 },  { "error", -1 },
+    { "errored", -1 },  { "cancelled", -1 }, { "canceled", -1 },
+    { "timeout", -1 },  { "expired", -1 },
+};
+
+int tool_render_phase(const char *status)
+{
+    size_t i;
+
+    for (i = 0; status && i < sizeof render_words / sizeof render_words[0];
+         i++)
+        if (strcasecmp(status, render_words[i].word) == 0)
+            return render_words[i].phase;
+    return 0;
+}
+
+/* download_to with ~/ expanded and made absolute. */
+static int target_absolute(const char *in, char *out, size_t n)
+{
+    const char *home = getenv("HOME");
+    char cwd[PATH_MAX];
+    int w;
+
+    if ((strcmp(in, "~") == 0 || strncmp(in, "~/", 2) == 0) && home &&
+        home[0])
+        w = snprintf(out, n, "%s%s", home, in + 1);
+    else if (in[0] == '/')
+        w = snprintf(out, n, "%s", in);
+    else if (getcwd(cwd, sizeof cwd))
+        w = snprintf(out, n, "%s/%s", cwd, in);
+    else
+        return -1;
+    return w < 0 || (size_t)w >= n ? -1 : 0;
+}
+
+static int target_file_ok(const char *path, int overwrite, char *msg,
+                          size_t mn)
+{
+    struct stat st;
+
+    if (lstat(path, &st) != 0)
+        return 0;   /* a new file */
+    if (!S_ISREG(st.st_mode) && !(S_ISLNK(st.st_mode) && overwrite)) {
+        snprintf(msg, mn, "%s exists and is not a regular file; choose "
+                 "another download_to.", path);
+        return -1;
+    }
+    if (!overwrite) {
+        snprintf(msg, mn, "%s already exists. Pass overwrite: true to "
+                 "replace it, or choose another download_to.", path);
+        return -1;
+    }
+    return 0;
+}
+
+int tool_download_target(const char *download_to, const char *name,
+                         int overwrite, char *out, size_t n, char *msg,
+                         size_t mn)
+{
+    char path[PATH_MAX], parent[PATH_MAX];
+    struct stat st;
+    size_t len;
+    int slash;
+    char *cut;
+
+    msg[0] = '\0';
+    if (!download_to || !download_to[0] ||
+        target_absolute(download_to, path, sizeof path) != 0) {
+        snprintf(msg, mn, "download_to is empty or too long.");
+        return -1;
+    }
+    len = strlen(path);
+    slash = len > 1 && path[len - 1] == '/';
+    while (len > 1 && path[len - 1] == '/')
+        path[--len] = '\0';
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        if (access(path, W_OK) != 0) {
+            snprintf(msg, mn, "The folder %s is not writable.", path);
+            return -1;
+        }
+        if (snprintf(out, n, "%s%s%s.mp4", path,
+                     strcmp(path, "/") == 0 ? "" : "/", name) >= (int)n) {
+            snprintf(msg, mn, "download_to is too long.");
+            return -1;
+        }
+        return target_file_ok(out, overwrite, msg, mn);
+    }
+    if (slash) {
+        snprintf(msg, mn, "The folder %s does not exist.", path);
+        return -1;
+    }
+    snprintf(parent, sizeof parent, "%s", path);
+    cut = strrchr(parent, '/');
+    if (cut == parent)
+        cut[1] = '\0';
+    else if (cut)
+        *cut = '\0';
+    if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(msg, mn, "The folder %s does not exist; create it first or "
+                 "choose another download_to.", parent);
+        return -1;
+    }
+    if (access(parent, W_OK) != 0) {
+        snprintf(msg, mn, "The folder %s is not writable.", parent);
+        return -1;
+    }
+    if (target_file_ok(path, overwrite, msg, mn) != 0)
+        return -1;
+    if (snprintf(out, n, "%s", path) >= (int)n) {
+        snprintf(msg, mn, "download_to is too long.");
+        return -1;
+    }
+    return 0;
+}
+
+/* "render_<ms>", unique within the process even for two exports started in
+ * the same millisecond. */
+static pthread_mutex_t render_id_mu = PTHREAD_MUTEX_INITIALIZER;
+static long long render_id_last;
+
+static void next_render_id(char *out, size_t n)
+{
+    long long ms = clock_wall_ms();
+
+    pthread_mutex_lock(&render_id_mu);
+    if (ms <= render_id_last)
+        ms = render_id_last + 1;
+    render_id_last = ms;
+    pthread_mutex_unlock(&render_id_mu);
+    snprintf(out, n, "render_%lld", ms);
+}
+
+/* ---- results ---- */
+
+static cJSON *shape_new(const export_arg *a, const char *status,
+                        const char *text)
+{
+    cJSON *st;
+
+    if (a->generate_shape) {
+        st = tool_generate_shape(status, "export", text);
+    } else {
+        st = cJSON_CreateObject();
+        cJSON_AddStringToObject(st, "status", status);
+    }
+    cJSON_AddStringToObject(st, "session", a->session);
+    cJSON_AddStringToObject(st, "render_id", a->render_id);
+    return st;
+}
+
+static void set_result(nemo_result *out, cJSON *st, const char *text)
+{
+    result_free(out);
+    out->structured = st;
+    out->text = strdup(text);
+}
+
+static void export_done(nemo_job *j, const export_arg *a, const char *url,
+                        long long bytes, nemo_result *out)
+{
+    nemo_buf text = NEMO_BUF_INIT;
+    char size[32];
+    cJSON *st;
+
+    buf_printf(&text, "Your video is ready: %s", url);
+    if (a->dest) {
+        tool_fmt_bytes(bytes, size, sizeof size);
+        buf_printf(&text, "\nSaved to %s (%s).", a->dest, size);
+    }
+    st = shape_new(a, "completed", buf_str(&text));
+    cJSON_AddStringToObject(st, "job", job_id(j));
+    cJSON_AddStringToObject(st, "url", url);
+    if (a->dest && !a->generate_shape) {
+        cJSON_AddStringToObject(st, "path", a->dest);
+        cJSON_AddNumberToObject(st, "bytes", (double)bytes);
+    }
+    set_result(out, st, buf_str(&text));
+    buf_free(&text);
+}
+
+static void export_interrupted(nemo_job *j, const export_arg *a,
+                               const char *why, nemo_result *out)
+{
+    char text[768];
+    cJSON *st;
+
+    snprintf(text, sizeof text, "The export was interrupted: %s Call "
+             "`export` again to render the video.", why);
+    st = shape_new(a, "interrupted", text);
+    if (j)
+        cJSON_AddStringToObject(st, "job", job_id(j));
+    set_result(out, st, text);
+    if (j)
+        job_set_outcome(j, JOB_INTERRUPTED);
+}
+
+/* ---- the render job ---- */
+
+static int not_found(const nemo_err *err)
+{
+    return err->kind == NEMO_E_NOT_FOUND || err->http_status == 404;
+}
+
+/* Poll until the render finishes. 0 with url; -1 with err; -2 when a
+ * resumed render turns out never to have been started. */
+static int render_poll(nemo_job *j, const export_arg *a, api_ctl *ctl,
+                       char *url, size_t un, nemo_err *err)
+{
+    long long poll_ms = clock_env_ms("NEMO_RENDER_POLL_MS",
+                                     RENDER_POLL_DEFAULT_MS, 1, 600000);
+    long long deadline = clock_mono_ms() + RENDER_MAX_MS;
+    const nemo_progress *p = job_progress(j);
+    int failures = 0;
+
+    for (;;) {
+        api_render_status rs;
+        int phase;
+
+        memset(&rs, 0, sizeof rs);
+        if (api_render_status_get(a->api, ctl, a->render_id, &rs, err)
+            == 0) {
+            failures = 0;
+            phase = tool_render_phase(rs.status);
+            if (phase > 0 && !rs.url[0]) {
+                err_set(err, NEMO_E_PROTOCOL, "The render %s finished but "
+                        "the backend gave no download URL.", a->render_id);
+                return -1;
+            }
+            if (phase > 0) {
+                snprintf(url, un, "%s", rs.url);
+                return 0;
+            }
+            if (phase < 0) {
+                err_set(err, NEMO_E_BACKEND, "The render %s failed: %s",
+                        a->render_id, rs.message[0] ? rs.message
+                                                    : rs.status);
+                return -1;
+            }
+            if (rs.progress >= 0)
+                progress_report(p, rs.progress / 100.0, "rendering %.0f%%",
+                                rs.progress);
+            else
+                progress_report(p, -1, "rendering (%s)",
+                                rs.status[0] ? rs.status : "queued");
+        } else if (err->kind == NEMO_E_CANCELLED) {
+            return -1;
+        } else if (a->resumed && not_found(err) && a->phase &&
+                   strcmp(a->phase, "starting") == 0) {
+            return -2;
+        } else if (++failures >= RENDER_MAX_FAILURES) {
+            return -1;
+        } else {
+            LOG_WARN("export", "render %s status: %s (try %d)",
+                     a->render_id, err->message, failures);
+        }
+        if (clock_mono_ms() > deadline) {
+            err_set(err, NEMO_E_TIMEOUT, "The render %s has not finished "
+                    "after 2 hours.", a->render_id);
+            return -1;
+        }
+        if (cancel_sleep_ms(job_cancel_token(j), poll_ms)) {
+            err_set(err, NEMO_E_CANCELLED, "The export was cancelled.");
+            return -1;
+        }
+    }
+}
+
+/* A resumed job whose previous process was downloading when it died may
+ * already have renamed the file into place (the target was checked to be
+ * free before the render started). */
+static int already_downloaded(const export_arg *a, long long *bytes)
+{
+    struct stat st;
+
+    if (!a->resumed || !a->phase || strcmp(a->phase, "downloading") != 0 ||
+        a->overwrite || stat(a->dest, &st) != 0 || !S_ISREG(st.st_mode))
+        return 0;
+    *bytes = (long long)st.st_size;
+    return 1;
+}
+
+static void download_failed(const export_arg *a, const char *url,
+                            const nemo_err *err, nemo_result *out)
+{
+    char *why = tool_err_text(err);
+
+    result_error(out, NULL, "The render finished (%s), but saving it to %s "
+                 "failed: %s Nothing was left at %s; the link still works "
+                 "for a while, or call `export` again.", url, a->dest,
+                 why ? why : "", a->dest);
+    free(why);
+}
+
+static void export_job(nemo_job *j, void *argp, nemo_result *out)
+{
+    export_arg *a = argp;
+    const nemo_progress *p = job_progress(j);
+    char url[2048];
+    long long bytes = 0;
+    api_ctl ctl;
+    nemo_err err;
+    int rc;
+
+    tool_ctl_init(&ctl, job_cancel_token(j), p);
+    err_clear(&err);
+    job_set_cancel_note(j, "A render already started keeps running on the "
+                           "NemoVideo servers (it cannot be stopped from "
+                           "here); nothing will be downloaded.");
+    if (!a->resumed) {
+        job_record_set(j, "phase", cJSON_CreateString("starting"));
+        progress_report(p, 0, "starting the render");
+        if (api_render_start(a->api, &ctl, a->session, a->render_id,
+                             a->draft, a->format, a->quality, &err) != 0) {
+            tool_result_err(out, &err);
+            return;
+        }
+        job_record_set(j, "phase", cJSON_CreateString("rendering"));
+    }
+    rc = render_poll(j, a, &ctl, url, sizeof url, &err);
+    if (rc == -2) {
+        export_interrupted(j, a, "the server process restarted before the "
+                           "render was started.", out);
+        return;
+    }
+    if (rc != 0) {
+        tool_result_err(out, &err);
+        return;
+    }
+    job_record_set(j, "url", cJSON_CreateString(url));
+    if (a->dest && !already_downloaded(a, &bytes)) {
+        job_record_set(j, "phase", cJSON_CreateString("downloading"));
+        progress_report(p, -1, "downloading to %s", a->dest);
+        if (api_download(a->api, &ctl, url, a->dest, a->overwrite, &bytes,
+                         &err) != 0) {
+            download_failed(a, url, &err, out);
+            return;
+        }
+    }
+    job_record_set(j, "phase", cJSON_CreateString("done"));
+    export_done(j, a, url, bytes, out);
+}
+
+static char *dup_str(const cJSON *obj, const char *key)
+{
+    const char *v = cJSON_GetStringValue(
+        cJSON_GetObjectItemCaseSensitive(obj, key));
+
+    return v ? strdup(v) : NULL;
+}
+
+int tool_export_resume(const cJSON *record, job_fn *fn, void **arg,
+                       void (**arg_free)(void *), nemo_result *out)
+{
+    const cJSON *res = cJSON_GetObjectItemCaseSensitive(record, "resume");
+    export_arg *a = calloc(1, sizeof *a);
+
+    if (!a)
+        return -1;
+    a->api = tool_resume_api();
+    a->session = dup_str(res, "session");
+    a->render_id = dup_str(res, "render_id");
+    a->format = dup_str(res, "format");
+    a->quality = dup_str(res, "quality");
+    a->dest = dup_str(res, "dest");
+    a->phase = dup_str(res, "phase");
+    a->overwrite = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+        res, "overwrite"));
+    a->generate_shape = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+        res, "generate_shape"));
+    a->resumed = 1;
+    if (!a->session)
+        a->session = strdup("");
+    if (!a->render_id)
+        a->render_id = strdup("");
+    if (!a->api || !a->session || !a->render_id || !a->render_id[0]) {
+        export_interrupted(NULL, a, "the server process restarted and the "
+                           "render could not be identified.", out);
+        goto fail;
+    }
+    if (!a->phase || strcmp(a->phase, "created") == 0) {
+        export_interrupted(NULL, a, "the server process restarted before the "
+                           "render was started.", out);
+        goto fail;
+    }
+    *fn = export_job;
+    *arg = a;
+    *arg_free = export_arg_free;
+    return 0;
+fail:
+    export_arg_free(a);
+    return -1;
+}
+
+/* ---- the tool ---- */
+
+/* Read the draft to render; refuse an empty one. 0 with *draft (owned). */
+static int export_draft(tool_call *call, api_ctl *ctl, char *sid, size_t n,
+                        cJSON **draft, tool_output *out)
+{
+    cJSON *state = NULL;
+    char old[API_SESSION_MAX];
+    timeline tl;
+    nemo_err err;
+    int empty;
+
+    err_clear(&err);
+    snprintf(old, sizeof old, "%s", sid);
+    if (tool_state_get(call->env->api, ctl, sid, &state, &err) != 0) {
+        tool_fail_err(out, &err);
+        return -1;
+    }
+    memset(&tl, 0, sizeof tl);
+    timeline_from_draft(tool_state_draft(state), &tl);
+    empty = timeline_is_empty(&tl);
+    timeline_free(&tl);
+    if (ctl->session_reset && ctl->new_session[0]) {
+        snprintf(sid, n, "%s", ctl->new_session);
+        tool_fail_msg(out, "Session %s no longer existed on "
+                      "the server, so a new session %s was started. Its "
+                      "timeline is new and empty, so there is nothing to "
+                      "export: upload the media again and describe the "
+                      "video with `generate` first.", old, sid);
+        cJSON_Delete(state);
+        return -1;
+    }
+    if (empty) {
+        tool_fail_msg(out, "There is nothing to export yet: "
+                      "the timeline of session %s is empty. Add media with "
+                      "`upload` and create or edit the video with "
+                      "`generate` first.", sid);
+        cJSON_Delete(state);
+        return -1;
+    }
+    *draft = cJSON_Duplicate(tool_state_draft(state), 1);
+    cJSON_Delete(state);
+    return *draft ? 0 : -1;
+}
+
+static cJSON *export_resume_data(const export_arg *a)
+{
+    cJSON *r = cJSON_CreateObject();
+
+    cJSON_AddStringToObject(r, "session", a->session);
+    cJSON_AddStringToObject(r, "render_id", a->render_id);
+    cJSON_AddStringToObject(r, "format", a->format);
+    cJSON_AddStringToObject(r, "quality", a->quality);
+    if (a->dest)
+        cJSON_AddStringToObject(r, "dest", a->dest);
+    cJSON_AddBoolToObject(r, "overwrite", a->overwrite);
+    cJSON_AddBoolToObject(r, "generate_shape", a->generate_shape);
+    cJSON_AddStringToObject(r, "phase", "created");
+    return r;
+}
+
+int tool_export_begin(tool_call *call, const tool_export_req *req,
+                      tool_output *out)
+{
+    char rid[64], dest[PATH_MAX], msg[PATH_MAX + 256];
+    char sid[API_SESSION_MAX], errbuf[512] = "";
+    export_arg *a = NULL;
+    cJSON *draft = NULL, *extra;
+    api_ctl ctl;
+    nemo_err err;
+    job_spec spec;
+    nemo_job *j;
+    int existed = 0;
+
+    next_render_id(rid, sizeof rid);
+    /* The target is checked before anything is rendered, so the user hears
+     * about an existing file now rather than minutes later. */
+    if (req->download_to &&
+        tool_download_target(req->download_to, rid, req->overwrite, dest,
+                             sizeof dest, msg, sizeof msg) != 0) {
+        tool_fail_msg(out, "%s", msg);
+        return 0;
+    }
+    tool_ctl_init(&ctl, call->cancel, call->progress);
+    err_clear(&err);
+    if (api_session_resolve(call->env->api, &ctl, req->session, NULL, sid,
+                            sizeof sid, &err) != 0) {
+        tool_fail_err(out, &err);
+        return 0;
+    }
+    if (export_draft(call, &ctl, sid, sizeof sid, &draft, out) != 0)
+        return 0;
+    a = calloc(1, sizeof *a);
+    if (!a || !(a->session = strdup(sid)) || !(a->render_id = strdup(rid)) ||
+        !(a->format = strdup(req->format ? req->format : "mp4")) ||
+        !(a->quality = strdup(req->quality ? req->quality : "high")) ||
+        (req->download_to && !(a->dest = strdup(dest)))) {
+        export_arg_free(a);
+        cJSON_Delete(draft);
+        tool_fail_msg(out, "Out of memory.");
+        return 0;
+    }
+    a->api = call->env->api;
+    a->draft = draft;
+    a->overwrite = req->overwrite;
+    a->generate_shape = req->generate_shape;
+    memset(&spec, 0, sizeof spec);
+    spec.tool = "export";
+    spec.session = sid;
+    spec.resume = export_resume_data(a);
+    j = job_start(call->env->jobs, &spec, export_job, a, export_arg_free,
+                  &existed, errbuf, sizeof errbuf);
+    if (!j) {
+        tool_fail_msg(out, "Could not start the export: %s",
+                      errbuf[0] ? errbuf : "unknown error");
+        return 0;
+    }
+    extra = cJSON_CreateObject();
+    if (req->generate_shape)
+        cJSON_AddStringToObject(extra, "route", "export");
+    cJSON_AddStringToObject(extra, "session", sid);
+    cJSON_AddStringToObject(extra, "render_id", rid);
+    if (call->task_mode)
+        tool_job_handoff(j, extra, out);
+    else
+        tool_job_report(j, job_wait(j, req->wait_ms, call->cancel,
+                                    call->progress), extra, out);
+    cJSON_Delete(extra);
+    job_unref(j);
+    return 0;
+}
+
+static int export_run(tool_call *call, tool_output *out)
+{
+    tool_export_req req;
+
+    memset(&req, 0, sizeof req);
+    req.session = tool_arg_str(call->args, "session");
+    req.quality = tool_arg_str(call->args, "quality");
+    req.format = tool_arg_str(call->args, "format");
+    req.download_to = tool_arg_str(call->args, "download_to");
+    req.overwrite = tool_arg_bool(call->args, "overwrite", 0);
+    req.wait_ms = tool_wait_ms(call->args);
+    return tool_export_begin(call, &req, out);
+}
+
+const tool_def tool_export_def = { "export", export_run, 1 };

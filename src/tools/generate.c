@@ -1,0 +1,579 @@
+/* generate.c - the `generate` tool.
+ *
+ * A prompt is routed first, as the seeds' table does: export, credits and
+ * state requests are answered here without the agent, an upload request is
+ * told how to use `upload`, and everything else is one agent turn run as a
+ * job. The turn reads the timeline before it starts (journalled, so a new
+ * process can tell what a turn it lost did), streams the reply, rewrites GUI
+ * talk into tool calls, and reads the timeline again to list the changes. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nemo/gui.h"
+#include "nemo/intent.h"
+#include "nemo/log.h"
+#include "nemo/filecheck.h"
+#include "tools_internal.h"
+
+typedef struct gen_arg {
+    nemo_api *api;
+    char *session;
+    char *prompt;
+    char *phase;        /* resumed: how far the dead process got */
+    cJSON *before;      /* resumed: draft recorded before the turn */
+    int have_before;
+} gen_arg;
+
+static void gen_arg_free(void *p)
+{
+    gen_arg *a = p;
+
+    if (!a)
+        return;
+    free(a->session);
+    free(a->prompt);
+    free(a->phase);
+    cJSON_Delete(a->before);
+    free(a);
+}
+
+cJSON *tool_generate_shape(const char *status, const char *route,
+                           const char *reply)
+{
+    cJSON *st = cJSON_CreateObject();
+
+    cJSON_AddStringToObject(st, "status", status);
+    cJSON_AddStringToObject(st, "route", route);
+    cJSON_AddStringToObject(st, "reply", reply ? reply : "");
+    cJSON_AddItemToObject(st, "actions", cJSON_CreateArray());
+    cJSON_AddBoolToObject(st, "timeline_changed", 0);
+    cJSON_AddItemToObject(st, "changes", cJSON_CreateArray());
+    cJSON_AddStringToObject(st, "timeline_summary", "");
+    cJSON_AddItemToObject(st, "generated_media", cJSON_CreateArray());
+    return st;
+}
+
+static void set_item(cJSON *st, const char *key, cJSON *v)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(st, key);
+    cJSON_AddItemToObject(st, key, v);
+}
+
+char *tool_silent_reply(const cJSON *changes)
+{
+    nemo_buf b = NEMO_BUF_INIT;
+    char *list;
+
+    if (cJSON_GetArraySize(changes) == 0) {
+        buf_puts(&b, "The agent finished without a written reply, and "
+                     "nothing visible changed on the timeline. Call `state` "
+                     "to check, or rephrase the request.");
+        return buf_detach(&b);
+    }
+    list = tool_bullets(changes);
+    buf_printf(&b, "The agent made these changes without a written reply:\n"
+                   "%s", list ? list : "");
+    free(list);
+    return buf_detach(&b);
+}
+
+/* Timeline fields of a generate result: changes between before and after,
+ * the summary after, and the generated media. */
+static void fill_timeline(cJSON *st, const timeline *before,
+                          const timeline *after, const cJSON *state_after)
+{
+    cJSON *changes = timeline_diff(before, after);
+    char *summary = timeline_summary(after);
+
+    if (!changes)
+        changes = cJSON_CreateArray();
+    cJSON_DeleteItemFromObjectCaseSensitive(st, "timeline_changed");
+    cJSON_AddBoolToObject(st, "timeline_changed",
+                          cJSON_GetArraySize(changes) > 0);
+    set_item(st, "changes", changes);
+    set_item(st, "timeline_summary", cJSON_CreateString(summary ? summary
+                                                                : ""));
+    set_item(st, "generated_media", tool_state_media(state_after));
+    free(summary);
+}
+
+/* The text a person reads: the reply, the changes when the reply did not
+ * already list them, the timeline, and the suggested next steps. */
+static void result_text(const cJSON *st, int silent, nemo_buf *text)
+{
+    const cJSON *changes = cJSON_GetObjectItemCaseSensitive(st, "changes");
+    const cJSON *actions = cJSON_GetObjectItemCaseSensitive(st, "actions");
+    const char *summary = cJSON_GetStringValue(
+        cJSON_GetObjectItemCaseSensitive(st, "timeline_summary"));
+    const cJSON *a;
+
+    buf_puts(text, cJSON_GetStringValue(
+                       cJSON_GetObjectItemCaseSensitive(st, "reply")));
+    if (!silent && cJSON_GetArraySize(changes) > 0) {
+        char *list = tool_bullets(changes);
+        buf_printf(text, "\n\nTimeline changes:\n%s", list ? list : "");
+        free(list);
+    }
+    if (summary && summary[0])
+        buf_printf(text, "\n\n%s", summary);
+    if (cJSON_GetArraySize(actions) > 0)
+        buf_puts(text, "\n\nSuggested next steps:");
+    cJSON_ArrayForEach(a, actions) {
+        buf_printf(text, "\n- `%s`: %s",
+                   cJSON_GetStringValue(
+                       cJSON_GetObjectItemCaseSensitive(a, "tool")),
+                   cJSON_GetStringValue(
+                       cJSON_GetObjectItemCaseSensitive(a, "why")));
+    }
+}
+
+static void result_set(nemo_result *out, cJSON *st, const char *text)
+{
+    result_free(out);
+    out->structured = st;
+    out->text = strdup(text);
+}
+
+/* A 1002 during a call moved the work to a new session: keep using it. */
+static void adopt_session(const api_ctl *ctl, char *sid, size_t n,
+                          char *old, size_t on)
+{
+    if (ctl->session_reset && ctl->new_session[0] &&
+        strcmp(sid, ctl->new_session) != 0) {
+        if (!old[0])
+            snprintf(old, on, "%s", sid);
+        snprintf(sid, n, "%s", ctl->new_session);
+    }
+}
+
+/* The reply and actions of a turn with text, GUI talk rewritten. */
+static void take_reply(cJSON *st, const char *raw)
+{
+    char *rewritten = NULL;
+    cJSON *actions = NULL;
+
+    if (gui_translate(raw, &rewritten, &actions) != 0) {
+        LOG_WARN("generate", "GUI translation failed; reply kept as is");
+        set_item(st, "reply", cJSON_CreateString(raw));
+        cJSON_Delete(actions);
+        free(rewritten);
+        return;
+    }
+    set_item(st, "reply", cJSON_CreateString(rewritten ? rewritten : raw));
+    set_item(st, "actions", actions ? actions : cJSON_CreateArray());
+    free(rewritten);
+}
+
+static void gen_job(nemo_job *j, void *argp, nemo_result *out)
+{
+    gen_arg *a = argp;
+    const nemo_progress *p = job_progress(j);
+    char sid[API_SESSION_MAX], old_sid[API_SESSION_MAX] = "";
+    cJSON *state = NULL, *after_state = NULL, *st = NULL;
+    timeline before, after;
+    nemo_buf text = NEMO_BUF_INIT;
+    api_turn turn;
+    api_ctl ctl;
+    nemo_err err;
+    char *after_err = NULL;
+    int has_text;
+
+    memset(&before, 0, sizeof before);
+    memset(&after, 0, sizeof after);
+    memset(&turn, 0, sizeof turn);
+    snprintf(sid, sizeof sid, "%s", a->session);
+    tool_ctl_init(&ctl, job_cancel_token(j), p);
+    err_clear(&err);
+    job_set_cancel_note(j, "Edits the agent already made stay on the "
+                           "timeline; call `state` to see it.");
+
+    progress_report(p, -1, "reading the timeline");
+    if (tool_state_get(a->api, &ctl, sid, &state, &err) != 0) {
+        tool_result_err(out, &err);
+        goto out;
+    }
+    adopt_session(&ctl, sid, sizeof sid, old_sid, sizeof old_sid);
+    {
+        const cJSON *draft = tool_state_draft(state);
+        job_record_set(j, "before", draft ? cJSON_Duplicate(draft, 1)
+                                          : cJSON_CreateNull());
+        timeline_from_draft(draft, &before);
+    }
+    if (old_sid[0])
+        job_record_set(j, "session", cJSON_CreateString(sid));
+    job_record_set(j, "phase", cJSON_CreateString("turn"));
+    progress_report(p, -1, "sending the request to the video agent");
+    if (api_agent_turn(a->api, &ctl, sid, a->prompt, &turn, &err) != 0) {
+        tool_result_err(out, &err);
+        goto out;
+    }
+    adopt_session(&ctl, sid, sizeof sid, old_sid, sizeof old_sid);
+    job_record_set(j, "phase", cJSON_CreateString("after"));
+
+    progress_report(p, -1, "reading the timeline after the turn");
+    st = tool_generate_shape("completed", "agent", "");
+    has_text = turn.reply && turn.reply[0];
+    if (api_state_get(a->api, &ctl, sid, &after_state, &err) == 0) {
+        adopt_session(&ctl, sid, sizeof sid, old_sid, sizeof old_sid);
+        timeline_from_draft(tool_state_draft(after_state), &after);
+        fill_timeline(st, &before, &after, after_state);
+    } else {
+        LOG_WARN("generate", "state after the turn: %s", err.message);
+        after_err = tool_err_text(&err);
+    }
+    if (has_text) {
+        take_reply(st, turn.reply);
+    } else if (!after_err) {
+        char *r = tool_silent_reply(
+            cJSON_GetObjectItemCaseSensitive(st, "changes"));
+        set_item(st, "reply", cJSON_CreateString(r ? r : ""));
+        free(r);
+    } else {
+        buf_printf(&text, "The agent finished without a written reply, and "
+                   "the timeline could not be read to see what it did (%s) "
+                   "Call `state` to check.", after_err);
+        set_item(st, "reply", cJSON_CreateString(buf_str(&text)));
+        buf_reset(&text);
+    }
+    cJSON_AddStringToObject(st, "job", job_id(j));
+    cJSON_AddStringToObject(st, "session", sid);
+    result_text(st, !has_text, &text);
+    if (old_sid[0])
+        tool_session_reset_note(old_sid, sid, st, &text);
+    result_set(out, st, buf_str(&text));
+    st = NULL;
+out:
+    free(after_err);
+    cJSON_Delete(st);
+    cJSON_Delete(state);
+    cJSON_Delete(after_state);
+    timeline_free(&before);
+    timeline_free(&after);
+    api_turn_free(&turn);
+    buf_free(&text);
+}
+
+/* ---- after a restart: the stream died with the old process ---- */
+
+static cJSON *interrupted_shape(const char *prompt, const char *why)
+{
+    char reply[1024];
+
+    snprintf(reply, sizeof reply, "The request \"%.200s%s\" was interrupted: "
+             "%s Please ask again.",
+             prompt ? prompt : "", prompt && strlen(prompt) > 200 ? "..." : "",
+             why);
+    return tool_generate_shape("interrupted", "agent", reply);
+}
+
+static void interrupted_result(nemo_result *out, const char *sid,
+                               const char *prompt, const char *why)
+{
+    cJSON *st = interrupted_shape(prompt, why);
+    const char *reply = cJSON_GetStringValue(
+        cJSON_GetObjectItemCaseSensitive(st, "reply"));
+
+    if (sid && sid[0])
+        cJSON_AddStringToObject(st, "session", sid);
+    result_free(out);
+    out->text = strdup(reply);
+    out->structured = st;
+}
+
+static void gen_resume_job(nemo_job *j, void *argp, nemo_result *out)
+{
+    gen_arg *a = argp;
+    static const char restart[] = "the server process restarted while the "
+                                  "agent was working on it, and nothing "
+                                  "changed on the timeline.";
+    char sid[API_SESSION_MAX], old_sid[API_SESSION_MAX] = "";
+    cJSON *state = NULL, *st = NULL;
+    timeline before, after;
+    nemo_buf text = NEMO_BUF_INIT;
+    api_ctl ctl;
+    nemo_err err;
+    char *list = NULL;
+
+    memset(&before, 0, sizeof before);
+    memset(&after, 0, sizeof after);
+    snprintf(sid, sizeof sid, "%s", a->session);
+    tool_ctl_init(&ctl, job_cancel_token(j), job_progress(j));
+    err_clear(&err);
+    if (!a->have_before || !a->phase ||
+        (strcmp(a->phase, "turn") != 0 && strcmp(a->phase, "after") != 0)) {
+        job_set_outcome(j, JOB_INTERRUPTED);
+        interrupted_result(out, sid, a->prompt, "the server process "
+                           "restarted before the request reached the "
+                           "agent.");
+        goto out;
+    }
+    progress_report(job_progress(j), -1, "reading the timeline to see what "
+                    "the interrupted turn did");
+    if (api_state_get(a->api, &ctl, sid, &state, &err) != 0) {
+        char *msg = tool_err_text(&err);
+        job_set_outcome(j, JOB_INTERRUPTED);
+        buf_printf(&text, "the server process restarted while the agent "
+                   "was working on it, and the timeline could not be read to "
+                   "check what it did (%s)", msg ? msg : "");
+        free(msg);
+        interrupted_result(out, sid, a->prompt, buf_str(&text));
+        goto out;
+    }
+    adopt_session(&ctl, sid, sizeof sid, old_sid, sizeof old_sid);
+    timeline_from_draft(a->before, &before);
+    timeline_from_draft(tool_state_draft(state), &after);
+    st = tool_generate_shape("completed", "agent", "");
+    fill_timeline(st, &before, &after, state);
+    cJSON_AddStringToObject(st, "job", job_id(j));
+    cJSON_AddStringToObject(st, "session", sid);
+    if (old_sid[0] || !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+                          st, "timeline_changed"))) {
+        cJSON_Delete(st);
+        st = NULL;
+        job_set_outcome(j, JOB_INTERRUPTED);
+        interrupted_result(out, sid, a->prompt, restart);
+        goto out;
+    }
+    list = tool_bullets(cJSON_GetObjectItemCaseSensitive(st, "changes"));
+    buf_printf(&text, "This server restarted while the agent was working, so "
+               "its written reply was lost, but the turn changed the "
+               "timeline:\n%s", list ? list : "");
+    set_item(st, "reply", cJSON_CreateString(buf_str(&text)));
+    buf_reset(&text);
+    result_text(st, 1, &text);
+    result_set(out, st, buf_str(&text));
+    st = NULL;
+out:
+    free(list);
+    cJSON_Delete(st);
+    cJSON_Delete(state);
+    timeline_free(&before);
+    timeline_free(&after);
+    buf_free(&text);
+}
+
+static char *dup_str(const cJSON *obj, const char *key)
+{
+    const char *v = cJSON_GetStringValue(
+        cJSON_GetObjectItemCaseSensitive(obj, key));
+
+    return v ? strdup(v) : NULL;
+}
+
+int tool_generate_resume(const cJSON *record, job_fn *fn, void **arg,
+                         void (**arg_free)(void *), nemo_result *out)
+{
+    const cJSON *res = cJSON_GetObjectItemCaseSensitive(record, "resume");
+    gen_arg *a = calloc(1, sizeof *a);
+    const cJSON *before;
+
+    if (!a)
+        goto fail;
+    a->api = tool_resume_api();
+    a->session = dup_str(res, "session");
+    if (!a->session)
+        a->session = dup_str(record, "session");
+    a->prompt = dup_str(res, "prompt");
+    a->phase = dup_str(res, "phase");
+    before = cJSON_GetObjectItemCaseSensitive(res, "before");
+    if (before) {
+        a->have_before = 1;
+        a->before = cJSON_Duplicate(before, 1);
+    }
+    if (!a->api || !a->session)
+        goto fail;
+    *fn = gen_resume_job;
+    *arg = a;
+    *arg_free = gen_arg_free;
+    return 0;
+fail:
+    interrupted_result(out, a ? a->session : NULL, a ? a->prompt : NULL,
+                       "the server process restarted while the agent was "
+                       "working on it, and the turn cannot be checked.");
+    gen_arg_free(a);
+    return -1;
+}
+
+/* ---- routes ---- */
+
+static int route_credits(tool_call *call, const char *prompt,
+                         tool_output *out)
+{
+    api_credits c;
+    api_ctl ctl;
+    nemo_err err;
+    char text[256];
+
+    tool_ctl_init(&ctl, call->cancel, call->progress);
+    err_clear(&err);
+    if (api_credits_get(call->env->api, &ctl, &c, &err) != 0) {
+        tool_fail_err(out, &err);
+        return 0;
+    }
+    tool_credits_sentence(&c, text, sizeof text);
+    tool_ok(out, tool_generate_shape("completed", "credits", text), text);
+    return 0;
+}
+
+static int route_state(tool_call *call, const char *prompt, tool_output *out)
+{
+    char sid[API_SESSION_MAX];
+    cJSON *state = NULL, *st;
+    nemo_buf text = NEMO_BUF_INIT;
+    timeline tl;
+    api_ctl ctl;
+    nemo_err err;
+    char *summary = NULL;
+
+    memset(&tl, 0, sizeof tl);
+    tool_ctl_init(&ctl, call->cancel, call->progress);
+    err_clear(&err);
+    if (tool_session(call, &ctl, NULL, sid, sizeof sid, out) != 0)
+        return 0;
+    if (tool_state_get(call->env->api, &ctl, sid, &state, &err) != 0) {
+        tool_fail_err(out, &err);
+        return 0;
+    }
+    timeline_from_draft(tool_state_draft(state), &tl);
+    summary = timeline_summary(&tl);
+    st = tool_generate_shape("completed", "state", summary ? summary : "");
+    set_item(st, "timeline_summary", cJSON_CreateString(summary ? summary
+                                                                : ""));
+    set_item(st, "generated_media", tool_state_media(state));
+    cJSON_AddStringToObject(st, "session", sid);
+    buf_puts(&text, summary ? summary : "");
+    tool_session_note(&ctl, sid, sizeof sid, st, &text);
+    tool_ok(out, st, buf_str(&text));
+    free(summary);
+    cJSON_Delete(state);
+    timeline_free(&tl);
+    buf_free(&text);
+    return 0;
+}
+
+static int route_upload(tool_call *call, const char *prompt,
+                        tool_output *out)
+{
+    char reply[1024];
+    cJSON *st, *action, *args, *files;
+
+    snprintf(reply, sizeof reply, "To add media, call the `upload` tool with "
+             "the local file paths in `files` (or http/https links in "
+             "`urls`); it checks each file and sends it to the session. "
+             "Accepted types: %s.", filecheck_accepted_list());
+    st = tool_generate_shape("completed", "upload", reply);
+    action = cJSON_CreateObject();
+    args = cJSON_CreateObject();
+    files = cJSON_CreateArray();
+    cJSON_AddItemToArray(files, cJSON_CreateString("/path/to/clip.mp4"));
+    cJSON_AddItemToObject(args, "files", files);
+    cJSON_AddStringToObject(action, "tool", "upload");
+    cJSON_AddItemToObject(action, "arguments", args);
+    cJSON_AddStringToObject(action, "why", "send the user's files to the "
+                                           "editing session");
+    cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(st, "actions"),
+                         action);
+    tool_ok(out, st, reply);
+    return 0;
+}
+
+static int route_export(tool_call *call, const char *prompt,
+                        tool_output *out)
+{
+    tool_export_req req;
+
+    memset(&req, 0, sizeof req);
+    req.session = tool_arg_str(call->args, "session");
+    req.wait_ms = tool_wait_ms(call->args);
+    req.generate_shape = 1;
+    return tool_export_begin(call, &req, out);
+}
+
+static int route_agent(tool_call *call, const char *prompt, tool_output *out)
+{
+    char sid[API_SESSION_MAX], errbuf[512] = "";
+    api_ctl ctl;
+    job_spec spec;
+    gen_arg *a;
+    nemo_job *j;
+    cJSON *resume, *extra;
+    int existed = 0;
+
+    tool_ctl_init(&ctl, call->cancel, call->progress);
+    if (tool_session(call, &ctl, prompt, sid, sizeof sid, out) != 0)
+        return 0;
+    a = calloc(1, sizeof *a);
+    resume = cJSON_CreateObject();
+    if (!a || !resume || !(a->session = strdup(sid)) ||
+        !(a->prompt = strdup(prompt))) {
+        gen_arg_free(a);
+        cJSON_Delete(resume);
+        tool_fail_msg(out, "Out of memory.");
+        return 0;
+    }
+    a->api = call->env->api;
+    cJSON_AddStringToObject(resume, "session", sid);
+    cJSON_AddStringToObject(resume, "prompt", prompt);
+    cJSON_AddStringToObject(resume, "phase", "queued");
+    memset(&spec, 0, sizeof spec);
+    spec.tool = "generate";
+    spec.session = sid;
+    spec.request_id = tool_arg_str(call->args, "request_id");
+    spec.resume = resume;
+    j = job_start(call->env->jobs, &spec, gen_job, a, gen_arg_free, &existed,
+                  errbuf, sizeof errbuf);
+    if (!j) {
+        tool_fail_msg(out, "Could not start the request: %s",
+                      errbuf[0] ? errbuf : "unknown error");
+        return 0;
+    }
+    if (existed)
+        LOG_INFO("generate", "request_id %s: returning job %s, prompt not "
+                 "sent again", spec.request_id, job_id(j));
+    extra = cJSON_CreateObject();
+    cJSON_AddStringToObject(extra, "route", "agent");
+    cJSON_AddStringToObject(extra, "session",
+                            job_session(j) && job_session(j)[0]
+                                ? job_session(j) : sid);
+    if (call->task_mode)
+        tool_job_handoff(j, extra, out);
+    else
+        tool_job_report(j, job_wait(j, tool_wait_ms(call->args),
+                                    call->cancel, call->progress),
+                        extra, out);
+    cJSON_Delete(extra);
+    job_unref(j);
+    return 0;
+}
+
+static const struct {
+    intent_route route;
+    int (*run)(tool_call *call, const char *prompt, tool_output *out);
+} routes[] = {
+    { INTENT_EXPORT, route_export },
+    { INTENT_CREDITS, route_credits },
+    { INTENT_STATE, route_state },
+    { INTENT_UPLOAD, route_upload },
+    { INTENT_AGENT, route_agent },
+};
+
+static int generate_run(tool_call *call, tool_output *out)
+{
+    const char *prompt = tool_arg_str(call->args, "prompt");
+    intent_route r;
+    size_t i;
+
+    if (!prompt || !prompt[0]) {
+        tool_fail_msg(out, "Give the user's request as "
+                      "`prompt`.");
+        return 0;
+    }
+    r = intent_classify(prompt);
+    for (i = 0; i < sizeof routes / sizeof routes[0]; i++)
+        if (routes[i].route == r)
+            return routes[i].run(call, prompt, out);
+    return route_agent(call, prompt, out);
+}
+
+const tool_def tool_generate_def = { "generate", generate_run, 1 };

@@ -1,0 +1,86 @@
+/* state.c - the `state` tool: the timeline as tracks and segments, the
+ * generated media, and the seeds' one-line summary. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tools_internal.h"
+
+/* A short label for one generated media item, for the text. */
+static const char *media_label(const cJSON *m)
+{
+    static const char *const keys[] = { "name", "title", "filename", "url",
+                                        "type", "id" };
+    size_t i;
+
+    for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, keys[i]);
+        if (cJSON_IsString(v) && v->valuestring[0])
+            return v->valuestring;
+    }
+    return cJSON_IsString(m) ? m->valuestring : "item";
+}
+
+static void media_text(const cJSON *media, nemo_buf *text)
+{
+    int n = cJSON_GetArraySize(media), i = 0;
+    const cJSON *m;
+
+    if (n == 0)
+        return;
+    buf_printf(text, "\nGenerated media (%d):", n);
+    cJSON_ArrayForEach(m, media) {
+        if (i++ == 5) {
+            buf_printf(text, "\n- and %d more", n - 5);
+            break;
+        }
+        buf_printf(text, "\n- %s", media_label(m));
+    }
+}
+
+static int state_run(tool_call *call, tool_output *out)
+{
+    char sid[API_SESSION_MAX];
+    api_ctl ctl;
+    nemo_err err;
+    cJSON *state = NULL, *st = NULL, *tl_json = NULL;
+    timeline tl;
+    nemo_buf text = NEMO_BUF_INIT;
+    char *summary = NULL;
+
+    memset(&tl, 0, sizeof tl);
+    tool_ctl_init(&ctl, call->cancel, call->progress);
+    err_clear(&err);
+    if (tool_session(call, &ctl, NULL, sid, sizeof sid, out) != 0)
+        return 0;
+    if (tool_state_get(call->env->api, &ctl, sid, &state, &err) != 0) {
+        tool_fail_err(out, &err);
+        return 0;
+    }
+    if (timeline_from_draft(tool_state_draft(state), &tl) != 0 ||
+        !(summary = timeline_summary(&tl)) ||
+        !(tl_json = timeline_to_json(&tl))) {
+        tool_fail_msg(out, "The timeline of session %s "
+                      "could not be read.", sid);
+        goto out;
+    }
+    st = cJSON_CreateObject();
+    cJSON_AddStringToObject(st, "session", sid);
+    tool_json_merge(st, tl_json);
+    cJSON_AddItemToObject(st, "generated_media", tool_state_media(state));
+    cJSON_AddStringToObject(st, "summary", summary);
+    buf_puts(&text, summary);
+    media_text(cJSON_GetObjectItemCaseSensitive(st, "generated_media"),
+               &text);
+    tool_session_note(&ctl, sid, sizeof sid, st, &text);
+    tool_ok(out, st, buf_str(&text));
+out:
+    free(summary);
+    cJSON_Delete(tl_json);
+    cJSON_Delete(state);
+    timeline_free(&tl);
+    buf_free(&text);
+    return 0;
+}
+
+const tool_def tool_state_def = { "state", state_run, 0 };

@@ -1,0 +1,126 @@
+/* tools_internal.h - shared by the files of src/tools/ only. */
+#ifndef NEMO_TOOLS_INTERNAL_H
+#define NEMO_TOOLS_INTERNAL_H
+
+#include <stddef.h>
+#include <cjson/cJSON.h>
+
+#include "nemo/api.h"
+#include "nemo/buf.h"
+#include "nemo/error.h"
+#include "nemo/job.h"
+#include "nemo/timeline.h"
+#include "nemo/tool.h"
+
+#define TOOL_WAIT_DEFAULT_S 45
+
+/* The tool definitions (one per file), in registry.c's order. */
+extern const tool_def tool_credits_def;
+extern const tool_def tool_session_def;
+extern const tool_def tool_upload_def;
+extern const tool_def tool_generate_def;
+extern const tool_def tool_job_def;
+extern const tool_def tool_state_def;
+extern const tool_def tool_export_def;
+
+/* Resumers (registered by tool_register_resumers). */
+int tool_generate_resume(const cJSON *record, job_fn *fn, void **arg,
+                         void (**arg_free)(void *), nemo_result *out);
+int tool_export_resume(const cJSON *record, job_fn *fn, void **arg,
+                       void (**arg_free)(void *), nemo_result *out);
+int tool_upload_resume(const cJSON *record, job_fn *fn, void **arg,
+                       void (**arg_free)(void *), nemo_result *out);
+/* The backend client resumed jobs use (set by tool_register_resumers);
+ * NULL before. */
+nemo_api *tool_resume_api(void);
+
+/* ---- common.c ---- */
+void tool_ctl_init(api_ctl *ctl, nemo_cancel *cancel,
+                   const nemo_progress *progress);
+/* Replace out's result with a success: structured (taken) + text. */
+void tool_ok(tool_output *out, cJSON *structured, const char *text);
+void tool_fail_msg(tool_output *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* The text a person reads for an error: message, what to do, and for
+ * out-of-credits the registration link with ?bind=. Caller frees. */
+char *tool_err_text(const nemo_err *err);
+/* Same as tool_fail_err but into a job's result. */
+void tool_result_err(nemo_result *r, const nemo_err *err);
+/* Resolve the optional "session" argument into sid; on failure fills out
+ * with the error and returns -1. */
+int tool_session(tool_call *call, api_ctl *ctl, const char *first_prompt,
+                 char *sid, size_t n, tool_output *out);
+/* After a call that may have hit 1002: adopt the new session id into sid,
+ * mark st (may be NULL) and add a sentence to text (may be NULL). */
+void tool_session_note(const api_ctl *ctl, char *sid, size_t n,
+                       cJSON *st, nemo_buf *text);
+void tool_session_reset_note(const char *old_sid, const char *new_sid,
+                             cJSON *st, nemo_buf *text);
+/* api_state_get, and when the backend lost the session (1002) a new
+ * current session in its place: ctl->session_reset/new_session are set and
+ * the new (empty) state returned. sid is not changed. */
+int tool_state_get(nemo_api *api, api_ctl *ctl, const char *sid,
+                   cJSON **state, nemo_err *err);
+/* "45s", "2m10s", "1h02m". */
+void tool_fmt_duration(long long ms, char *buf, size_t n);
+/* "812 bytes", "3.4 KB", "12.3 MB", "1.20 GB". */
+void tool_fmt_bytes(long long bytes, char *buf, size_t n);
+/* The draft in a state object (borrowed, may be NULL) and a copy of its
+ * generated media as an array (never NULL unless out of memory). */
+const cJSON *tool_state_draft(const cJSON *state);
+cJSON *tool_state_media(const cJSON *state);
+/* wait_seconds argument in milliseconds (default 45 s, clamped 0..900). */
+long long tool_wait_ms(const cJSON *args);
+/* Turn the state of j after a wait into out: the job's own final result
+ * when finished, else a running or cancelled report. extra (borrowed, may
+ * be NULL) is merged into those reports. */
+void tool_job_report(nemo_job *j, job_status st, const cJSON *extra,
+                     tool_output *out);
+/* Set out->job_id and a running report (task mode: return at once). */
+void tool_job_handoff(nemo_job *j, const cJSON *extra, tool_output *out);
+/* Merge every member of src (borrowed) into dst, replacing same keys. */
+void tool_json_merge(cJSON *dst, const cJSON *src);
+/* Strings: a JSON array of strings joined as "- a\n- b". Caller frees. */
+char *tool_bullets(const cJSON *array);
+
+/* ---- credits.c ---- */
+/* "You have 90 credits available (0 frozen, 100 total)." */
+void tool_credits_sentence(const api_credits *c, char *buf, size_t n);
+
+/* ---- export.c ---- */
+typedef struct tool_export_req {
+    const char *session;      /* NULL: current */
+    const char *quality;      /* NULL: "high" */
+    const char *format;       /* NULL: "mp4" */
+    const char *download_to;  /* NULL: no download */
+    int overwrite;
+    long long wait_ms;
+    int generate_shape;       /* report as generate {route:"export"} */
+} tool_export_req;
+int tool_export_begin(tool_call *call, const tool_export_req *req,
+                      tool_output *out);
+/* Where a download goes: download_to as a file path, or an existing
+ * directory + "/<name>.mp4". Refuses (-1, msg) an existing file unless
+ * overwrite, a non-regular target and a missing parent folder. */
+int tool_download_target(const char *download_to, const char *name,
+                         int overwrite, char *out, size_t n, char *msg,
+                         size_t mn);
+/* Render status word -> 1 done, -1 failed, 0 still going. */
+int tool_render_phase(const char *status);
+
+/* ---- upload.c ---- */
+/* Copy the id-like fields of a backend item (id, file_id, media_id...)
+ * into entry. */
+void tool_upload_copy_ids(const cJSON *item, cJSON *entry);
+/* The backend's entry for the idx-th uploaded input of one response, or
+ * NULL (borrowed). */
+const cJSON *tool_upload_item(const cJSON *data, int idx);
+
+/* ---- generate.c ---- */
+/* A generate-shaped result object with every field at its neutral value. */
+cJSON *tool_generate_shape(const char *status, const char *route,
+                           const char *reply);
+/* The reply for a turn that ended without text. Caller frees. */
+char *tool_silent_reply(const cJSON *changes);
+
+#endif
