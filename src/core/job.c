@@ -781,17 +781,6 @@ static void refresh_foreign(nemo_job *j)
 
 /* ---- waiting ---------------------------------------------------------------- */
 
-static void deadline_in(struct timespec *ts, long long ms)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 job_status job_wait(nemo_job *j, long long timeout_ms, nemo_cancel *waiter,
                     const nemo_progress *sink)
 {
@@ -826,7 +815,7 @@ job_status job_wait(nemo_job *j, long long timeout_ms, nemo_cancel *waiter,
             slice = until - now;
             if (slice > 100)
                 slice = 100;  /* notice the waiter's cancel promptly */
-            deadline_in(&ts, slice);
+            clock_deadline(&ts, slice);
             pthread_cond_timedwait(&j->cv, &j->mu, &ts);
         }
         pthread_mutex_unlock(&j->mu);
@@ -855,24 +844,25 @@ job_status job_get_status(nemo_job *j)
     return st;
 }
 
-long long job_created_ms(nemo_job *j)
+/* One field read under the job's lock. */
+static long long locked_ll(nemo_job *j, const long long *field)
 {
     long long v;
 
     pthread_mutex_lock(&j->mu);
-    v = j->created_ms;
+    v = *field;
     pthread_mutex_unlock(&j->mu);
     return v;
 }
 
+long long job_created_ms(nemo_job *j)
+{
+    return locked_ll(j, &j->created_ms);
+}
+
 long long job_updated_ms(nemo_job *j)
 {
-    long long v;
-
-    pthread_mutex_lock(&j->mu);
-    v = j->updated_ms;
-    pthread_mutex_unlock(&j->mu);
-    return v;
+    return locked_ll(j, &j->updated_ms);
 }
 
 long long job_elapsed_ms(nemo_job *j)
