@@ -3,7 +3,7 @@
 // that prints `ok NAME` / `not ok NAME` + `# detail` lines for tests/run.py.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -37,6 +37,8 @@ export function serverEnv(backendUrl, configDir) {
         NEMO_LOG: process.env.NEMO_LOG || 'warn',
         NO_PROXY: '127.0.0.1,localhost',   // libcurl honours http_proxy
     };
+    const skill = join(ROOT, 'SKILL.md');
+    if (existsSync(skill)) env.NEMO_SKILL_FILE = skill;
     for (const key of ['PATH', 'HOME', 'LANG', 'LC_ALL', 'ASAN_OPTIONS', 'UBSAN_OPTIONS']) {
         if (process.env[key] !== undefined) env[key] = process.env[key];
     }
@@ -289,6 +291,7 @@ export class Runner {
         this.filter = filter || '';
         this.passed = 0;
         this.failed = 0;
+        this.validated = 0;      // server messages checked against a schema
     }
 
     selected(name) {

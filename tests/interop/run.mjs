@@ -76,8 +76,8 @@ async function main() {
     } finally {
         await backend.stop();
     }
-    console.log(`# interop: ${runner.passed} passed, ${runner.failed} failed in ${
-        ((performance.now() - started) / 1000).toFixed(1)} s`);
+    console.log(`# interop: ${runner.passed} passed, ${runner.failed} failed, ${
+        runner.validated} server messages validated, ${((performance.now() - started) / 1000).toFixed(1)} s`);
     return runner.failed ? 1 : 0;
 }
 

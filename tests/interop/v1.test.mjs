@@ -32,6 +32,8 @@ export async function run(runner, backend, schemaDir) {
                    'the client sent no notifications/initialized');
         },
         call: (client, params, options) => client.callTool(params, CallToolResultSchema, options),
+        alive: client => client.ping(),
+        aliveWhat: 'ping',
         checkRequest(msg) {
             assert(msg.jsonrpc === '2.0', 'request is not JSON-RPC 2.0');
         },

@@ -38,6 +38,9 @@ export async function run(runner, backend, schemaDir) {
             assert(typeof instr === 'string' && instr.length > 0, 'no instructions in server/discover');
         },
         call: (client, params, options) => client.callTool(params, options),
+        // The stateless era has no ping: an uncached tools/list instead.
+        alive: client => client.listTools(undefined, { cacheMode: 'bypass' }),
+        aliveWhat: 'tools/list',
         // Stateless era: every request and notification names its version.
         checkRequest(msg) {
             assertEq(msg.params?._meta?.[VERSION_KEY], STATELESS, `${msg.method} _meta protocol version`);
