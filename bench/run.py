@@ -83,7 +83,8 @@ def nemo_server(build, backend_url, config_dir):
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEMO_")
            and k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
     env.update({"NO_PROXY": "127.0.0.1,localhost", "NEMO_API_BASE": backend_url,
-                "NEMO_CONFIG_DIR": config_dir, "NEMO_LOG": "error"})
+                "NEMO_CONFIG_DIR": config_dir, "NEMO_LOG": "error",
+                "NEMO_SKILL_FILE": os.path.join(ROOT, "SKILL.md")})
     return Server("nemo-mcp", [binary], env)
 
 
@@ -145,26 +146,35 @@ def bench_rss(server):
         mcp.call("tools/list")
         mcp.call("ping")
         # Idle: nothing in flight; give timers a few beats, then read.
-        samples = []
-        for _ in range(5):
-            time.sleep(0.05)
-            samples.append(proc_status(mcp.pid))
-        last = samples[-1]
+        time.sleep(0.25)
+        last = proc_status(mcp.pid, ("VmRSS", "VmHWM", "RssAnon", "RssFile",
+                                     "RssShmem", "Threads"))
         return {"idle_rss_kb": last.get("VmRSS"),
-                "idle_hwm_kb": last.get("VmHWM")}
+                "idle_hwm_kb": last.get("VmHWM"),
+                "idle_rss_anon_kb": last.get("RssAnon"),
+                "idle_rss_file_kb": last.get("RssFile"),
+                "idle_threads": last.get("Threads")}
     finally:
         mcp.close()
 
 
-def bench_spawn_floor(runs):
-    """What spawning any process costs here (/bin/true): context for (a)."""
-    true = shutil.which("true") or "/bin/true"
+def spawn_ms(argv, runs, env=None):
+    """Median ms to spawn argv and see it exit (stdio to /dev/null)."""
     times = []
     for _ in range(runs):
         t0 = time.perf_counter()
-        subprocess.run([true])
+        subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, env=env)
         times.append((time.perf_counter() - t0) * 1000)
     return statistics.median(times)
+
+
+def bench_floors(server, runs):
+    """Context for (a): what spawning /bin/true costs here, and the server's
+    own `--version` (process start, dynamic linking, exit; no MCP)."""
+    out = {"version_exit_ms_median": spawn_ms(server.argv + ["--version"], runs,
+                                              server.env)}
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -303,7 +313,18 @@ def nemo_upload(mcp, path, size):
     return secs, hwm, sampler.peak_rss
 
 
-def bench_upload(server, backend, size_mb, rounds=3):
+def clear_dir(path):
+    for name in os.listdir(path):
+        try:
+            os.unlink(os.path.join(path, name))
+        except OSError:
+            pass
+
+
+def bench_upload(server, backend, sink_dir, size_mb, rounds=5):
+    """Rounds of one curl and one nemo-mcp upload, in alternating order;
+    the sink's stored copies are deleted after each upload so write-back
+    of earlier rounds does not slow later ones."""
     tmp = tempfile.mkdtemp(prefix="nemo-bench-upload-")
     path = os.path.join(tmp, "bench.mp4")
     size = size_mb * MB
@@ -319,19 +340,26 @@ def bench_upload(server, backend, size_mb, rounds=3):
         mcp.call("tools/call", {"name": "session",
                                 "arguments": {"action": "current"}})
         before = proc_status(mcp.pid)
-        curl_s, nemo_s, hwm, peak = [], [], None, 0
-        for _ in range(rounds):            # interleaved: same conditions
-            curl_s.append(curl_upload(backend, path, token, sid))
-            s, hwm, p = nemo_upload(mcp, path, size)
-            nemo_s.append(s)
-            peak = max(peak, p)
-        curl_best, nemo_best = min(curl_s), min(nemo_s)
+        curl_s, nemo_s, ratios, hwm, peak = [], [], [], None, 0
+        for r in range(rounds):
+            for who in (("curl", "nemo") if r % 2 == 0 else ("nemo", "curl")):
+                if who == "curl":
+                    curl_s.append(curl_upload(backend, path, token, sid))
+                else:
+                    secs, hwm, p = nemo_upload(mcp, path, size)
+                    nemo_s.append(secs)
+                    peak = max(peak, p)
+                clear_dir(sink_dir)
+            ratios.append(curl_s[-1] / nemo_s[-1])
+        # The Python sink bounds both clients and other load on the machine
+        # moves it between rounds: compare within each round, take the median.
         return {"upload_bytes": size,
                 "upload_rounds": rounds,
                 "upload_curl_s": curl_s, "upload_nemo_s": nemo_s,
-                "upload_curl_MBps": size / MB / curl_best,
-                "upload_nemo_MBps": size / MB / nemo_best,
-                "upload_vs_curl": curl_best / nemo_best,
+                "upload_curl_MBps": size / MB / statistics.median(curl_s),
+                "upload_nemo_MBps": size / MB / statistics.median(nemo_s),
+                "upload_vs_curl": statistics.median(ratios),
+                "upload_round_ratios": ratios,
                 "upload_rss_before_kb": before.get("VmRSS"),
                 "upload_peak_rss_kb": hwm,
                 "upload_sampled_peak_rss_kb": peak}
@@ -366,7 +394,11 @@ def print_table(results):
     rows = [
         ("start -> tools/list median", "start_ms_median", " ms"),
         ("start -> tools/list p95", "start_ms_p95", " ms"),
+        ("  process start + exit (--version)", "version_exit_ms_median", " ms"),
         ("idle RSS (VmRSS)", "idle_rss_kb", " kB"),
+        ("  of which anonymous (RssAnon)", "idle_rss_anon_kb", " kB"),
+        ("  of which file-backed (RssFile)", "idle_rss_file_kb", " kB"),
+        ("  threads", "idle_threads", ""),
         ("ping p50, 4 calls in flight", "ping_p50_ms", " ms"),
         ("ping p99, 4 calls in flight", "ping_p99_ms", " ms"),
         ("ping max", "ping_max_ms", " ms"),
@@ -378,8 +410,8 @@ def print_table(results):
                                        fmt(t.get(key), unit), verdict(key, n.get(key))))
     if "upload_bytes" in n:
         print()
-        print("upload %d MB (best of %d, interleaved):" % (n["upload_bytes"] // MB,
-                                                          n["upload_rounds"]))
+        print("upload %d MB (%d rounds, order alternating; medians):" % (
+            n["upload_bytes"] // MB, n["upload_rounds"]))
         print("  curl -F                %10.1f MB/s" % n["upload_curl_MBps"])
         print("  nemo-mcp upload tool   %10.1f MB/s   %.0f%% of curl   %s" % (
             n["upload_nemo_MBps"], 100 * n["upload_vs_curl"],
@@ -389,8 +421,10 @@ def print_table(results):
     for err in results["errors"]:
         print("error: %s" % err)
     print()
-    print("spawn floor (/bin/true): %.2f ms; %s; %s" % (
-        results["spawn_floor_ms"], results["machine"]["cpu"], results["machine"]["kernel"]))
+    m = results["machine"]
+    print("spawn floor (/bin/true): %.2f ms; %s x%s; load average %s" % (
+        results["spawn_floor_ms"], m["cpu"], m["cpus"],
+        " ".join("%.2f" % x for x in m["loadavg_at_start"])))
 
 
 def machine():
@@ -404,7 +438,8 @@ def machine():
     except OSError:
         pass
     return {"cpu": cpu, "cpus": os.cpu_count(), "kernel": platform.release(),
-            "python": platform.python_version()}
+            "python": platform.python_version(),
+            "loadavg_at_start": [round(x, 2) for x in os.getloadavg()]}
 
 
 def main():
@@ -421,7 +456,13 @@ def main():
     started = time.time()
 
     refbackend = load_refbackend()
-    backend = refbackend.RefBackend(subprocess=True).start()
+    # The sink stores uploads: in RAM (tmpfs) when there is room, so disk
+    # write-back does not pace the upload comparison.
+    shm = "/dev/shm"
+    sink_base = shm if os.path.isdir(shm) and shutil.disk_usage(shm).free > \
+        3 * args.upload_mb * MB else None
+    sink_dir = tempfile.mkdtemp(prefix="nemo-bench-sink-", dir=sink_base)
+    backend = refbackend.RefBackend(subprocess=True, data_dir=sink_dir).start()
     config_dir = tempfile.mkdtemp(prefix="nemo-bench-cfg-")
     results = {"when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine": machine(),
                "servers": {"nemo-mcp": {}, "ts-sdk": {}}, "errors": [],
@@ -434,15 +475,17 @@ def main():
             servers.append(ts)
         else:
             results["errors"].append("ts-sdk server skipped: " + why)
-        results["spawn_floor_ms"] = bench_spawn_floor(10)
+        results["spawn_floor_ms"] = spawn_ms([shutil.which("true") or "/bin/true"], 20)
         for srv in servers:
             out = results["servers"][srv.name]
             steps = [("start", lambda s=srv: bench_start(s, args.runs)),
+                     ("start", lambda s=srv: bench_floors(s, 20)),
                      ("rss", lambda s=srv: bench_rss(s)),
                      ("ping", lambda s=srv: bench_ping(
                          s, args.pings, backend if s.name == "nemo-mcp" else None))]
             if srv.name == "nemo-mcp":
-                steps.append(("upload", lambda s=srv: bench_upload(s, backend, args.upload_mb)))
+                steps.append(("upload", lambda s=srv: bench_upload(
+                    s, backend, sink_dir, args.upload_mb)))
             for name, fn in steps:
                 if name not in only:
                     continue
@@ -457,6 +500,7 @@ def main():
     finally:
         backend.stop()
         shutil.rmtree(config_dir, ignore_errors=True)
+        shutil.rmtree(sink_dir, ignore_errors=True)
     results["seconds"] = round(time.time() - started, 1)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
