@@ -402,6 +402,7 @@ def print_table(results):
         ("ping p50, 4 calls in flight", "ping_p50_ms", " ms"),
         ("ping p99, 4 calls in flight", "ping_p99_ms", " ms"),
         ("ping max", "ping_max_ms", " ms"),
+        ("  agent streams open meanwhile", "ping_agent_streams_open", ""),
     ]
     print()
     print("%-32s %14s %14s   %s" % ("", "nemo-mcp", "ts-sdk", "nemo-mcp vs target"))
@@ -478,8 +479,8 @@ def main():
         results["spawn_floor_ms"] = spawn_ms([shutil.which("true") or "/bin/true"], 20)
         for srv in servers:
             out = results["servers"][srv.name]
-            steps = [("start", lambda s=srv: bench_start(s, args.runs)),
-                     ("start", lambda s=srv: bench_floors(s, 20)),
+            steps = [("start", lambda s=srv: dict(bench_start(s, args.runs),
+                                                   **bench_floors(s, 20))),
                      ("rss", lambda s=srv: bench_rss(s)),
                      ("ping", lambda s=srv: bench_ping(
                          s, args.pings, backend if s.name == "nemo-mcp" else None))]
