@@ -75,6 +75,11 @@ static const struct {
     { "movie", INTENT_FILLER }, { "project", INTENT_FILLER },
     { "final", INTENT_FILLER }, { "result", INTENT_FILLER },
     { "mp4", INTENT_FILLER }, { "as", INTENT_FILLER },
+    /* output settings, as in the seeds' "export 1080p MP4" */
+    { "1080p", INTENT_FILLER }, { "720p", INTENT_FILLER },
+    { "4k", INTENT_FILLER }, { "hd", INTENT_FILLER },
+    { "in", INTENT_FILLER }, { "high", INTENT_FILLER },
+    { "quality", INTENT_FILLER },
     { "now", INTENT_FILLER }, { "just", INTENT_FILLER },
     { "again", INTENT_FILLER }, { "current", INTENT_FILLER },
     { "remaining", INTENT_FILLER }, { "left", INTENT_FILLER },

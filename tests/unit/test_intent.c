@@ -12,6 +12,8 @@ static const struct {
 } cases[] = {
     /* export / 导出 / download / send me the video */
     { "export", INTENT_EXPORT },
+    { "export 1080p MP4", INTENT_EXPORT },   /* a seed's "Try saying" */
+    { "export in high quality", INTENT_EXPORT },
     { "Export it", INTENT_EXPORT },
     { "export it!", INTENT_EXPORT },
     { "EXPORT", INTENT_EXPORT },
