@@ -288,9 +288,48 @@ static void table_thread_done(job_table *t, int joinable)
     pthread_mutex_unlock(&t->mu);
 }
 
+static int table_closing(job_table *t)
+{
+    int v;
+
+    pthread_mutex_lock(&t->mu);
+    v = t->closing;
+    pthread_mutex_unlock(&t->mu);
+    return v;
+}
+
+/* Stopped by a shutdown: leave the record "running" for the next process
+ * (it resumes renders and reports turns honestly) and let the lock go. */
+static void job_abandon(nemo_job *j, nemo_result *out)
+{
+    int fd;
+
+    LOG_INFO("job", "leaving %s job %s to the next server process", j->tool,
+             j->id);
+    result_free(out);
+    pthread_mutex_lock(&j->mu);
+    j->status = JOB_INTERRUPTED;
+    j->result.is_error = 1;
+    free(j->result.text);
+    j->result.text = strdup("The server stopped; the next nemo-mcp process "
+                            "picks this job up.");
+    j->finished = 1;
+    fd = j->lock_fd;
+    j->lock_fd = -1;
+    pthread_cond_broadcast(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+    journal_unlock_job(fd);
+}
+
 static void job_finish(nemo_job *j, nemo_result *out)
 {
     int fd;
+
+    if (j->outcome < 0 && cancel_requested(&j->cancel) &&
+        table_closing(j->table)) {
+        job_abandon(j, out);
+        return;
+    }
 
     pthread_mutex_lock(&j->mu);
     result_free(&j->result);
@@ -392,6 +431,13 @@ static void table_reap(job_table *t)
     for (i = 0; i < n; i++)
         pthread_join(done[i], NULL);
     free(done);
+}
+
+void job_table_shutdown(job_table *t)
+{
+    pthread_mutex_lock(&t->mu);
+    t->closing = 1;
+    pthread_mutex_unlock(&t->mu);
 }
 
 void job_table_free(job_table *t)

@@ -517,6 +517,10 @@ static void stop_calls(mcp_server *s, long long grace_ms)
     if (grace_ms > 0)
         wait_idle(s, grace_ms);
     s->stopping = 1;
+    /* Calls cancelled from here on are the process going away, not the
+     * user: their background jobs stay resumable. */
+    if (s->env && s->env->jobs)
+        job_table_shutdown(s->env->jobs);
     for (c = s->calls; c && n < MCP_MAX_CALLS; c = c->next) {
         c->refs++;
         list[n++] = c;
