@@ -25,6 +25,11 @@
 /* Consecutive status reads that may fail before the job gives up. */
 #define RENDER_MAX_FAILURES 5
 
+/* What cancelling an export cannot stop; set as soon as the job exists. */
+#define EXPORT_CANCEL_NOTE "A render already started keeps running on the " \
+                           "NemoVideo servers (it cannot be stopped from " \
+                           "here); nothing will be downloaded."
+
 typedef struct export_arg {
     nemo_api *api;
     char *session;
@@ -368,9 +373,7 @@ static void export_job(nemo_job *j, void *argp, nemo_result *out)
 
     tool_ctl_init(&ctl, job_cancel_token(j), p);
     err_clear(&err);
-    job_set_cancel_note(j, "A render already started keeps running on the "
-                           "NemoVideo servers (it cannot be stopped from "
-                           "here); nothing will be downloaded.");
+    job_set_cancel_note(j, EXPORT_CANCEL_NOTE);
     if (!a->resumed) {
         job_record_set(j, "phase", cJSON_CreateString("starting"));
         progress_report(p, 0, "starting the render");
@@ -573,6 +576,7 @@ int tool_export_begin(tool_call *call, const tool_export_req *req,
                       errbuf[0] ? errbuf : "unknown error");
         return 0;
     }
+    job_set_cancel_note(j, EXPORT_CANCEL_NOTE);
     extra = cJSON_CreateObject();
     if (req->generate_shape)
         cJSON_AddStringToObject(extra, "route", "export");

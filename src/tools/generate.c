@@ -16,6 +16,11 @@
 #include "nemo/filecheck.h"
 #include "tools_internal.h"
 
+/* What cancelling a turn cannot undo. Set as soon as the job exists, so a
+ * cancel that beats the job's thread still says it. */
+#define GEN_CANCEL_NOTE "Edits the agent already made stay on the " \
+                        "timeline; call `state` to see it."
+
 typedef struct gen_arg {
     nemo_api *api;
     char *session;
@@ -185,8 +190,7 @@ static void gen_job(nemo_job *j, void *argp, nemo_result *out)
     snprintf(sid, sizeof sid, "%s", a->session);
     tool_ctl_init(&ctl, job_cancel_token(j), p);
     err_clear(&err);
-    job_set_cancel_note(j, "Edits the agent already made stay on the "
-                           "timeline; call `state` to see it.");
+    job_set_cancel_note(j, GEN_CANCEL_NOTE);
 
     progress_report(p, -1, "reading the timeline");
     if (tool_state_get(a->api, &ctl, sid, &state, &err) != 0) {
@@ -531,6 +535,8 @@ static int route_agent(tool_call *call, const char *prompt, tool_output *out)
     if (existed)
         LOG_INFO("generate", "request_id %s: returning job %s, prompt not "
                  "sent again", spec.request_id, job_id(j));
+    else
+        job_set_cancel_note(j, GEN_CANCEL_NOTE);
     extra = cJSON_CreateObject();
     cJSON_AddStringToObject(extra, "route", "agent");
     cJSON_AddStringToObject(extra, "session",

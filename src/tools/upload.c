@@ -12,6 +12,8 @@
 /* In task mode, uploads bigger than this run as a journalled job. */
 #define UPLOAD_JOB_BYTES (50LL * 1024 * 1024)
 
+#define UPLOAD_CANCEL_NOTE "Files already sent stay in the session."
+
 typedef struct up_item {
     int is_url;
     int accepted;
@@ -495,7 +497,7 @@ static void up_job(nemo_job *j, void *argp, nemo_result *out)
     api_ctl ctl;
 
     tool_ctl_init(&ctl, job_cancel_token(j), job_progress(j));
-    job_set_cancel_note(j, "Files already sent stay in the session.");
+    job_set_cancel_note(j, UPLOAD_CANCEL_NOTE);
     up_send(ja->a, &ctl, j, ja->total, ja->accepted, out);
 }
 
@@ -596,6 +598,7 @@ static int upload_run(tool_call *call, tool_output *out)
                       errbuf[0] ? errbuf : "unknown error");
         return 0;
     }
+    job_set_cancel_note(j, UPLOAD_CANCEL_NOTE);
     tool_job_handoff(j, NULL, out);
     job_unref(j);
     return 0;
