@@ -22,9 +22,9 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # still gives its headers, and its .so names the soname to load.
 PKG_LIBS   = $(shell pkg-config --libs $(filter-out libcurl,$(PKGS)) \
                  2>/dev/null)
-CURL_SONAME = $(or $(shell readelf -d \
-                 "$$(pkg-config --variable=libdir libcurl 2>/dev/null)/libcurl.so" \
-                 2>/dev/null | sed -n 's/.*soname: \[\(.*\)\]/\1/p'),libcurl.so.4)
+CURL_LIBDIR = $(shell pkg-config --variable=libdir libcurl 2>/dev/null)
+CURL_SONAME = $(or $(shell readelf -d "$(CURL_LIBDIR)/libcurl.so" 2>/dev/null \
+                 | sed -n 's/.*soname: \[\(.*\)\]/\1/p'),libcurl.so.4)
 
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
              -Wmissing-prototypes -Wno-unused-parameter

@@ -124,15 +124,13 @@ static void *curldyn_sym(void *lib, const char *name)
     return p;
 }
 
+#define RESOLVE(name, type) \
+    if (!(curldyn_fn.name = (type)curldyn_sym(lib, "curl_" #name))) \
+        goto fail;
 #define FN_RESOLVE(name, ret, params, args, failval) \
-    if (!(curldyn_fn.name = (ret (*) params)curldyn_sym(lib, "curl_" #name))) \
-        goto fail;
-#define PROC_RESOLVE(name, params, args) \
-    if (!(curldyn_fn.name = (void (*) params)curldyn_sym(lib, "curl_" #name))) \
-        goto fail;
-#define VA_RESOLVE(name, ret, params) \
-    if (!(curldyn_fn.name = (ret (*) params)curldyn_sym(lib, "curl_" #name))) \
-        goto fail;
+    RESOLVE(name, ret (*) params)
+#define PROC_RESOLVE(name, params, args) RESOLVE(name, void (*) params)
+#define VA_RESOLVE(name, ret, params) RESOLVE(name, ret (*) params)
 
 /* pthread_once body: after it, curldyn_ok says whether every pointer in
  * curldyn_fn is set, and curldyn_why says why not. */

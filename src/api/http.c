@@ -249,7 +249,7 @@ int http_host_is_loopback(const char *host)
  * are recognised here: "https://" or "http://" to a loopback host, a host
  * of plain DNS labels or a strict dotted quad, an optional port 1-65535,
  * an optional path of printable ASCII without escapes. This only ever
- * accepts, and only what libcurl's parser accepts too (test_http.c
+ * accepts, and only what libcurl's parser accepts too (test_curldyn.c
  * compares the two); anything else, and every refusal with its message,
  * is libcurl's. */
 static int url_plainly_allowed(const char *url)
