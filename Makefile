@@ -17,7 +17,14 @@ APT_PKGS  := libcjson-dev libcurl4-openssl-dev uuid-dev pkg-config
 # Only ask pkg-config when a target needs to compile (not for `make deps`).
 PKG_OK    := $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo yes)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# libcurl is not linked: src/api/curl_dyn.c loads it on the first request
+# (linking it maps ~30 libraries and ~6 MB at every start). pkg-config
+# still gives its headers, and its .so names the soname to load.
+PKG_LIBS   = $(shell pkg-config --libs $(filter-out libcurl,$(PKGS)) \
+                 2>/dev/null)
+CURL_LIBDIR = $(shell pkg-config --variable=libdir libcurl 2>/dev/null)
+CURL_SONAME = $(or $(shell readelf -d "$(CURL_LIBDIR)/libcurl.so" 2>/dev/null \
+                 | sed -n 's/.*soname: \[\(.*\)\]/\1/p'),libcurl.so.4)
 
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
              -Wmissing-prototypes -Wno-unused-parameter
@@ -26,7 +33,7 @@ ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
              -DNEMO_VERSION=\"$(VERSION)\" -DNEMO_PREFIX=\"$(PREFIX)\" \
              -Iinclude $(WARN) $(CFLAGS) $(PKG_CFLAGS) \
              $(EXTRA_CFLAGS)
-LDLIBS     = $(PKG_LIBS) -lpthread $(EXTRA_LDFLAGS)
+LDLIBS     = $(PKG_LIBS) -ldl -lpthread $(EXTRA_LDFLAGS)
 
 LIB_SRC   := $(sort $(wildcard src/core/*.c src/api/*.c src/skill/*.c \
                                src/tools/*.c src/mcp/*.c src/cli.c))
@@ -61,6 +68,8 @@ deps:
 $(BUILD)/obj/%.o: src/%.c $(wildcard include/nemo/*.h) | check-deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/api/curl_dyn.o: ALL_CFLAGS += -DCURLDYN_SONAME=\"$(CURL_SONAME)\"
 
 $(BUILD)/embed: tools/embed.c
 	@mkdir -p $(dir $@)

@@ -54,7 +54,8 @@ typedef struct http_response {
     int redirects;               /* redirects followed */
 } http_response;
 
-/* Call once per process before threads start; http_global_cleanup at exit. */
+/* Call once per process before threads start; http_global_cleanup at exit.
+ * Cheap: libcurl itself is loaded and set up by the first http_perform. */
 int http_global_init(void);
 void http_global_cleanup(void);
 

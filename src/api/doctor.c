@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "api_internal.h"
+#include "curl_dyn.h"
 #include "nemo/clock.h"
 #include "nemo/doctor.h"
 #include "nemo/log.h"
@@ -62,6 +63,22 @@ static void span(long long ms, char *out, size_t n)
         snprintf(out, n, "%lldh %lldm", h, m % 60);
     else
         snprintf(out, n, "%lldm", m);
+}
+
+/* The version line, with libcurl's. libcurl is loaded on first use
+ * (curl_dyn.c); doctor loads it here so that a missing or broken library
+ * is one clear FAIL line rather than a puzzling backend failure. */
+static void check_version(doctor *d)
+{
+    nemo_err err;
+
+    err_clear(&err);
+    if (curldyn_load(&err) == 0) {
+        line(d, DOC_OK, "nemo-mcp %s (%s)", NEMO_VERSION, curl_version());
+        return;
+    }
+    line(d, DOC_OK, "nemo-mcp %s", NEMO_VERSION);
+    line(d, DOC_FAIL, "libcurl: %s", err.message);
 }
 
 static void check_config_dir(doctor *d)
@@ -192,7 +209,7 @@ int doctor_run(nemo_api *api, FILE *out)
     doctor d = { out, 0 };
     api_auth_info ai;
 
-    line(&d, DOC_OK, "nemo-mcp %s (%s)", NEMO_VERSION, curl_version());
+    check_version(&d);
     check_config_dir(&d);
     check_skill(&d, &api->skill);
     check_base(&d, api);
@@ -215,7 +232,7 @@ int doctor_run_skill(const nemo_skill *skill, FILE *out)
     err_clear(&err);
     api = api_new(skill, &err);
     if (!api) {
-        line(&d, DOC_OK, "nemo-mcp %s (%s)", NEMO_VERSION, curl_version());
+        check_version(&d);
         check_config_dir(&d);
         if (skill)
             check_skill(&d, skill);

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "curl_dyn.h"
 #include "nemo/clock.h"
 #include "nemo/http.h"
 #include "nemo/log.h"
@@ -33,6 +34,7 @@
 
 static pthread_mutex_t http_mu = PTHREAD_MUTEX_INITIALIZER;
 static int http_refs;
+static int http_curl_up;     /* libcurl set up: share, mutexes, global init */
 static CURLSH *http_share;
 static pthread_mutex_t http_share_mu[CURL_LOCK_DATA_LAST];
 static CURLM *http_pool[HTTP_POOL_MAX];
@@ -67,19 +69,35 @@ static void http_atfork_child(void)
     pthread_mutex_init(&http_mu, NULL);
 }
 
-/* Reference counted so that api_new/api_free and main can both call it. */
+/* Reference counted so that api_new/api_free and main can both call it.
+ * Touches no libcurl: that is loaded and set up by the first request
+ * (http_curl_start), so a server that only lists tools never maps it. */
 int http_global_init(void)
 {
     static int atfork_done;
-    int rc = 0, i;
 
     pthread_mutex_lock(&http_mu);
     if (!atfork_done && pthread_atfork(NULL, NULL, http_atfork_child) == 0)
         atfork_done = 1;
-    if (http_refs++ > 0)
+    http_refs++;
+    pthread_mutex_unlock(&http_mu);
+    return 0;
+}
+
+/* Needs a reference (http_global_init) held by the caller. */
+static int http_curl_start(nemo_err *err)
+{
+    int rc = 0, i;
+
+    pthread_mutex_lock(&http_mu);
+    if (http_curl_up)
         goto out;
+    if (curldyn_load(err) != 0) {
+        rc = -1;
+        goto out;
+    }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        http_refs = 0;
+        err_set(err, NEMO_E_NETWORK, "libcurl failed to initialise");
         rc = -1;
         goto out;
     }
@@ -96,6 +114,7 @@ int http_global_init(void)
         curl_share_setopt(http_share, CURLSHOPT_SHARE,
                           CURL_LOCK_DATA_SSL_SESSION);
     }
+    http_curl_up = 1;
 out:
     pthread_mutex_unlock(&http_mu);
     return rc;
@@ -106,7 +125,7 @@ void http_global_cleanup(void)
     int i;
 
     pthread_mutex_lock(&http_mu);
-    if (http_refs == 0 || --http_refs > 0)
+    if (http_refs == 0 || --http_refs > 0 || !http_curl_up)
         goto out;
     while (http_npool > 0)
         curl_multi_cleanup(http_pool[--http_npool]);
@@ -116,6 +135,7 @@ void http_global_cleanup(void)
     for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_destroy(&http_share_mu[i]);
     curl_global_cleanup();
+    http_curl_up = 0;
 out:
     pthread_mutex_unlock(&http_mu);
 }
@@ -224,6 +244,63 @@ int http_host_is_loopback(const char *host)
     return a[0] == 127;
 }
 
+/* A URL allowed without asking libcurl. api_new checks the API base URL
+ * at startup, before libcurl is loaded (curl_dyn.c), so the common shapes
+ * are recognised here: "https://" or "http://" to a loopback host, a host
+ * of plain DNS labels or a strict dotted quad, an optional port 1-65535,
+ * an optional path of printable ASCII without escapes. This only ever
+ * accepts, and only what libcurl's parser accepts too (test_curldyn.c
+ * compares the two); anything else, and every refusal with its message,
+ * is libcurl's. */
+static int url_plainly_allowed(const char *url)
+{
+    static const char path_bad[] = "\"%<>\\^`{|}";
+    char host[256];
+    const char *h, *p;
+    long port;
+    int https, digits;
+
+    if (!url)
+        return 0;
+    https = strncmp(url, "https://", 8) == 0;
+    if (!https && strncmp(url, "http://", 7) != 0)
+        return 0;
+    h = url + (https ? 8 : 7);
+    for (p = h;; p++) {                 /* label(.label)* */
+        const char *label = p;
+
+        while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+               (*p >= '0' && *p <= '9') || *p == '-')
+            p++;
+        if (p == label)
+            return 0;
+        if (*p != '.')
+            break;
+    }
+    if ((size_t)(p - h) >= sizeof host)
+        return 0;
+    memcpy(host, h, (size_t)(p - h));
+    host[p - h] = '\0';
+    if (*p == ':') {                    /* 1-65535, no leading zero */
+        if (*++p < '1' || *p > '9')
+            return 0;
+        for (port = 0, digits = 0; *p >= '0' && *p <= '9'; p++)
+            if (++digits > 5 || (port = port * 10 + (*p - '0')) > 65535)
+                return 0;
+    }
+    if (*p && *p != '/')
+        return 0;
+    for (; *p; p++)
+        if (*p <= ' ' || *p >= 0x7f || strchr(path_bad, *p))
+            return 0;
+    if (https)
+        return 1;
+    /* "localhost" or a strict dotted quad: libcurl leaves these as they
+     * are (it rewrites other numeric hosts: "0x7f.1" is 127.0.0.1, which
+     * is left to it). */
+    return http_host_is_loopback(host);
+}
+
 int http_url_host(const char *url, char *out, size_t n)
 {
     url_parts p;
@@ -245,6 +322,10 @@ int http_url_allowed(const char *url, nemo_err *err)
 {
     url_parts p;
 
+    if (url_plainly_allowed(url))
+        return 0;
+    if (curldyn_load(err) != 0)
+        return -1;
     if (url_parse(url, &p) != 0) {
         err_set(err, NEMO_E_CONFIG, "'%s' is not a valid http(s) URL",
                 url ? url : "(null)");
@@ -723,8 +804,9 @@ int http_perform(const http_request *req, http_response *resp, nemo_err *err)
         err_set(err, NEMO_E_INVALID, "invalid HTTP request");
         return -1;
     }
-    if (http_global_init() != 0) {
-        err_set(err, NEMO_E_NETWORK, "libcurl failed to initialise");
+    http_global_init();
+    if (http_curl_start(err) != 0) {
+        http_global_cleanup();
         return -1;
     }
     memcpy(cur, req->url, strlen(req->url) + 1);

@@ -1,5 +1,6 @@
 """credits, session, state and job (listing, unknown handles) against the
 reference backend, through the real binary over MCP stdio."""
+import os
 import unittest
 
 from mcpclient import text_of
@@ -16,6 +17,19 @@ class Credits(ToolsCase):
                          "You have 90 credits available (0 frozen, 90 "
                          "total).")
         self.assert_no_token_in_output()
+
+    @unittest.skipUnless(os.path.exists("/proc/self/maps"), "needs /proc")
+    def test_libcurl_is_loaded_by_the_first_backend_call(self):
+        # Start-up and tools/list never need libcurl (it costs ~6 MB and
+        # several ms to map); the first call that talks to the backend
+        # loads it.
+        def mapped():
+            with open("/proc/%d/maps" % self.mcp.proc.pid) as fh:
+                return "libcurl" in fh.read()
+        self.assertIn("tools", self.mcp.request("tools/list")["result"])
+        self.assertFalse(mapped())
+        self.ok("credits")
+        self.assertTrue(mapped())
 
     def test_frozen_credits(self):
         self.rb.set_credits(60, token=self.token, frozen=40)
