@@ -41,6 +41,8 @@ void cli_usage(FILE *f)
 "                          strings; --json prints the structured result;\n"
 "                          long work (generate, export) is waited for unless\n"
 "                          --no-wait; `call TOOL --help` shows its arguments\n"
+"  doctor                  check configuration, token, attribution and the\n"
+"                          backend; exit 3 when a check fails\n"
 "  --help, --version\n"
 "\n"
 "exit codes:\n"
@@ -64,7 +66,7 @@ static const struct {
     { "-h", CLI_HELP },         { "help", CLI_HELP },
     { "--version", CLI_VERSION }, { "-V", CLI_VERSION },
     { "version", CLI_VERSION }, { "tools", CLI_TOOLS },
-    { "call", CLI_CALL },
+    { "call", CLI_CALL },       { "doctor", CLI_DOCTOR },
 };
 
 static int parse_call(int argc, char **argv, cli_opts *o, char *err,

@@ -2,8 +2,13 @@
 #ifndef NEMO_CLOCK_H
 #define NEMO_CLOCK_H
 
+#include <stddef.h>
+
 long long clock_mono_ms(void);   /* CLOCK_MONOTONIC */
 long long clock_wall_ms(void);   /* CLOCK_REALTIME, ms since the epoch */
+/* Absolute CLOCK_REALTIME time ms from now, for pthread_cond_timedwait. */
+struct timespec;
+void clock_deadline(struct timespec *ts, long long ms);
 /* ISO 8601 UTC with milliseconds, e.g. 2026-11-21T08:00:00.123Z; out >= 32 */
 void clock_iso8601(long long wall_ms, char *out, size_t n);
 /* Integer from the environment, def when unset, unparsable or out of

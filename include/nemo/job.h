@@ -49,7 +49,13 @@ typedef int (*job_resumer)(const cJSON *record, job_fn *fn, void **arg,
                            void (**arg_free)(void *), nemo_result *out);
 
 job_table *job_table_new(void);
-/* Cancels running jobs, joins their threads, frees everything. */
+/* The process is going away (end of input, SIGTERM): from now on a job
+ * that stops because it was cancelled is NOT recorded as cancelled; its
+ * journal record stays "running" and its lock is released, so the next
+ * server process resumes it. Call before cancelling tool calls. */
+void job_table_shutdown(job_table *t);
+/* job_table_shutdown, then cancels running jobs, joins their threads,
+ * frees everything. */
 void job_table_free(job_table *t);
 void job_table_set_resumer(job_table *t, const char *tool, job_resumer r);
 

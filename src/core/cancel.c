@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include "nemo/cancel.h"
+#include "nemo/clock.h"
 
 void cancel_init(nemo_cancel *c)
 {
@@ -48,17 +49,6 @@ int cancel_requested(nemo_cancel *c)
     return v;
 }
 
-static void deadline_after(struct timespec *ts, long long ms)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 int cancel_sleep_ms(nemo_cancel *c, long long ms)
 {
     struct timespec until, now;
@@ -69,7 +59,7 @@ int cancel_sleep_ms(nemo_cancel *c, long long ms)
             ;
         return 0;
     }
-    deadline_after(&until, ms);
+    clock_deadline(&until, ms);
     for (;;) {
         struct timespec slice;
         int done = 0;
@@ -77,7 +67,7 @@ int cancel_sleep_ms(nemo_cancel *c, long long ms)
         if (cancel_requested(c))
             return 1;
         /* Wake at least every 50 ms so a parent's cancel is noticed. */
-        deadline_after(&slice, 50);
+        clock_deadline(&slice, 50);
         if (slice.tv_sec > until.tv_sec ||
             (slice.tv_sec == until.tv_sec && slice.tv_nsec > until.tv_nsec))
             slice = until;

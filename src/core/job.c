@@ -29,6 +29,7 @@
 #define JOB_FOREIGN_POLL_MS 200
 #define JOB_MAX_RESUMERS 8
 #define JOB_DEFAULT_TTL_MS (24LL * 3600 * 1000)
+#define JOB_PROGRESS_RING 16
 
 struct nemo_job {
     int refs;                        /* atomic */
@@ -47,8 +48,11 @@ struct nemo_job {
     int finalizing;                  /* result set, record being written */
     int foreign;                     /* running in another live process */
     long long created_ms, updated_ms, started_mono, last_write_mono;
-    char progress_text[512];
-    unsigned progress_seq;
+    char progress_text[512];         /* the latest message */
+    unsigned progress_seq;           /* messages so far */
+    /* The last JOB_PROGRESS_RING messages, so a waiter forwards each one
+     * even when several arrive between its wake-ups. */
+    char progress_ring[JOB_PROGRESS_RING][256];
     char cancel_note[512];
     cJSON *resume;
     nemo_result result;
@@ -238,6 +242,15 @@ static int job_persist(nemo_job *j)
     return rc;
 }
 
+/* Record a progress message; caller holds j->mu. */
+static void progress_push_locked(nemo_job *j, const char *message)
+{
+    snprintf(j->progress_text, sizeof j->progress_text, "%s", message);
+    snprintf(j->progress_ring[j->progress_seq % JOB_PROGRESS_RING],
+             sizeof j->progress_ring[0], "%s", message);
+    j->progress_seq++;
+}
+
 static void job_progress_cb(void *ctx, double fraction, const char *message)
 {
     nemo_job *j = ctx;
@@ -245,8 +258,7 @@ static void job_progress_cb(void *ctx, double fraction, const char *message)
 
     (void)fraction;
     pthread_mutex_lock(&j->mu);
-    snprintf(j->progress_text, sizeof j->progress_text, "%s", message);
-    j->progress_seq++;
+    progress_push_locked(j, message);
     j->updated_ms = clock_wall_ms();
     write_now = clock_mono_ms() - j->last_write_mono >= JOB_PROGRESS_WRITE_MS;
     pthread_cond_broadcast(&j->cv);
@@ -276,9 +288,48 @@ static void table_thread_done(job_table *t, int joinable)
     pthread_mutex_unlock(&t->mu);
 }
 
+static int table_closing(job_table *t)
+{
+    int v;
+
+    pthread_mutex_lock(&t->mu);
+    v = t->closing;
+    pthread_mutex_unlock(&t->mu);
+    return v;
+}
+
+/* Stopped by a shutdown: leave the record "running" for the next process
+ * (it resumes renders and reports turns honestly) and let the lock go. */
+static void job_abandon(nemo_job *j, nemo_result *out)
+{
+    int fd;
+
+    LOG_INFO("job", "leaving %s job %s to the next server process", j->tool,
+             j->id);
+    result_free(out);
+    pthread_mutex_lock(&j->mu);
+    j->status = JOB_INTERRUPTED;
+    j->result.is_error = 1;
+    free(j->result.text);
+    j->result.text = strdup("The server stopped; the next nemo-mcp process "
+                            "picks this job up.");
+    j->finished = 1;
+    fd = j->lock_fd;
+    j->lock_fd = -1;
+    pthread_cond_broadcast(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+    journal_unlock_job(fd);
+}
+
 static void job_finish(nemo_job *j, nemo_result *out)
 {
     int fd;
+
+    if (j->outcome < 0 && cancel_requested(&j->cancel) &&
+        table_closing(j->table)) {
+        job_abandon(j, out);
+        return;
+    }
 
     pthread_mutex_lock(&j->mu);
     result_free(&j->result);
@@ -380,6 +431,13 @@ static void table_reap(job_table *t)
     for (i = 0; i < n; i++)
         pthread_join(done[i], NULL);
     free(done);
+}
+
+void job_table_shutdown(job_table *t)
+{
+    pthread_mutex_lock(&t->mu);
+    t->closing = 1;
+    pthread_mutex_unlock(&t->mu);
 }
 
 void job_table_free(job_table *t)
@@ -644,10 +702,8 @@ static void absorb_record(nemo_job *j, const cJSON *rec)
     pthread_mutex_lock(&j->mu);
     j->created_ms = rec_num(rec, "created_ms");
     j->updated_ms = rec_num(rec, "updated_ms");
-    if (progress && strcmp(progress, j->progress_text) != 0) {
-        snprintf(j->progress_text, sizeof j->progress_text, "%s", progress);
-        j->progress_seq++;
-    }
+    if (progress && strcmp(progress, j->progress_text) != 0)
+        progress_push_locked(j, progress);
     if (note)
         snprintf(j->cancel_note, sizeof j->cancel_note, "%s", note);
     if (st != JOB_RUNNING) {
@@ -781,30 +837,22 @@ static void refresh_foreign(nemo_job *j)
 
 /* ---- waiting ---------------------------------------------------------------- */
 
-static void deadline_in(struct timespec *ts, long long ms)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 job_status job_wait(nemo_job *j, long long timeout_ms, nemo_cancel *waiter,
                     const nemo_progress *sink)
 {
     long long until = clock_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
-    unsigned seen;
     long long last_foreign = 0;
+    unsigned seen;
 
-    seen = 0;  /* a late waiter hears the current message first */
+    /* A late waiter hears the latest message first, then every new one. */
+    pthread_mutex_lock(&j->mu);
+    seen = j->progress_seq ? j->progress_seq - 1 : 0;
+    pthread_mutex_unlock(&j->mu);
     for (;;) {
-        char msg[512];
-        int forward = 0, foreign;
+        char msgs[JOB_PROGRESS_RING][256];
+        int nmsgs = 0, foreign, finished, i;
         job_status st;
-        long long now = clock_mono_ms(), slice;
+        long long now = clock_mono_ms();
         struct timespec ts;
 
         pthread_mutex_lock(&j->mu);
@@ -815,24 +863,22 @@ job_status job_wait(nemo_job *j, long long timeout_ms, nemo_cancel *waiter,
             last_foreign = now;
         }
         pthread_mutex_lock(&j->mu);
-        st = j->finished ? j->status : JOB_RUNNING;
-        if (!j->finished && j->progress_seq != seen) {
-            seen = j->progress_seq;
-            snprintf(msg, sizeof msg, "%s", j->progress_text);
-            forward = 1;
-        }
-        if (!forward && st == JOB_RUNNING && now < until &&
-            !cancel_requested(waiter)) {
-            slice = until - now;
-            if (slice > 100)
-                slice = 100;  /* notice the waiter's cancel promptly */
-            deadline_in(&ts, slice);
+        if (j->progress_seq - seen > JOB_PROGRESS_RING)
+            seen = j->progress_seq - JOB_PROGRESS_RING;
+        for (; seen != j->progress_seq; seen++)
+            snprintf(msgs[nmsgs++], sizeof msgs[0], "%s",
+                     j->progress_ring[seen % JOB_PROGRESS_RING]);
+        finished = j->finished;
+        st = finished ? j->status : JOB_RUNNING;
+        if (!nmsgs && !finished && now < until && !cancel_requested(waiter)) {
+            /* Short slices: notice the waiter's cancel promptly. */
+            clock_deadline(&ts, until - now < 100 ? until - now : 100);
             pthread_cond_timedwait(&j->cv, &j->mu, &ts);
         }
         pthread_mutex_unlock(&j->mu);
-        if (forward && sink)
-            progress_report(sink, -1, "%s", msg);
-        if (st != JOB_RUNNING)
+        for (i = 0; sink && i < nmsgs; i++)
+            progress_report(sink, -1, "%s", msgs[i]);
+        if (finished)
             return st;
         if (clock_mono_ms() >= until || cancel_requested(waiter))
             return JOB_RUNNING;
@@ -855,24 +901,25 @@ job_status job_get_status(nemo_job *j)
     return st;
 }
 
-long long job_created_ms(nemo_job *j)
+/* One field read under the job's lock. */
+static long long locked_ll(nemo_job *j, const long long *field)
 {
     long long v;
 
     pthread_mutex_lock(&j->mu);
-    v = j->created_ms;
+    v = *field;
     pthread_mutex_unlock(&j->mu);
     return v;
 }
 
+long long job_created_ms(nemo_job *j)
+{
+    return locked_ll(j, &j->created_ms);
+}
+
 long long job_updated_ms(nemo_job *j)
 {
-    long long v;
-
-    pthread_mutex_lock(&j->mu);
-    v = j->updated_ms;
-    pthread_mutex_unlock(&j->mu);
-    return v;
+    return locked_ll(j, &j->updated_ms);
 }
 
 long long job_elapsed_ms(nemo_job *j)

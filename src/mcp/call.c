@@ -163,12 +163,9 @@ out:
 
 /* ---- running the call ---- */
 
-static cJSON *call_error(mcp_call *c, int code, const char *fmt, const char *arg)
+static cJSON *invalid_params(mcp_call *c, const char *msg)
 {
-    char msg[300];
-
-    snprintf(msg, sizeof msg, fmt, arg);
-    return rpc_error(c->req.id, code, msg, NULL);
+    return rpc_error(c->req.id, RPC_INVALID_PARAMS, msg, NULL);
 }
 
 /* The tool's result does not match its own output schema: a bug on our
@@ -206,7 +203,13 @@ static cJSON *run_tool(mcp_call *c, const tool_def *def, const cJSON *tool,
     tc.cancel = &c->cancel;
     tc.progress = &c->sink;
     tc.task_mode = c->req.modern && c->req.tasks_ok && def->long_running;
+    /* On this thread, so a request that set a log level sees it. */
+    LOG_DEBUG("mcp", "calling tool %s%s", def->name,
+              tc.task_mode ? " (task mode)" : "");
     rc = def->run(&tc, &out);
+    LOG_DEBUG("mcp", "tool %s returned after %lld ms%s", def->name,
+              clock_mono_ms() - c->started_ms,
+              out.result.is_error ? " with an error" : "");
     if (rc != 0 && !out.result.text && !out.result.is_error)
         result_error(&out.result, NULL, "The %s tool failed unexpectedly; "
                      "see the server log for details.", def->name);
@@ -238,19 +241,19 @@ static cJSON *call_run(mcp_call *c)
     char err[512];
 
     if (!cJSON_IsString(name))
-        return call_error(c, RPC_INVALID_PARAMS,
-                          "Invalid params: \"name\" must be a string%s", "");
+        return invalid_params(c, "Invalid params: \"name\" must be a string");
     def = tool_find(name->valuestring);
     tool = schema_tool(name->valuestring);
-    if (!def || !tool)
-        return call_error(c, RPC_INVALID_PARAMS, "Unknown tool: %s",
-                          name->valuestring);
+    if (!def || !tool) {
+        snprintf(err, sizeof err, "Unknown tool: %.200s (tools/list names "
+                 "the tools)", name->valuestring);
+        return invalid_params(c, err);
+    }
     if (!args || cJSON_IsNull(args))
         args = empty = cJSON_CreateObject();
     else if (!cJSON_IsObject(args))
-        return call_error(c, RPC_INVALID_PARAMS,
-                          "Invalid params: \"arguments\" must be an object%s",
-                          "");
+        return invalid_params(c, "Invalid params: \"arguments\" must be an "
+                              "object");
     in = cJSON_GetObjectItemCaseSensitive(tool, "inputSchema");
     if (schema_validate(in, args, "arguments", err, sizeof err) != 0) {
         nemo_result r;
@@ -301,9 +304,6 @@ void *mcp_call_main(void *arg)
         LOG_DEBUG("mcp", "call %s cancelled; no response sent", c->key);
     cJSON_Delete(resp);
     mcp_call_unref(c);
-    pthread_mutex_lock(&s->mu);
-    s->active--;
-    pthread_cond_broadcast(&s->cv);
-    pthread_mutex_unlock(&s->mu);
+    mcp_server_worker_done(s);
     return NULL;
 }

@@ -104,7 +104,8 @@ void rpc_msg_free(rpc_msg *m);
 /* Canonical text of an id for table keys: "s:<str>" or "n:<int>";
  * malloc'd, NULL when id is not a valid request id. */
 char *rpc_id_key(const cJSON *id);
-/* Message builders (return owned trees). id may be NULL (-> null). */
+/* Message builders (return owned trees). rpc_result: id NULL -> null;
+ * rpc_error: id NULL -> no "id" member (MCP's schema has no null ids). */
 cJSON *rpc_result(const cJSON *id, cJSON *result);
 cJSON *rpc_error(const cJSON *id, int code, const char *message, cJSON *data);
 cJSON *rpc_notification(const char *method, cJSON *params);
@@ -189,6 +190,8 @@ struct mcp_server {
     pthread_cond_t cv;
     mcp_call *calls;
     int active;                 /* worker threads alive */
+    pthread_t *ended;           /* workers that finished, to be joined */
+    size_t nended, ended_cap;
     int stopping;
     const mcp_version *session;  /* negotiated by initialize; NULL before */
     int session_log_severity;    /* logging/setLevel; -1 none */
@@ -201,6 +204,9 @@ struct mcp_server {
 /* server.c: remove c from the in-flight list and drop the list's
  * reference (never the last one). Caller holds srv->mu. */
 void mcp_server_unlink(mcp_server *srv, mcp_call *c);
+/* The last thing a worker does: count itself out, leave its thread id to
+ * be joined. */
+void mcp_server_worker_done(mcp_server *srv);
 
 /* call.c */
 void mcp_call_setup(mcp_call *c);

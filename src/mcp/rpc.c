@@ -401,9 +401,12 @@ cJSON *rpc_result(const cJSON *id, cJSON *result)
     return m;
 }
 
+/* When the request's id could not be read the error carries no id: MCP's
+ * schema types it as an optional string or integer, so the SDKs reject
+ * JSON-RPC's "id": null. */
 cJSON *rpc_error(const cJSON *id, int code, const char *message, cJSON *data)
 {
-    cJSON *m = envelope(id, 1), *e = cJSON_CreateObject();
+    cJSON *m = envelope(id, id != NULL), *e = cJSON_CreateObject();
 
     if (!m || !e) {
         cJSON_Delete(m);

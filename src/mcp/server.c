@@ -87,6 +87,45 @@ void mcp_server_unlink(mcp_server *s, mcp_call *c)
     }
 }
 
+void mcp_server_worker_done(mcp_server *s)
+{
+    pthread_mutex_lock(&s->mu);
+    if (s->nended == s->ended_cap) {
+        size_t cap = s->ended_cap ? s->ended_cap * 2 : 8;
+        pthread_t *p = realloc(s->ended, cap * sizeof *p);
+
+        if (p) {
+            s->ended = p;
+            s->ended_cap = cap;
+        }
+    }
+    if (s->nended < s->ended_cap)
+        s->ended[s->nended++] = pthread_self();
+    else
+        pthread_detach(pthread_self());   /* out of memory: nobody joins */
+    s->active--;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Join the workers that have finished (they are at most returning). */
+static void reap_workers(mcp_server *s)
+{
+    pthread_t batch[16];
+    size_t n, i;
+
+    do {
+        pthread_mutex_lock(&s->mu);
+        n = s->nended < 16 ? s->nended : 16;
+        s->nended -= n;
+        if (n)
+            memcpy(batch, s->ended + s->nended, n * sizeof batch[0]);
+        pthread_mutex_unlock(&s->mu);
+        for (i = 0; i < n; i++)
+            pthread_join(batch[i], NULL);
+    } while (n == 16);
+}
+
 /* ---- heartbeats ---- */
 
 static void heartbeat(mcp_call *c)
@@ -157,20 +196,16 @@ static void *ticker_main(void *arg)
 }
 
 /* Threads we start take no signals: they belong to the main thread's
- * self-pipe. */
-static int spawn(pthread_t *t, int detached, void *(*fn)(void *), void *arg)
+ * self-pipe. All are joined (workers via reap_workers) so none outlives
+ * the server. */
+static int spawn(pthread_t *t, void *(*fn)(void *), void *arg)
 {
     sigset_t all, old;
-    pthread_attr_t attr;
     int rc;
 
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
-    pthread_attr_init(&attr);
-    if (detached)
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    rc = pthread_create(t, &attr, fn, arg);
-    pthread_attr_destroy(&attr);
+    rc = pthread_create(t, NULL, fn, arg);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return rc;
 }
@@ -180,7 +215,7 @@ static void ticker_start_locked(mcp_server *s)
 {
     if (s->ticker_started || s->stopping)
         return;
-    if (spawn(&s->ticker, 0, ticker_main, s) == 0)
+    if (spawn(&s->ticker, ticker_main, s) == 0)
         s->ticker_started = 1;
     else
         LOG_WARN("mcp", "cannot start the heartbeat thread");
@@ -308,6 +343,7 @@ static cJSON *m_tools_call(mcp_server *s, mcp_req *req, rpc_msg *m)
 
     if (!key)
         return rpc_error(req->id, RPC_INTERNAL_ERROR, "out of memory", NULL);
+    reap_workers(s);
     pthread_mutex_lock(&s->mu);
     if (s->stopping) {
         why = "Server is shutting down";
@@ -349,7 +385,7 @@ static cJSON *m_tools_call(mcp_server *s, mcp_req *req, rpc_msg *m)
     pthread_cond_broadcast(&s->cv);  /* the ticker may need to wake sooner */
     pthread_mutex_unlock(&s->mu);
     m->root = NULL;  /* now owned by the call; req points into it */
-    if (spawn(&t, 1, mcp_call_main, c) != 0) {
+    if (spawn(&t, mcp_call_main, c) != 0) {
         cJSON *err = rpc_error(c->req.id, RPC_INTERNAL_ERROR,
                                "Cannot start a worker thread", NULL);
 
@@ -481,6 +517,10 @@ static void stop_calls(mcp_server *s, long long grace_ms)
     if (grace_ms > 0)
         wait_idle(s, grace_ms);
     s->stopping = 1;
+    /* Calls cancelled from here on are the process going away, not the
+     * user: their background jobs stay resumable. */
+    if (s->env && s->env->jobs)
+        job_table_shutdown(s->env->jobs);
     for (c = s->calls; c && n < MCP_MAX_CALLS; c = c->next) {
         c->refs++;
         list[n++] = c;
@@ -500,6 +540,7 @@ static void stop_calls(mcp_server *s, long long grace_ms)
     pthread_mutex_unlock(&s->mu);
     if (s->ticker_started)
         pthread_join(s->ticker, NULL);
+    reap_workers(s);
     if (left > 0) {
         /* A tool ignored its cancel token. Its thread still uses the
          * server and the tool environment, so nothing can be freed:
@@ -592,6 +633,7 @@ int mcp_serve(tool_env *env, int in_fd, int out_fd)
     close(wake[0]);
     close(wake[1]);
     mcp_out_destroy(&s.out);
+    free(s.ended);
     pthread_cond_destroy(&s.cv);
     pthread_mutex_destroy(&s.mu);
     return 0;

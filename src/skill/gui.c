@@ -23,12 +23,18 @@
  * Decoration that opened just before the last matched word (the quote in
  * `click "Export"`) is consumed when it closes right after the match.
  * URLs and `code spans` in the reply are never rewritten. A replacement
- * starting a sentence gets a capital letter when the phrase had one. */
+ * starting a sentence gets a capital letter when the phrase had one.
+ *
+ * Cost is linear in the reply (times the rules that can start at a byte);
+ * only the first GUI_SCAN_MAX bytes are scanned, the rest of an absurdly
+ * long reply is copied as it is. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "nemo/buf.h"
 #include "nemo/gui.h"
+
+#define GUI_SCAN_MAX (1024 * 1024)
 
 typedef struct gui_rule {
     const char *pattern;
@@ -260,8 +266,13 @@ static unsigned char gui_lower(unsigned char c)
 /* Index of the decoration at t[pos], or -1. */
 static int gui_decor_at(const gui_match *m, size_t pos)
 {
+    unsigned char c = (unsigned char)m->t[pos];
     size_t i;
 
+    /* the scan asks at nearly every byte: reject the common case fast */
+    if (c != '"' && c != '\'' && c != '*' && c != '`' && c != '_' &&
+        c != 0xE2 && c != 0xE3)
+        return -1;
     for (i = 0; i < sizeof gui_decor / sizeof gui_decor[0]; i++) {
         size_t n = strlen(gui_decor[i]);
 
@@ -373,7 +384,8 @@ static const char *gui_item_end(const char *p, const char *pe)
     }
     if (*p == '^' || *p == '*')
         return p + 1;
-    while (p < pe && !strchr(" []{}()|", *p))
+    while (p < pe && *p != ' ' && *p != '[' && *p != ']' && *p != '{' &&
+           *p != '}' && *p != '(' && *p != ')' && *p != '|')
         p++;
     return p;
 }
@@ -686,7 +698,7 @@ int gui_translate(const char *reply, char **rewritten, cJSON **actions)
                          &first[i]))
             gui_first_all(&first[i]);
     }
-    while (pos < m.len) {
+    while (pos < m.len && pos < GUI_SCAN_MAX) {
         size_t v = gui_verbatim(reply, m.len, pos);
         int hit = 0;
 
@@ -727,6 +739,8 @@ int gui_translate(const char *reply, char **rewritten, cJSON **actions)
             pos += n;
         }
     }
+    if (pos < m.len && buf_append(&out, reply + pos, m.len - pos) < 0)
+        goto fail;
     if (rewritten) {
         *rewritten = buf_detach(&out);
         if (!*rewritten)

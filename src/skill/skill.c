@@ -10,8 +10,10 @@
  * SKILL.md is looked for, first found wins:
  *   1. $NEMO_SKILL_FILE (when set, nothing else is tried)
  *   2. beside the executable, after resolving symlinks
- *   3. <exe dir>/../share/nemo-mcp/SKILL.md (a relocated install tree)
- *   4. NEMO_PREFIX/share/nemo-mcp/SKILL.md (the compiled-in prefix)
+ *   3. <exe dir>/../SKILL.md (a skill dir with the binary in bin/, and the
+ *      build tree: build/nemo-mcp finds the repository's SKILL.md)
+ *   4. <exe dir>/../share/nemo-mcp/SKILL.md (a relocated install tree)
+ *   5. NEMO_PREFIX/share/nemo-mcp/SKILL.md (the compiled-in prefix)
  *
  * Frontmatter keys read here:
  *   name, version    attribution (required; defaults when absent)
@@ -509,8 +511,8 @@ static int skill_exists(const char *path)
 void skill_load(nemo_skill *out, const char *exe_path)
 {
     const char *env = getenv("NEMO_SKILL_FILE");
-    char exe[PATH_MAX], dir[PATH_MAX], cand[3][PATH_MAX + 64];
-    char looked[3 * (PATH_MAX + 64)];
+    char exe[PATH_MAX], dir[PATH_MAX], cand[4][PATH_MAX + 64];
+    char looked[4 * (PATH_MAX + 64)];
     int ncand = 0, i;
 
     if (env && *env) {
@@ -525,6 +527,8 @@ void skill_load(nemo_skill *out, const char *exe_path)
         if (slash)
             *(slash == dir ? slash + 1 : slash) = '\0';
         snprintf(cand[ncand++], sizeof cand[0], "%s/SKILL.md", dir);
+        snprintf(cand[ncand], sizeof cand[0], "%s/../SKILL.md", dir);
+        skill_clean_path(cand[ncand++]);
         snprintf(cand[ncand], sizeof cand[0], "%s/..%s", dir, SKILL_SHARE);
         skill_clean_path(cand[ncand++]);
     } else {
@@ -544,7 +548,7 @@ void skill_load(nemo_skill *out, const char *exe_path)
     }
     skill_defaults(out);
     {
-        char shown[600];
+        char shown[800];
 
         skill_printable(shown, sizeof shown, looked);
         skill_warn(out, "no SKILL.md found (NEMO_SKILL_FILE is not set; "

@@ -344,6 +344,23 @@ static void report_cancelled(nemo_job *j, const cJSON *extra,
     buf_free(&text);
 }
 
+/* How long a cancelled call gives its job to stop (the transfer aborts
+ * within ~100 ms; this only bounds a misbehaving one). */
+#define TOOL_CANCEL_SETTLE_MS 2000
+
+job_status tool_job_wait(tool_call *call, nemo_job *j, int owned,
+                         long long wait_ms)
+{
+    job_status st = job_wait(j, wait_ms, call->cancel, call->progress);
+    char note[256];
+
+    if (st == JOB_RUNNING && owned && cancel_requested(call->cancel)) {
+        job_cancel(j, note, sizeof note);
+        st = job_wait(j, TOOL_CANCEL_SETTLE_MS, NULL, NULL);
+    }
+    return st;
+}
+
 void tool_job_report(nemo_job *j, job_status st, const cJSON *extra,
                      tool_output *out)
 {

@@ -585,8 +585,8 @@ int tool_export_begin(tool_call *call, const tool_export_req *req,
     if (call->task_mode)
         tool_job_handoff(j, extra, out);
     else
-        tool_job_report(j, job_wait(j, req->wait_ms, call->cancel,
-                                    call->progress), extra, out);
+        tool_job_report(j, tool_job_wait(call, j, !existed, req->wait_ms),
+                        extra, out);
     cJSON_Delete(extra);
     job_unref(j);
     return 0;

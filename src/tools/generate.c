@@ -545,8 +545,8 @@ static int route_agent(tool_call *call, const char *prompt, tool_output *out)
     if (call->task_mode)
         tool_job_handoff(j, extra, out);
     else
-        tool_job_report(j, job_wait(j, tool_wait_ms(call->args),
-                                    call->cancel, call->progress),
+        tool_job_report(j, tool_job_wait(call, j, !existed,
+                                         tool_wait_ms(call->args)),
                         extra, out);
     cJSON_Delete(extra);
     job_unref(j);

@@ -71,6 +71,12 @@ const cJSON *tool_state_draft(const cJSON *state);
 cJSON *tool_state_media(const cJSON *state);
 /* wait_seconds argument in milliseconds (default 45 s, clamped 0..900). */
 long long tool_wait_ms(const cJSON *args);
+/* Wait for j up to wait_ms, forwarding progress to the call. When the
+ * call itself is cancelled (notifications/cancelled) and this call started
+ * the job (owned: nobody else holds its handle), the job is cancelled too,
+ * so its HTTP transfer stops now rather than running on unseen. */
+job_status tool_job_wait(tool_call *call, nemo_job *j, int owned,
+                         long long wait_ms);
 /* Turn the state of j after a wait into out: the job's own final result
  * when finished, else a running or cancelled report. extra (borrowed, may
  * be NULL) is merged into those reports. */

@@ -1343,6 +1343,9 @@ ROUTES = [(m, re.compile(p + "$"), fn) for m, p, fn in
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; without this, delayed
+    # ACKs stall every reply on a kept-alive connection by ~40 ms.
+    disable_nagle_algorithm = True
     server_version = "refbackend/1.0"
     timeout = 120
 
@@ -1377,11 +1380,10 @@ class Handler(BaseHTTPRequestHandler):
     def dispatch(self, method):
         url = urlsplit(self.path)
         self.url, self.responded, self.fault = url, False, None
-        self.body = None
+        self.body, self.t0 = None, time.monotonic()
         self.is_control = url.path.startswith("/_control/")
         self.entry = None if self.is_control else \
             self.B.log_request(method, url, self.headers)
-        t0 = time.monotonic()
         try:
             self.body = BodyReader(self.rfile, self.headers)
             if not self.is_control and self.pre_fault(method, url.path):
@@ -1402,9 +1404,19 @@ class Handler(BaseHTTPRequestHandler):
                 self.abort()
             self.safe_reply(500, 500, "internal error: %s" % e)
         finally:
-            self.finish_exchange(t0)
+            self.finish_exchange()
 
-    def finish_exchange(self, t0):
+    def mark_done(self):
+        """Log the request as answered. Called just before the last bytes
+        of a reply are written, so a client that got its answer always
+        finds the log (and any state change) complete."""
+        if self.entry is not None:
+            self.B.update_entry(
+                self.entry, done=True,
+                body_size=self.body.nread if self.body else 0,
+                duration_ms=int((time.monotonic() - self.t0) * 1000))
+
+    def finish_exchange(self):
         if self.body is None:
             self.close_connection = True
         elif not self.close_connection:
@@ -1413,11 +1425,7 @@ class Handler(BaseHTTPRequestHandler):
                     self.close_connection = True
             except ClientGone:
                 self.close_connection = True
-        if self.entry is not None:
-            self.B.update_entry(
-                self.entry, done=True,
-                body_size=self.body.nread if self.body else 0,
-                duration_ms=int((time.monotonic() - t0) * 1000))
+        self.mark_done()
 
     def route(self, method, path):
         known = False
@@ -1461,6 +1469,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_header(k, v)
             if self.close_connection:
                 self.send_header("Connection", "close")
+            self.mark_done()
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(body)
@@ -1526,6 +1535,7 @@ class Handler(BaseHTTPRequestHandler):
             return True
         if kind == "drop" and not streaming:
             self.body.drain()
+            self.mark_done()
             self.abort()
             return True
         if kind == "slow" and not streaming:
@@ -1556,6 +1566,7 @@ class Handler(BaseHTTPRequestHandler):
                 not self.B.stopping.is_set() and not self.client_gone():
             release.wait(0.05)
         self.B.update_entry(self.entry, status=None, code=None, hung=True)
+        self.mark_done()
         self.abort()
 
     def client_gone(self):
@@ -1675,8 +1686,11 @@ class Handler(BaseHTTPRequestHandler):
         self.stream_turn(turn)
 
     def stream_turn(self, turn):
+        """Stream one turn. The turn is settled (draft, credits, log)
+        before the terminating chunk, so a client that saw the stream end
+        reads the new state at once."""
         w = SSEWriter(self, self.B, self.fault)
-        outcome = "silent" if turn["mode"] == "silent" else "complete"
+        outcome = "client_gone"
         try:
             w.start()
             if turn["script"].get("events") is not None:
@@ -1685,11 +1699,14 @@ class Handler(BaseHTTPRequestHandler):
                 outcome = "replay"
             else:
                 self.turn_events(w, turn)
-            if w.error_sent:
-                outcome = "error"
-            w.end()
+                outcome = "error" if w.error_sent else \
+                    "silent" if turn["mode"] == "silent" else "complete"
+            w.check_faults(final=True)
+            self.finish_turn(turn, w, outcome)
+            w.end(check=False)
         except StreamEnded:
             outcome = "error"
+            self.finish_turn(turn, w, outcome)
             try:
                 w.end(check=False)
             except ClientGone:
@@ -1698,6 +1715,7 @@ class Handler(BaseHTTPRequestHandler):
             outcome = "client_gone"
         except Dropped:
             outcome = "dropped"
+            self.finish_turn(turn, w, outcome)
             self.abort()
         finally:
             self.finish_turn(turn, w, outcome)
@@ -1750,6 +1768,11 @@ class Handler(BaseHTTPRequestHandler):
         self.B.sleep(total % beat)
 
     def finish_turn(self, turn, w, outcome):
+        """Apply what is left of the turn, settle its credits, log it, and
+        mark the request done (once; the first call wins)."""
+        if turn.get("finished"):
+            return
+        turn["finished"] = True
         B, s = self.B, turn["script"]
         error = outcome == "error"
         if not error and not turn["applied"] and s.get("events") is None:
@@ -1763,6 +1786,7 @@ class Handler(BaseHTTPRequestHandler):
             "heartbeats": w.heartbeats, "text": turn["text"],
             "tools": [o["tool"] for o in turn["ops"]], "cost": turn["cost"],
             "charged": not error, "language": turn["lang"]})
+        self.mark_done()
 
     def h_upload(self, sid):
         if not self.require_token():
@@ -1928,6 +1952,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Accept-Ranges", "bytes")
         for k, v in headers:
             self.send_header(k, v)
+        self.mark_done()
         self.end_headers()
         self.responded = True
         if self.command != "HEAD":

@@ -60,6 +60,7 @@ class McpProcess:
             [binary or BIN, *args], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=self._stderr, env=full_env)
         self.lines = []
+        self.sent = []            # every message sent, parsed
         self.messages = []
         self.garbage = []
         self._responses = {}
@@ -97,6 +98,8 @@ class McpProcess:
         self.proc.stdin.flush()
 
     def send(self, msg):
+        with self._cv:
+            self.sent.append(msg)
         self.send_raw(json.dumps(msg) + "\n")
 
     def new_id(self):
@@ -233,6 +236,7 @@ class McpProcess:
             self.proc.kill()
             self.proc.wait()
         self._reader.join(timeout=2)
+        self.proc.stdout.close()
         self._stderr.close()
         if self._own_config:
             self._own_config.cleanup()

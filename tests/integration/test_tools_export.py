@@ -19,6 +19,9 @@ class Export(ToolsCase):
                 if method is None or r["method"] == method]
 
     def test_render_and_download_into_folder(self):
+        # Polls slower than the MCP layer's progress throttle (100 ms), so
+        # every render step reaches the client as its own notification.
+        self.mcp = self.start_server({"NEMO_RENDER_POLL_MS": "150"})
         r = self.mcp.call_tool("export", {"download_to": self.work,
                                           "wait_seconds": 30},
                                progress_token="ex")

@@ -47,7 +47,7 @@ class Routes(ToolsCase):
         self.assertEqual(self.requests("/run_sse"), [])
 
     def test_upload_route(self):
-        st = self.ok("generate", {"prompt": "upload my holiday clip"})
+        st = self.ok("generate", {"prompt": "upload my clip please"})
         self.assertEqual(st["route"], "upload")
         self.assertIn("`upload`", st["reply"])
         self.assertEqual(st["actions"][0]["tool"], "upload")

@@ -312,6 +312,37 @@ TEST(unresumable_job_is_interrupted_not_silent)
     job_table_free(t);
 }
 
+TEST(shutdown_leaves_jobs_resumable)
+{
+    job_table *t = NULL;
+    nemo_job *j;
+    cJSON *rec;
+    char id[64];
+    int before = resumed;
+
+    fresh_config();
+    t = job_table_new();
+    j = start(t, NULL, work_new(60000, 0), NULL);
+    CHECK(j != NULL);
+    snprintf(id, sizeof id, "%s", job_id(j));
+    job_wait(j, 50, NULL, NULL);
+    job_unref(j);
+    job_table_free(t);  /* the process goes away: cancel, but resumable */
+    rec = journal_read(id);
+    CHECK(rec != NULL);
+    CHECK_STR(cJSON_GetObjectItem(rec, "status")->valuestring, "running");
+    cJSON_Delete(rec);
+
+    t = job_table_new();
+    job_table_set_resumer(t, "generate", resume_fn);
+    j = job_lookup(t, id);
+    CHECK(j != NULL);
+    CHECK_INT(job_wait(j, 5000, NULL, NULL), JOB_COMPLETED);
+    CHECK_INT(resumed, before + 1);
+    job_unref(j);
+    job_table_free(t);
+}
+
 TEST(two_processes_write_the_journal_at_once)
 {
     pid_t kids[2];
@@ -402,6 +433,7 @@ int main(void)
     RUN(request_id_returns_the_same_job);
     RUN(dead_owner_is_resumed_by_a_new_process);
     RUN(unresumable_job_is_interrupted_not_silent);
+    RUN(shutdown_leaves_jobs_resumable);
     RUN(two_processes_write_the_journal_at_once);
     RUN(list_and_prune);
     return unit_done();

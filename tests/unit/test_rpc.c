@@ -161,7 +161,7 @@ TEST(builders)
     cJSON_Delete(m);
     m = rpc_error(NULL, -32700, "Parse error", NULL);
     s = cJSON_PrintUnformatted(m);
-    CHECK_STR(s, "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32700,"
+    CHECK_STR(s, "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32700,"
                  "\"message\":\"Parse error\"}}");
     free(s);
     cJSON_Delete(m);

@@ -196,6 +196,15 @@ TEST(beside_the_executable)
         }
     }
 
+    /* a skill dir with the binary in bin/: <exe dir>/../SKILL.md */
+    mkdirs(in_tmp("skilldir/bin"));
+    write_file(in_tmp("skilldir/bin/nemo-mcp"), "");
+    write_file(in_tmp("skilldir/SKILL.md"),
+               "---\nname: skill-root\nversion: \"2\"\n---\n");
+    skill_load(&s, in_tmp("skilldir/bin/nemo-mcp"));
+    CHECK_STR(s.name, "skill-root");
+    CHECK(strstr(s.path, "/skilldir/SKILL.md") != NULL);
+
     /* a relocated tree: <exe dir>/../share/nemo-mcp/SKILL.md */
     remove(in_tmp("inst/bin/SKILL.md"));
     mkdirs(in_tmp("inst/share/nemo-mcp"));
@@ -204,6 +213,38 @@ TEST(beside_the_executable)
     skill_load(&s, in_tmp("links/nemo"));
     CHECK_STR(s.name, "from-share");
     CHECK(strstr(s.path, "/inst/share/nemo-mcp/SKILL.md") != NULL);
+}
+
+/* The built binary (BUILD/nemo-mcp, beside BUILD/tests/) finds the
+ * repository's SKILL.md one level up, so a dev build is attributed right. */
+TEST(build_tree_finds_repo_skill_md)
+{
+    char self[1024], bin[1100], *slash, *want;
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    nemo_skill s;
+
+    unsetenv("NEMO_SKILL_FILE");
+    CHECK(n > 0);
+    if (n <= 0)
+        return;
+    self[n] = '\0';
+    slash = strrchr(self, '/');
+    *slash = '\0'; /* BUILD/tests */
+    slash = strrchr(self, '/');
+    *slash = '\0'; /* BUILD */
+    snprintf(bin, sizeof bin, "%s/nemo-mcp", self);
+    if (access(bin, F_OK) != 0) {
+        /* `make unit` alone does not build the binary; `make test` does */
+        printf("# %s not built yet; only checking SKILL.md exists\n", bin);
+        CHECK(access("SKILL.md", R_OK) == 0);
+        return;
+    }
+    skill_load(&s, bin);
+    want = realpath("SKILL.md", NULL);
+    CHECK_STR(s.name, "nemo-mcp");
+    CHECK_STR(s.path, want);
+    CHECK_STR(s.warning, "");
+    free(want);
 }
 
 TEST(missing_everywhere_is_loud)
@@ -227,6 +268,8 @@ TEST(missing_everywhere_is_loud)
     CHECK_STR(s.path, "");
     CHECK_CONTAINS(s.warning, "no SKILL.md found");
     CHECK_CONTAINS(s.warning, "bare/bin/SKILL.md");
+    CHECK_CONTAINS(s.warning, "bare/SKILL.md");
+    CHECK_CONTAINS(s.warning, "bare/share/nemo-mcp/SKILL.md");
     CHECK_CONTAINS(s.warning, NEMO_PREFIX "/share/nemo-mcp/SKILL.md");
     CHECK_INT(warn_lines, 1);
     CHECK_CONTAINS(last_warn, "402");
@@ -504,6 +547,7 @@ int main(void)
     RUN(repo_skill_md);
     RUN(env_skill_file_wins);
     RUN(beside_the_executable);
+    RUN(build_tree_finds_repo_skill_md);
     RUN(missing_everywhere_is_loud);
     RUN(broken_skill_md);
     RUN(big_and_binary_files);

@@ -1,0 +1,49 @@
+// The v2 client (@modelcontextprotocol/client): stateless era 2026-07-28,
+// server/discover, a per-request _meta protocol version, no handshake.
+
+import { Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { assert, assertEq } from './harness.mjs';
+import { EraValidator, STATELESS } from './schema.mjs';
+import { runSuite } from './suite.mjs';
+
+export const name = 'v2';
+const VERSION_KEY = 'io.modelcontextprotocol/protocolVersion';
+
+export async function run(runner, backend, schemaDir) {
+    await runSuite(runner, backend, {
+        label: 'v2',
+        validator: new EraValidator(STATELESS, schemaDir),
+        Transport: StdioClientTransport,
+        newClient: () => new Client({ name: 'nemo-interop-v2', version: '1.0.0' }, {
+            capabilities: {},
+            versionNegotiation: { mode: { pin: STATELESS } },
+        }),
+        connect: (client, transport) => client.connect(transport, { timeout: 10000 }),
+        async afterConnect(client, tap) {
+            assertEq(client.getProtocolEra(), 'modern', 'protocol era');
+            assertEq(client.getNegotiatedProtocolVersion(), STATELESS, 'negotiated protocol version');
+            assert(!tap.lastRequest('initialize'), 'the stateless client sent initialize');
+            const probe = tap.lastRequest('server/discover');
+            assert(probe, 'the client sent no server/discover');
+            const res = tap.responseTo(probe.id);
+            assert(res?.result, `server/discover was not answered with a result: ${JSON.stringify(res)}`);
+            assert(res.result.supportedVersions?.includes(STATELESS),
+                   `supportedVersions lacks ${STATELESS}: ${JSON.stringify(res.result.supportedVersions)}`);
+            assertEq(res.result.resultType, 'complete', 'server/discover resultType');
+            const info = client.getServerVersion();
+            assert(info?.name && info?.version, `no serverInfo in server/discover _meta: ${JSON.stringify(info)}`);
+            assert(client.getServerCapabilities()?.tools, 'the server does not advertise tools');
+            const instr = client.getInstructions();
+            assert(typeof instr === 'string' && instr.length > 0, 'no instructions in server/discover');
+        },
+        call: (client, params, options) => client.callTool(params, options),
+        // The stateless era has no ping: an uncached tools/list instead.
+        alive: client => client.listTools(undefined, { cacheMode: 'bypass' }),
+        aliveWhat: 'tools/list',
+        // Stateless era: every request and notification names its version.
+        checkRequest(msg) {
+            assertEq(msg.params?._meta?.[VERSION_KEY], STATELESS, `${msg.method} _meta protocol version`);
+        },
+    }, 251);
+}
