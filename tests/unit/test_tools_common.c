@@ -408,6 +408,110 @@ TEST(registry)
     CHECK_INT(tool_find("job")->long_running, 0);
 }
 
+/* ---- reporting jobs (real job table, temporary config dir) ---- */
+
+static void job_done_fn(nemo_job *j, void *arg, nemo_result *out)
+{
+    cJSON *st = cJSON_CreateObject();
+
+    (void)arg;
+    cJSON_AddStringToObject(st, "status", "completed");
+    cJSON_AddStringToObject(st, "job", job_id(j));
+    out->structured = st;
+    out->text = strdup("all done");
+}
+
+static void job_block_fn(nemo_job *j, void *arg, nemo_result *out)
+{
+    (void)arg;
+    progress_report(job_progress(j), -1, "running add_bgm");
+    while (!cancel_sleep_ms(job_cancel_token(j), 10))
+        ;
+    result_error(out, NULL, "cancelled");
+}
+
+TEST(job_reports)
+{
+    char dir[] = "/tmp/nemo-tools-jobs-XXXXXX";
+    job_table *t;
+    job_spec spec;
+    nemo_job *j;
+    tool_output out;
+    cJSON *extra = cJSON_CreateObject();
+    char err[256];
+    int existed;
+
+    CHECK(mkdtemp(dir) != NULL);
+    setenv("NEMO_CONFIG_DIR", dir, 1);
+    t = job_table_new();
+    memset(&spec, 0, sizeof spec);
+    memset(&out, 0, sizeof out);
+    result_init(&out.result);
+    cJSON_AddStringToObject(extra, "route", "agent");
+
+    /* finished: the job's own result, as the original call would give */
+    spec.tool = "generate";
+    spec.session = "s1";
+    j = job_start(t, &spec, job_done_fn, NULL, NULL, &existed, err,
+                  sizeof err);
+    CHECK(j != NULL);
+    if (j) {
+        CHECK_INT(job_wait(j, 5000, NULL, NULL), JOB_COMPLETED);
+        tool_job_report(j, JOB_COMPLETED, extra, &out);
+        CHECK_STR(out.result.text, "all done");
+        CHECK_STR(cJSON_GetObjectItem(out.result.structured, "job")
+                      ->valuestring, job_id(j));
+        CHECK(cJSON_GetObjectItem(out.result.structured, "route") == NULL);
+        CHECK_STR(out.job_id, "");
+        job_unref(j);
+    }
+
+    /* running: status, handle, progress, how to collect it */
+    j = job_start(t, &spec, job_block_fn, NULL, NULL, &existed, err,
+                  sizeof err);
+    CHECK(j != NULL);
+    if (j) {
+        char note[256];
+
+        CHECK_INT(job_wait(j, 50, NULL, NULL), JOB_RUNNING);
+        tool_job_report(j, JOB_RUNNING, extra, &out);
+        CHECK_STR(cJSON_GetObjectItem(out.result.structured, "status")
+                      ->valuestring, "running");
+        CHECK_STR(cJSON_GetObjectItem(out.result.structured, "job")
+                      ->valuestring, job_id(j));
+        CHECK_STR(cJSON_GetObjectItem(out.result.structured, "route")
+                      ->valuestring, "agent");
+        CHECK_STR(cJSON_GetObjectItem(out.result.structured, "progress")
+                      ->valuestring, "running add_bgm");
+        CHECK(cJSON_IsNumber(cJSON_GetObjectItem(out.result.structured,
+                                                 "elapsed_ms")));
+        CHECK_CONTAINS(out.result.text, "still working");
+        CHECK_CONTAINS(out.result.text, job_id(j));
+        CHECK_CONTAINS(out.result.text, "`job`");
+        /* task mode: the same report plus the handle for the MCP layer */
+        tool_job_handoff(j, extra, &out);
+        CHECK_STR(out.job_id, job_id(j));
+        /* cancelled */
+        CHECK_INT(job_cancel(j, note, sizeof note), 0);
+        CHECK_INT(job_wait(j, 5000, NULL, NULL), JOB_CANCELLED);
+        tool_job_report(j, JOB_CANCELLED, extra, &out);
+        CHECK_STR(cJSON_GetObjectItem(out.result.structured, "status")
+                      ->valuestring, "cancelled");
+        CHECK_INT(out.result.is_error, 0);
+        CHECK_CONTAINS(out.result.text, "was cancelled");
+        CHECK_STR(out.job_id, "");
+        job_unref(j);
+    }
+    result_free(&out.result);
+    cJSON_Delete(extra);
+    job_table_free(t);
+    {
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        CHECK_INT(system(cmd), 0);
+    }
+}
+
 int main(void)
 {
     RUN(args);
@@ -423,5 +527,6 @@ int main(void)
     RUN(upload_ids);
     RUN(generate_shapes);
     RUN(registry);
+    RUN(job_reports);
     return unit_done();
 }
