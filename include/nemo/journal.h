@@ -25,6 +25,9 @@ void journal_unlock_job(int fd);
 cJSON *journal_list(const char *session, int max);
 /* Drop finished records older than ttl_ms and their request claims. */
 int journal_prune(long long ttl_ms);
+/* A record's number / string field; 0 / NULL when absent or mistyped. */
+long long journal_num(const cJSON *rec, const char *key);
+const char *journal_str(const cJSON *rec, const char *key);
 /* Reject ids that are not ours (path safety): [A-Za-z0-9_-]{8,64}. */
 int journal_id_valid(const char *id);
 

@@ -298,12 +298,25 @@ static int table_closing(job_table *t)
     return v;
 }
 
+/* The job is over in this process: waiters may go, the run lock goes
+ * (another process may now read the record as final or resume it). */
+static void job_release(nemo_job *j)
+{
+    int fd;
+
+    pthread_mutex_lock(&j->mu);
+    j->finished = 1;
+    fd = j->lock_fd;
+    j->lock_fd = -1;
+    pthread_cond_broadcast(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+    journal_unlock_job(fd);
+}
+
 /* Stopped by a shutdown: leave the record "running" for the next process
  * (it resumes renders and reports turns honestly) and let the lock go. */
 static void job_abandon(nemo_job *j, nemo_result *out)
 {
-    int fd;
-
     LOG_INFO("job", "leaving %s job %s to the next server process", j->tool,
              j->id);
     result_free(out);
@@ -313,18 +326,12 @@ static void job_abandon(nemo_job *j, nemo_result *out)
     free(j->result.text);
     j->result.text = strdup("The server stopped; the next nemo-mcp process "
                             "picks this job up.");
-    j->finished = 1;
-    fd = j->lock_fd;
-    j->lock_fd = -1;
-    pthread_cond_broadcast(&j->cv);
     pthread_mutex_unlock(&j->mu);
-    journal_unlock_job(fd);
+    job_release(j);
 }
 
 static void job_finish(nemo_job *j, nemo_result *out)
 {
-    int fd;
-
     if (j->outcome < 0 && cancel_requested(&j->cancel) &&
         table_closing(j->table)) {
         job_abandon(j, out);
@@ -350,13 +357,7 @@ static void job_finish(nemo_job *j, nemo_result *out)
     pthread_mutex_unlock(&j->mu);
     /* Durable first: a waiter that sees "finished" can rely on the record. */
     job_persist(j);
-    pthread_mutex_lock(&j->mu);
-    j->finished = 1;
-    fd = j->lock_fd;
-    j->lock_fd = -1;
-    pthread_cond_broadcast(&j->cv);
-    pthread_mutex_unlock(&j->mu);
-    journal_unlock_job(fd);
+    job_release(j);
 }
 
 static void *job_thread(void *vj)
@@ -677,31 +678,17 @@ no_thread:
 
 /* ---- lookup and resume ---------------------------------------------------- */
 
-static long long rec_num(const cJSON *rec, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, key);
-
-    return cJSON_IsNumber(v) ? (long long)v->valuedouble : 0;
-}
-
-static const char *rec_str(const cJSON *rec, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, key);
-
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 /* Refresh a job from its record (foreign or finished-on-disk jobs). */
 static void absorb_record(nemo_job *j, const cJSON *rec)
 {
-    const char *progress = rec_str(rec, "progress");
-    const char *note = rec_str(rec, "cancel_note");
+    const char *progress = journal_str(rec, "progress");
+    const char *note = journal_str(rec, "cancel_note");
     const cJSON *res = cJSON_GetObjectItemCaseSensitive(rec, "result");
-    job_status st = status_from_name(rec_str(rec, "status"));
+    job_status st = status_from_name(journal_str(rec, "status"));
 
     pthread_mutex_lock(&j->mu);
-    j->created_ms = rec_num(rec, "created_ms");
-    j->updated_ms = rec_num(rec, "updated_ms");
+    j->created_ms = journal_num(rec, "created_ms");
+    j->updated_ms = journal_num(rec, "updated_ms");
     if (progress && strcmp(progress, j->progress_text) != 0)
         progress_push_locked(j, progress);
     if (note)
@@ -736,7 +723,7 @@ static void resume_orphan(job_table *t, nemo_job *j, const cJSON *rec, int fd)
                                        : cJSON_CreateObject();
     if (r && r(rec, &j->fn, &j->arg, &j->arg_free, &out) == 0) {
         LOG_INFO("job", "resuming %s job %s left by process %lld", j->tool,
-                 j->id, rec_num(rec, "pid"));
+                 j->id, journal_num(rec, "pid"));
         progress_report(&j->sink, -1, "resumed after a restart");
         if (job_spawn(j) == 0)
             return;
@@ -762,7 +749,7 @@ static int reread_after_lock(nemo_job *j, cJSON **rec)
         return 0;
     cJSON_Delete(*rec);
     *rec = fresh;
-    st = rec_str(fresh, "status");
+    st = journal_str(fresh, "status");
     if (st && strcmp(st, "running") != 0) {
         absorb_record(j, fresh);
         return 1;
@@ -782,8 +769,8 @@ nemo_job *job_lookup(job_table *t, const char *id)
         return j;
     if (!(rec = journal_read(id)))
         return NULL;
-    j = job_alloc(t, id, rec_str(rec, "tool"), rec_str(rec, "session"),
-                  rec_str(rec, "request_id"));
+    j = job_alloc(t, id, journal_str(rec, "tool"), journal_str(rec, "session"),
+                  journal_str(rec, "request_id"));
     if (!j)
         goto out;
     absorb_record(j, rec);
@@ -1051,17 +1038,17 @@ cJSON *job_list(job_table *t, const char *session, int max)
     /* The journal knows every job this and other processes wrote. */
     recs = journal_list(session, max);
     cJSON_ArrayForEach(rec, recs) {
-        const char *id = rec_str(rec, "id");
+        const char *id = journal_str(rec, "id");
         nemo_job *live = id ? table_find(t, id, NULL) : NULL;
-        const char *status = rec_str(rec, "status");
+        const char *status = journal_str(rec, "status");
 
         if (!id)
             continue;
         if (live)
             status = job_status_name(job_get_status(live));
-        cJSON_AddItemToArray(out, list_entry(id, rec_str(rec, "tool"), status,
-                                             rec_str(rec, "session"),
-                                             rec_num(rec, "created_ms")));
+        cJSON_AddItemToArray(out, list_entry(id, journal_str(rec, "tool"), status,
+                                             journal_str(rec, "session"),
+                                             journal_num(rec, "created_ms")));
         job_unref(live);
     }
     cJSON_Delete(recs);

@@ -206,14 +206,14 @@ void journal_unlock_job(int fd)
     }
 }
 
-static long long rec_num(const cJSON *rec, const char *key)
+long long journal_num(const cJSON *rec, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, key);
 
     return cJSON_IsNumber(v) ? (long long)v->valuedouble : 0;
 }
 
-static const char *rec_str(const cJSON *rec, const char *key)
+const char *journal_str(const cJSON *rec, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, key);
 
@@ -263,7 +263,7 @@ struct list_ctx {
 static int list_one(void *vctx, const char *id, cJSON *rec)
 {
     struct list_ctx *ctx = vctx;
-    const char *sess = rec_str(rec, "session");
+    const char *sess = journal_str(rec, "session");
 
     (void)id;
     if (ctx->session && (!sess || strcmp(sess, ctx->session) != 0)) {
@@ -276,8 +276,8 @@ static int list_one(void *vctx, const char *id, cJSON *rec)
 
 static int by_created_desc(const void *a, const void *b)
 {
-    long long ca = rec_num(*(cJSON *const *)a, "created_ms");
-    long long cb = rec_num(*(cJSON *const *)b, "created_ms");
+    long long ca = journal_num(*(cJSON *const *)a, "created_ms");
+    long long cb = journal_num(*(cJSON *const *)b, "created_ms");
 
     return ca < cb ? 1 : ca > cb ? -1 : 0;
 }
@@ -342,8 +342,8 @@ static void remove_job_files(const char *id, const char *request_id)
 static int prune_one(void *vctx, const char *id, cJSON *rec)
 {
     struct prune_ctx *ctx = vctx;
-    const char *status = rec_str(rec, "status");
-    long long updated = rec_num(rec, "updated_ms");
+    const char *status = journal_str(rec, "status");
+    long long updated = journal_num(rec, "updated_ms");
     int running = status && strcmp(status, "running") == 0;
 
     if (ctx->now - updated > ctx->ttl) {
@@ -351,7 +351,7 @@ static int prune_one(void *vctx, const char *id, cJSON *rec)
 
         /* A running record is only old news when its owner is gone. */
         if (fd != -1) {
-            remove_job_files(id, rec_str(rec, "request_id"));
+            remove_job_files(id, journal_str(rec, "request_id"));
             ctx->removed++;
         }
         if (fd >= 0)

@@ -166,6 +166,41 @@ void tool_session_note(const api_ctl *ctl, char *sid, size_t n,
     snprintf(sid, n, "%s", ctl->new_session);
 }
 
+int tool_snapshot_read(tool_call *call, tool_snapshot *snap,
+                       tool_output *out)
+{
+    nemo_err err;
+
+    memset(snap, 0, sizeof *snap);
+    tool_ctl_init(&snap->ctl, call->cancel, call->progress);
+    err_clear(&err);
+    if (tool_session(call, &snap->ctl, NULL, snap->sid, sizeof snap->sid,
+                     out) != 0)
+        return -1;
+    if (tool_state_get(call->env->api, &snap->ctl, snap->sid, &snap->state,
+                       &err) != 0) {
+        tool_fail_err(out, &err);
+        return -1;
+    }
+    if (timeline_from_draft(tool_state_draft(snap->state), &snap->tl) != 0 ||
+        !(snap->summary = timeline_summary(&snap->tl))) {
+        tool_fail_msg(out, "The timeline of session %s could not be read.",
+                      snap->sid);
+        tool_snapshot_free(snap);
+        return -1;
+    }
+    return 0;
+}
+
+void tool_snapshot_free(tool_snapshot *snap)
+{
+    free(snap->summary);
+    snap->summary = NULL;
+    cJSON_Delete(snap->state);
+    snap->state = NULL;
+    timeline_free(&snap->tl);
+}
+
 int tool_state_get(nemo_api *api, api_ctl *ctl, const char *sid,
                    cJSON **state, nemo_err *err)
 {

@@ -422,36 +422,20 @@ static int route_credits(tool_call *call, const char *prompt,
 
 static int route_state(tool_call *call, const char *prompt, tool_output *out)
 {
-    char sid[API_SESSION_MAX];
-    cJSON *state = NULL, *st;
     nemo_buf text = NEMO_BUF_INIT;
-    timeline tl;
-    api_ctl ctl;
-    nemo_err err;
-    char *summary = NULL;
+    tool_snapshot snap;
+    cJSON *st;
 
-    memset(&tl, 0, sizeof tl);
-    tool_ctl_init(&ctl, call->cancel, call->progress);
-    err_clear(&err);
-    if (tool_session(call, &ctl, NULL, sid, sizeof sid, out) != 0)
+    if (tool_snapshot_read(call, &snap, out) != 0)
         return 0;
-    if (tool_state_get(call->env->api, &ctl, sid, &state, &err) != 0) {
-        tool_fail_err(out, &err);
-        return 0;
-    }
-    timeline_from_draft(tool_state_draft(state), &tl);
-    summary = timeline_summary(&tl);
-    st = tool_generate_shape("completed", "state", summary ? summary : "");
-    set_item(st, "timeline_summary", cJSON_CreateString(summary ? summary
-                                                                : ""));
-    set_item(st, "generated_media", tool_state_media(state));
-    cJSON_AddStringToObject(st, "session", sid);
-    buf_puts(&text, summary ? summary : "");
-    tool_session_note(&ctl, sid, sizeof sid, st, &text);
+    st = tool_generate_shape("completed", "state", snap.summary);
+    set_item(st, "timeline_summary", cJSON_CreateString(snap.summary));
+    set_item(st, "generated_media", tool_state_media(snap.state));
+    cJSON_AddStringToObject(st, "session", snap.sid);
+    buf_puts(&text, snap.summary);
+    tool_session_note(&snap.ctl, snap.sid, sizeof snap.sid, st, &text);
     tool_ok(out, st, buf_str(&text));
-    free(summary);
-    cJSON_Delete(state);
-    timeline_free(&tl);
+    tool_snapshot_free(&snap);
     buf_free(&text);
     return 0;
 }

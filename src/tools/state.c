@@ -40,45 +40,31 @@ static void media_text(const cJSON *media, nemo_buf *text)
 
 static int state_run(tool_call *call, tool_output *out)
 {
-    char sid[API_SESSION_MAX];
-    api_ctl ctl;
-    nemo_err err;
-    cJSON *state = NULL, *st = NULL, *tl_json = NULL;
-    timeline tl;
     nemo_buf text = NEMO_BUF_INIT;
-    char *summary = NULL;
+    tool_snapshot snap;
+    cJSON *st, *tl_json;
 
-    memset(&tl, 0, sizeof tl);
-    tool_ctl_init(&ctl, call->cancel, call->progress);
-    err_clear(&err);
-    if (tool_session(call, &ctl, NULL, sid, sizeof sid, out) != 0)
+    if (tool_snapshot_read(call, &snap, out) != 0)
         return 0;
-    if (tool_state_get(call->env->api, &ctl, sid, &state, &err) != 0) {
-        tool_fail_err(out, &err);
-        return 0;
-    }
-    if (timeline_from_draft(tool_state_draft(state), &tl) != 0 ||
-        !(summary = timeline_summary(&tl)) ||
-        !(tl_json = timeline_to_json(&tl))) {
-        tool_fail_msg(out, "The timeline of session %s "
-                      "could not be read.", sid);
+    if (!(tl_json = timeline_to_json(&snap.tl))) {
+        tool_fail_msg(out, "The timeline of session %s could not be read.",
+                      snap.sid);
         goto out;
     }
     st = cJSON_CreateObject();
-    cJSON_AddStringToObject(st, "session", sid);
+    cJSON_AddStringToObject(st, "session", snap.sid);
     tool_json_merge(st, tl_json);
-    cJSON_AddItemToObject(st, "generated_media", tool_state_media(state));
-    cJSON_AddStringToObject(st, "summary", summary);
-    buf_puts(&text, summary);
+    cJSON_Delete(tl_json);
+    cJSON_AddItemToObject(st, "generated_media",
+                          tool_state_media(snap.state));
+    cJSON_AddStringToObject(st, "summary", snap.summary);
+    buf_puts(&text, snap.summary);
     media_text(cJSON_GetObjectItemCaseSensitive(st, "generated_media"),
                &text);
-    tool_session_note(&ctl, sid, sizeof sid, st, &text);
+    tool_session_note(&snap.ctl, snap.sid, sizeof snap.sid, st, &text);
     tool_ok(out, st, buf_str(&text));
 out:
-    free(summary);
-    cJSON_Delete(tl_json);
-    cJSON_Delete(state);
-    timeline_free(&tl);
+    tool_snapshot_free(&snap);
     buf_free(&text);
     return 0;
 }

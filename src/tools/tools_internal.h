@@ -69,6 +69,20 @@ void tool_fmt_bytes(long long bytes, char *buf, size_t n);
  * generated media as an array (never NULL unless out of memory). */
 const cJSON *tool_state_draft(const cJSON *state);
 cJSON *tool_state_media(const cJSON *state);
+/* The session's timeline as a tool reads it: session resolved, state
+ * fetched, draft parsed and summarised. */
+typedef struct tool_snapshot {
+    char sid[API_SESSION_MAX];
+    api_ctl ctl;
+    cJSON *state;       /* data.state */
+    timeline tl;
+    char *summary;      /* timeline_summary(&tl) */
+} tool_snapshot;
+/* 0 and *snap filled (free with tool_snapshot_free), or -1 with the error
+ * already in out. */
+int tool_snapshot_read(tool_call *call, tool_snapshot *snap,
+                       tool_output *out);
+void tool_snapshot_free(tool_snapshot *snap);
 /* wait_seconds argument in milliseconds (default 45 s, clamped 0..900). */
 long long tool_wait_ms(const cJSON *args);
 /* Wait for j up to wait_ms, forwarding progress to the call. When the
