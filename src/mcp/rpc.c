@@ -7,7 +7,8 @@
  *
  * rpc_parse turns a line into a request, a notification, a client response
  * (ignored) or the error to answer with, following JSON-RPC 2.0 as MCP
- * narrows it (ids are strings or integers, never null; no batches). */
+ * narrows it (request ids are strings or integers, never null; no
+ * batches). */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -401,12 +402,13 @@ cJSON *rpc_result(const cJSON *id, cJSON *result)
     return m;
 }
 
-/* When the request's id could not be read the error carries no id: MCP's
- * schema types it as an optional string or integer, so the SDKs reject
- * JSON-RPC's "id": null. */
+/* When the request's id could not be read (parse error, invalid request)
+ * the error carries "id": null, as JSON-RPC 2.0 section 5 requires. MCP's
+ * schemas type id as string or integer, but no well-formed request from a
+ * client can draw such an error, so SDK clients never see it. */
 cJSON *rpc_error(const cJSON *id, int code, const char *message, cJSON *data)
 {
-    cJSON *m = envelope(id, id != NULL), *e = cJSON_CreateObject();
+    cJSON *m = envelope(id, 1), *e = cJSON_CreateObject();
 
     if (!m || !e) {
         cJSON_Delete(m);

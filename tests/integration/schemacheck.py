@@ -283,6 +283,12 @@ def check_transcript(sent, messages):
             assert "id" not in m, f"the server sent a request: {m}"
             _check_notification(m, token_era)
             continue
+        if "error" in m and "id" in m and m["id"] is None:
+            # JSON-RPC 2.0 section 5: a request whose id could not be read
+            # (parse error, invalid request) is answered with "id": null.
+            # MCP types ids as string|integer; this is the one exception.
+            assert m["error"].get("code") in (-32700, -32600), m
+            m = {k: v for k, v in m.items() if k != "id"}
         req = requests.get(_key(m.get("id"))) if m.get("id") is not None \
             else None
         era = request_era(req)

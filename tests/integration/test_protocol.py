@@ -150,7 +150,7 @@ class ProtocolTest(unittest.TestCase):
         ]
         def anonymous_errors():
             return [m for m in list(p.messages)
-                    if "error" in m and "id" not in m]
+                    if "error" in m and "id" in m and m["id"] is None]
 
         for raw, code in cases:
             before = len(anonymous_errors())
@@ -229,7 +229,8 @@ class ProtocolTest(unittest.TestCase):
         errs = [m for m in p.messages if "error" in m]
         self.assertEqual(len(errs), 1)
         self.assertIn(errs[0]["error"]["code"], (-32700, -32600))
-        self.assertNotIn("id", errs[0])
+        self.assertIn("id", errs[0])
+        self.assertIsNone(errs[0]["id"])
         self.assertEqual(p.responses_for(1), [])
 
     # -- stateless era ----------------------------------------------------
