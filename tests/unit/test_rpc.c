@@ -161,8 +161,9 @@ TEST(builders)
     cJSON_Delete(m);
     m = rpc_error(NULL, -32700, "Parse error", NULL);
     s = cJSON_PrintUnformatted(m);
-    CHECK_STR(s, "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32700,"
-                 "\"message\":\"Parse error\"}}");
+    /* JSON-RPC 2.0 section 5: an unreadable id is answered with null. */
+    CHECK_STR(s, "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":"
+                 "-32700,\"message\":\"Parse error\"}}");
     free(s);
     cJSON_Delete(m);
     m = rpc_notification("notifications/progress", cJSON_CreateObject());
