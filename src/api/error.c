@@ -176,159 +176,78 @@ static void credits_message(nemo_err *e, const char *msg, const cJSON *data)
                 sfx);
 }
 
-typedef void (*err_builder)(nemo_err *e, int status, const char *msg,
-                            const cJSON *data);
-
-static void build_auth(nemo_err *e, int status, const char *msg,
-                       const cJSON *data)
-{
-    char sfx[400];
-
-    msg_suffix(msg, sfx, sizeof sfx);
-    err_set(e, NEMO_E_AUTH,
-            "The access token was rejected as expired or invalid%s.", sfx);
-}
-
-static void build_session(nemo_err *e, int status, const char *msg,
-                          const cJSON *data)
-{
-    char sfx[400];
-
-    msg_suffix(msg, sfx, sizeof sfx);
-    err_set(e, NEMO_E_SESSION,
-            "The editing session was not found on the backend%s; its "
-            "timeline is gone.", sfx);
-}
-
-static void build_credits(nemo_err *e, int status, const char *msg,
-                          const cJSON *data)
-{
-    credits_message(e, msg, data);
-}
-
-static void build_file_type(nemo_err *e, int status, const char *msg,
-                            const cJSON *data)
-{
-    char sfx[400];
-
-    msg_suffix(msg, sfx, sizeof sfx);
-    err_set(e, NEMO_E_FILE_TYPE,
-            "This file type is not supported%s. Accepted formats: "
-            ERR_ACCEPTED_FORMATS ".", sfx);
-}
-
-static void build_file_size(nemo_err *e, int status, const char *msg,
-                            const cJSON *data)
-{
-    char sfx[400];
-
-    msg_suffix(msg, sfx, sizeof sfx);
-    err_set(e, NEMO_E_FILE_SIZE,
-            "The file is too large for the backend%s. Compress it (lower "
-            "resolution or bitrate) or trim it to a shorter clip, then "
-            "upload it again.", sfx);
-}
-
-static void build_client_id(nemo_err *e, int status, const char *msg,
-                            const cJSON *data)
-{
-    char sfx[400];
-
-    msg_suffix(msg, sfx, sizeof sfx);
-    /* At the token endpoint this means a missing/invalid X-Client-Id (the
+/* The seeds' error table. message has one "%s": the backend's own words
+ * (msg_suffix). Codes are matched first, then HTTP statuses. */
+static const struct {
+    long code;              /* envelope code; 0: match on status */
+    int status;             /* HTTP status when code is 0 */
+    nemo_err_kind kind;
+    const char *message;    /* NULL: credits_message */
+} err_table[] = {
+    { 1001, 0, NEMO_E_AUTH,
+      "The access token was rejected as expired or invalid%s." },
+    { 1002, 0, NEMO_E_SESSION,
+      "The editing session was not found on the backend%s; its timeline is "
+      "gone." },
+    { 2001, 0, NEMO_E_CREDITS, NULL },
+    { 4001, 0, NEMO_E_FILE_TYPE,
+      "This file type is not supported%s. Accepted formats: "
+      ERR_ACCEPTED_FORMATS "." },
+    { 4002, 0, NEMO_E_FILE_SIZE,
+      "The file is too large for the backend%s. Compress it (lower "
+      "resolution or bitrate) or trim it to a shorter clip, then upload it "
+      "again." },
+    /* At the token endpoint 400 means a missing/invalid X-Client-Id (the
      * caller regenerates it); elsewhere it is a plain bad request. */
-    err_set(e, NEMO_E_CLIENT_ID, "The backend rejected the request "
-            "(HTTP 400)%s.", sfx);
-}
-
-static void build_plan(nemo_err *e, int status, const char *msg,
-                       const cJSON *data)
-{
-    char sfx[400];
-
-    msg_suffix(msg, sfx, sizeof sfx);
-    err_set(e, NEMO_E_PLAN,
-            "Export is blocked by a plan restriction (HTTP 402)%s. This is "
-            "a plan restriction, not a credits problem: register or upgrade "
-            "your plan to unlock export. (Missing skill attribution headers "
-            "also cause this; `nemo-mcp doctor` shows them.)", sfx);
-}
-
-static void build_rate(nemo_err *e, int status, const char *msg,
-                       const cJSON *data)
-{
-    char sfx[400];
-
-    msg_suffix(msg, sfx, sizeof sfx);
-    err_set(e, NEMO_E_RATE,
-            "The backend is rate limiting requests (HTTP 429)%s. Wait about "
-            "30 seconds and try again.", sfx);
-}
-
-static void build_auth_http(nemo_err *e, int status, const char *msg,
-                            const cJSON *data)
-{
-    char sfx[400];
-
-    msg_suffix(msg, sfx, sizeof sfx);
-    err_set(e, NEMO_E_AUTH,
-            "The backend refused the credentials (HTTP %d)%s.", status, sfx);
-}
-
-static void build_not_found(nemo_err *e, int status, const char *msg,
-                            const cJSON *data)
-{
-    char sfx[400];
-
-    msg_suffix(msg, sfx, sizeof sfx);
-    err_set(e, NEMO_E_NOT_FOUND,
-            "The backend has no such resource (HTTP 404)%s.", sfx);
-}
-
-static const struct {
-    long code;
-    err_builder build;
-} err_codes[] = {
-    { 1001, build_auth },
-    { 1002, build_session },
-    { 2001, build_credits },
-    { 4001, build_file_type },
-    { 4002, build_file_size },
+    { 0, 400, NEMO_E_CLIENT_ID,
+      "The backend rejected the request (HTTP 400)%s." },
+    { 0, 401, NEMO_E_AUTH,
+      "The backend refused the credentials (HTTP 401)%s." },
+    { 0, 402, NEMO_E_PLAN,
+      "Export is blocked by a plan restriction (HTTP 402)%s. This is a plan "
+      "restriction, not a credits problem: register or upgrade your plan to "
+      "unlock export. (Missing skill attribution headers also cause this; "
+      "`nemo-mcp doctor` shows them.)" },
+    { 0, 404, NEMO_E_NOT_FOUND,
+      "The backend has no such resource (HTTP 404)%s." },
+    { 0, 429, NEMO_E_RATE,
+      "The backend is rate limiting requests (HTTP 429)%s. Wait about 30 "
+      "seconds and try again." },
 };
 
-static const struct {
-    int status;
-    err_builder build;
-} err_statuses[] = {
-    { 400, build_client_id },
-    { 401, build_auth_http },
-    { 402, build_plan },
-    { 404, build_not_found },
-    { 429, build_rate },
-};
+static int err_table_find(long code, int http_status)
+{
+    size_t i, n = sizeof err_table / sizeof err_table[0];
+
+    for (i = 0; code && i < n; i++)
+        if (err_table[i].code == code)
+            return (int)i;
+    for (i = 0; i < n; i++)
+        if (!err_table[i].code && err_table[i].status == http_status)
+            return (int)i;
+    return -1;
+}
 
 void err_from_response(nemo_err *e, int http_status, long code,
                        const char *msg, const cJSON *data)
 {
     char sfx[400];
-    size_t i;
+    int row;
 
     if (!e)
         return;
     err_clear(e);
     e->http_status = http_status;
     e->code = code;
-    for (i = 0; code && i < sizeof err_codes / sizeof err_codes[0]; i++) {
-        if (err_codes[i].code == code) {
-            err_codes[i].build(e, http_status, msg, data);
-            goto out;
-        }
+    row = err_table_find(code, http_status);
+    if (row >= 0 && !err_table[row].message) {
+        credits_message(e, msg, data);
+        goto out;
     }
-    for (i = 0; i < sizeof err_statuses / sizeof err_statuses[0]; i++) {
-        if (err_statuses[i].status == http_status) {
-            err_statuses[i].build(e, http_status, msg, data);
-            goto out;
-        }
+    if (row >= 0) {
+        msg_suffix(msg, sfx, sizeof sfx);
+        err_set(e, err_table[row].kind, err_table[row].message, sfx);
+        goto out;
     }
     msg_suffix(msg, sfx, sizeof sfx);
     if (http_status >= 500)
@@ -342,7 +261,7 @@ void err_from_response(nemo_err *e, int http_status, long code,
         err_set(e, NEMO_E_BACKEND, "The backend refused the request "
                 "(HTTP %d)%s.", http_status, sfx);
 out:
-    /* Builders reset nothing: keep the status and code they were given. */
+    /* err_set resets nothing, but keep the status and code explicit. */
     e->http_status = http_status;
     e->code = code;
 }
