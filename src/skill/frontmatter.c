@@ -586,29 +586,77 @@ static cJSON *fm_flow_key(fm_parser *p)
     return fm_string_from(p, &b, at);
 }
 
+/* Around the items of a flow collection ("mapping" closed by '}', or
+ * "sequence" closed by ']'). */
+typedef struct fm_flow_kind {
+    char close;
+    const char *name;
+} fm_flow_kind;
+
+static const fm_flow_kind fm_flow_map = { '}', "mapping" };
+static const fm_flow_kind fm_flow_seq = { ']', "sequence" };
+
+/* Before an item: 1 when one follows, 0 at the closing bracket (consumed),
+ * -1 on error (recorded). */
+static int fm_flow_before_item(fm_parser *p, const fm_flow_kind *k,
+                               size_t open_at)
+{
+    fm_flow_ws(p);
+    if (p->pos >= p->len) {
+        fm_fail(p, open_at, "unterminated flow %s (missing '%c')", k->name,
+                k->close);
+        return -1;
+    }
+    if (p->s[p->pos] == k->close) {
+        p->pos++;
+        return 0;
+    }
+    if (p->s[p->pos] == ',') {
+        fm_fail(p, p->pos, "unexpected ',' in a flow %s", k->name);
+        return -1;
+    }
+    return 1;
+}
+
+/* After an item: 1 after a ',' (more may follow), 0 at the closing
+ * bracket (left for fm_flow_before_item), -1 on error (recorded). */
+static int fm_flow_after_item(fm_parser *p, const fm_flow_kind *k,
+                              size_t open_at)
+{
+    fm_flow_ws(p);
+    if (p->pos >= p->len) {
+        fm_fail(p, open_at, "unterminated flow %s (missing '%c')", k->name,
+                k->close);
+        return -1;
+    }
+    if (p->s[p->pos] == ',') {
+        p->pos++;
+        return 1;
+    }
+    if (p->s[p->pos] == k->close)
+        return 0;
+    if (k == &fm_flow_seq && p->s[p->pos] == ':')
+        fm_fail(p, p->pos, "mappings inside flow sequences are not "
+                           "supported");
+    else
+        fm_fail(p, p->pos, "expected ',' or '%c' in a flow %s", k->close,
+                k->name);
+    return -1;
+}
+
 static cJSON *fm_flow_mapping(fm_parser *p)
 {
     size_t open_at = p->pos;
     cJSON *obj = cJSON_CreateObject();
-    int count = 0;
+    int count = 0, more;
 
     p->pos++; /* '{' */
     if (!obj || fm_enter(p) < 0)
         goto fail;
-    for (;;) {
+    while ((more = fm_flow_before_item(p, &fm_flow_map, open_at)) > 0) {
         cJSON *key, *val;
-        size_t at;
+        size_t at = p->pos;
 
-        fm_flow_ws(p);
-        if (p->pos >= p->len)
-            goto unterminated;
-        if (p->s[p->pos] == '}')
-            break;
-        at = p->pos;
-        if (p->s[p->pos] == ',') {
-            fm_fail(p, at, "unexpected ',' in a flow mapping");
-            goto fail;
-        }
         key = fm_flow_key(p);
         if (!key)
             goto fail;
@@ -627,8 +675,10 @@ static cJSON *fm_flow_mapping(fm_parser *p)
         } else {
             cJSON_Delete(key);
             if (p->pos >= p->len)
-                goto unterminated;
-            fm_fail(p, p->pos, "expected ':' or ',' in a flow mapping");
+                fm_fail(p, open_at, "unterminated flow mapping (missing "
+                                    "'}')");
+            else
+                fm_fail(p, p->pos, "expected ':' or ',' in a flow mapping");
             goto fail;
         }
         if (!val) {
@@ -642,23 +692,13 @@ static cJSON *fm_flow_mapping(fm_parser *p)
             goto fail;
         }
         cJSON_Delete(key);
-        fm_flow_ws(p);
-        if (p->pos >= p->len)
-            goto unterminated;
-        if (p->s[p->pos] == ',') {
-            p->pos++;
-            continue;
-        }
-        if (p->s[p->pos] != '}') {
-            fm_fail(p, p->pos, "expected ',' or '}' in a flow mapping");
+        if (fm_flow_after_item(p, &fm_flow_map, open_at) < 0)
             goto fail;
-        }
     }
-    p->pos++; /* '}' */
+    if (more < 0)
+        goto fail;
     p->depth--;
     return obj;
-unterminated:
-    fm_fail(p, open_at, "unterminated flow mapping (missing '}')");
 fail:
     cJSON_Delete(obj);
     return NULL;
@@ -668,52 +708,23 @@ static cJSON *fm_flow_sequence(fm_parser *p)
 {
     size_t open_at = p->pos;
     cJSON *arr = cJSON_CreateArray();
-    int count = 0;
+    int count = 0, more;
 
     p->pos++; /* '[' */
     if (!arr || fm_enter(p) < 0)
         goto fail;
-    for (;;) {
-        cJSON *val;
-        size_t at;
+    while ((more = fm_flow_before_item(p, &fm_flow_seq, open_at)) > 0) {
+        size_t at = p->pos;
+        cJSON *val = fm_flow_value(p);
 
-        fm_flow_ws(p);
-        if (p->pos >= p->len)
-            goto unterminated;
-        if (p->s[p->pos] == ']')
-            break;
-        at = p->pos;
-        if (p->s[p->pos] == ',') {
-            fm_fail(p, at, "unexpected ',' in a flow sequence");
+        if (!val || fm_push(p, arr, val, &count, at) < 0 ||
+            fm_flow_after_item(p, &fm_flow_seq, open_at) < 0)
             goto fail;
-        }
-        val = fm_flow_value(p);
-        if (!val)
-            goto fail;
-        if (fm_push(p, arr, val, &count, at) < 0)
-            goto fail;
-        fm_flow_ws(p);
-        if (p->pos >= p->len)
-            goto unterminated;
-        if (p->s[p->pos] == ',') {
-            p->pos++;
-            continue;
-        }
-        if (p->s[p->pos] == ':') {
-            fm_fail(p, p->pos, "mappings inside flow sequences are not "
-                               "supported");
-            goto fail;
-        }
-        if (p->s[p->pos] != ']') {
-            fm_fail(p, p->pos, "expected ',' or ']' in a flow sequence");
-            goto fail;
-        }
     }
-    p->pos++; /* ']' */
+    if (more < 0)
+        goto fail;
     p->depth--;
     return arr;
-unterminated:
-    fm_fail(p, open_at, "unterminated flow sequence (missing ']')");
 fail:
     cJSON_Delete(arr);
     return NULL;
