@@ -11,7 +11,7 @@
 #include "nemo/clock.h"
 #include "nemo/error.h"
 #include "nemo/store.h"
-#include "media_backend.h"
+#include "refbackend.h"
 #include "unit.h"
 
 static mb_backend B;

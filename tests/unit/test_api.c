@@ -21,60 +21,29 @@
 #include "nemo/doctor.h"
 #include "nemo/log.h"
 #include "nemo/store.h"
+#include "refbackend.h"
 #include "unit.h"
 
-static char backend_url[128];
-static pid_t backend_pid;
+static char backend_url[256];
 static char tmp_root[256];
 static char config_dir[300];
 static nemo_skill test_skill;
 
 /* ---- backend process ---- */
 
+static mb_backend backend;
+
 static int backend_start(void)
 {
-    const char *script = getenv("NEMO_REFBACKEND");
-    char line[256];
-    int p[2];
-    FILE *f;
-
-    if (!script || !*script)
-        script = "tests/backend/refbackend.py";
-    if (access(script, R_OK) != 0) {
-        printf("#   reference backend %s not found\n", script);
+    if (mb_start(&backend) != 0)
         return -1;
-    }
-    if (pipe(p) != 0)
-        return -1;
-    fflush(stdout);
-    backend_pid = fork();
-    if (backend_pid < 0)
-        return -1;
-    if (backend_pid == 0) {
-        dup2(p[1], 1);
-        close(p[0]);
-        close(p[1]);
-        execlp("python3", "python3", script, "--port", "0", "--seed", "7",
-               (char *)NULL);
-        _exit(127);
-    }
-    close(p[1]);
-    f = fdopen(p[0], "r");
-    if (!f || !fgets(line, sizeof line, f) ||
-        sscanf(line, "READY %127s", backend_url) != 1) {
-        printf("#   the reference backend did not start\n");
-        return -1;
-    }
-    fclose(f);
+    snprintf(backend_url, sizeof backend_url, "%s", backend.url);
     return 0;
 }
 
 static void backend_stop(void)
 {
-    if (backend_pid > 0) {
-        kill(backend_pid, SIGTERM);
-        waitpid(backend_pid, NULL, 0);
-    }
+    mb_stop(&backend);
 }
 
 /* A control call; returns the envelope data (caller frees) or NULL. */

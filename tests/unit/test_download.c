@@ -18,7 +18,7 @@
 #include "nemo/cancel.h"
 #include "nemo/error.h"
 #include "nemo/store.h"
-#include "media_backend.h"
+#include "refbackend.h"
 #include "unit.h"
 
 static mb_backend B;

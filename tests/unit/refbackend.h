@@ -1,4 +1,4 @@
-/* media_backend.h - start the reference backend for a C unit test, talk to
+/* refbackend.h - start the reference backend for a C unit test, talk to
  * its /_control/ interface, and set up a client against it.
  *
  *   mb_backend b;
@@ -8,8 +8,8 @@
  *
  * Control calls use libcurl directly, so they do not depend on the code
  * under test. */
-#ifndef NEMO_MEDIA_BACKEND_H
-#define NEMO_MEDIA_BACKEND_H
+#ifndef NEMO_TEST_REFBACKEND_H
+#define NEMO_TEST_REFBACKEND_H
 
 #include <curl/curl.h>
 #include <fcntl.h>
