@@ -15,7 +15,6 @@ assert that stdout carries only protocol.
 """
 import json
 import os
-import queue
 import subprocess
 import tempfile
 import threading

@@ -16,8 +16,8 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "backend"))
 
 from mcpclient import BIN, McpProcess, text_of  # noqa: E402
-from refbackend import RefBackend  # noqa: E402
 import schemacheck  # noqa: E402
+from protocol_case import SchemaCheckedCase  # noqa: E402
 
 MODERN = "2026-07-28"
 HANDSHAKE_VERSIONS = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"]
@@ -26,26 +26,8 @@ CREDITS_PATH = "/api/credits/balance/simple"
 TASKS_EXT = "io.modelcontextprotocol/tasks"
 
 
-class ProtocolTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.rb = RefBackend(seed=7).start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.rb.stop()
-
-    def setUp(self):
-        self.rb.reset()
-        self.procs = []
-
-    def tearDown(self):
-        for p in self.procs:
-            p.close()
-        # stdout carried nothing but JSON-RPC, all valid for its era.
-        for p in self.procs:
-            self.assertEqual(p.garbage, [], "non-JSON on stdout")
-            schemacheck.check_transcript(p.sent, p.messages)
+class ProtocolTest(SchemaCheckedCase):
+    backend_seed = 7
 
     def start(self, env=None, **kw):
         e = {"NEMO_API_BASE": self.rb.url, "NEMO_LOG": "warn"}

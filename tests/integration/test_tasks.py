@@ -14,32 +14,14 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "backend"))
 
 from mcpclient import McpProcess, text_of  # noqa: E402
-from refbackend import RefBackend  # noqa: E402
-import schemacheck  # noqa: E402
+from protocol_case import SchemaCheckedCase  # noqa: E402
 
 TASKS_EXT = "io.modelcontextprotocol/tasks"
 WITH_TASKS = {"extensions": {TASKS_EXT: {}}}
 
 
-class TasksTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.rb = RefBackend(seed=11).start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.rb.stop()
-
-    def setUp(self):
-        self.rb.reset()
-        self.procs = []
-
-    def tearDown(self):
-        for p in self.procs:
-            p.close()
-        for p in self.procs:
-            self.assertEqual(p.garbage, [])
-            schemacheck.check_transcript(p.sent, p.messages)
+class TasksTest(SchemaCheckedCase):
+    backend_seed = 11
 
     def start(self, config_dir=None):
         p = McpProcess(env={"NEMO_API_BASE": self.rb.url,
