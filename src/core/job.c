@@ -650,10 +650,11 @@ nemo_job *job_start(job_table *t, const job_spec *spec, job_fn fn, void *arg,
             /* Another job (here, in another process, or before a restart)
              * owns this request: drop ours and hand back that one. */
             journal_remove(id);
-            start_fail(j, arg, arg_free, errbuf, errlen,
-                       "cannot record request_id in the job journal");
             if (claim < 0)
-                return NULL;
+                return start_fail(j, arg, arg_free, errbuf, errlen,
+                                  "cannot record request_id in the job "
+                                  "journal");
+            start_fail(j, arg, arg_free, NULL, 0, "");
             old = job_lookup(t, prior);
             if (old && existed)
                 *existed = 1;
