@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "nemo/filecheck.h"
+#include "nemo/fspolicy.h"
 
 #define FC_DEFAULT_MAX (500LL * 1024 * 1024)
 #define FC_MAGIC_BYTES 16
@@ -163,43 +164,10 @@ static const char *fc_kind_of(mode_t m)
     return "not a regular file";
 }
 
-/* realpath of root without a trailing slash; 0 when it resolves. */
-static int fc_inside(const char *resolved, const char *root, size_t rlen)
-{
-    char want[PATH_MAX], real[PATH_MAX];
-    size_t n;
-
-    if (rlen == 0 || rlen >= sizeof want)
-        return 0;
-    memcpy(want, root, rlen);
-    want[rlen] = '\0';
-    if (!realpath(want, real))
-        return 0;
-    n = strlen(real);
-    if (n == 1 && real[0] == '/')
-        return 1;
-    /* Component-wise: /data/up must not admit /data/upload-other. */
-    return strncmp(resolved, real, n) == 0 &&
-           (resolved[n] == '/' || resolved[n] == '\0');
-}
-
 static int fc_check_roots(filecheck_info *info)
 {
-    const char *roots = getenv("NEMO_UPLOAD_ROOTS"), *p, *colon;
-
-    if (!roots || !*roots)
-        return 0;
-    for (p = roots; *p; p = *colon ? colon + 1 : colon) {
-        colon = strchr(p, ':');
-        if (!colon)
-            colon = p + strlen(p);
-        if (fc_inside(info->resolved, p, (size_t)(colon - p)))
-            return 0;
-    }
-    fc_reason(info,
-             "%s is outside the folders uploads are allowed from "
-             "(NEMO_UPLOAD_ROOTS=%s)", info->resolved, roots);
-    return -1;
+    return fsp_check(FSP_READ, info->resolved, info->reason,
+                     sizeof info->reason);
 }
 
 static int fc_extension(const char *name, filecheck_info *info, size_t *type)
