@@ -1,5 +1,6 @@
 /* test_core.c - buffers, logging redaction, store, cancel, results. */
 #include <fcntl.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/file.h>
@@ -10,6 +11,7 @@
 #include "nemo/cancel.h"
 #include "nemo/clock.h"
 #include "nemo/log.h"
+#include "nemo/num.h"
 #include "nemo/result.h"
 #include "nemo/store.h"
 #include "unit.h"
@@ -169,10 +171,33 @@ TEST(clock_env_bounds)
     CHECK_STR(iso, "1970-01-01T00:00:00.000Z");
 }
 
+TEST(num_conversion_is_range_checked)
+{
+    cJSON *j = cJSON_Parse("[1e19, -1e19, 42.9, \"7\", null, 1e308]");
+    long long x = -5;
+
+    CHECK(j != NULL);
+    CHECK_INT(num_ll(cJSON_GetArrayItem(j, 0), 0, 1000, &x), -1);
+    CHECK_INT(x, -5);
+    CHECK_INT(num_ll(cJSON_GetArrayItem(j, 1), -1000, 0, &x), -1);
+    CHECK_INT(num_ll(cJSON_GetArrayItem(j, 2), 0, 100, &x), 0);
+    CHECK_INT(x, 42);
+    CHECK_INT(num_ll(cJSON_GetArrayItem(j, 3), 0, 100, &x), -1);
+    CHECK_INT(num_ll(cJSON_GetArrayItem(j, 4), 0, 100, &x), -1);
+    CHECK_INT(num_ll_or(cJSON_GetArrayItem(j, 5), 0, 100, 9), 9);
+    CHECK_INT(num_ll_of(NAN, 0, 1, &x), -1);
+    CHECK_INT(num_ll_of(INFINITY, 0, 1, &x), -1);
+    CHECK_INT(num_ll_of(9223372036854775808.0, 0, 9223372036854775807LL, &x),
+              -1);
+    CHECK_INT(num_ll_of(101, 0, 100, &x), -1);
+    cJSON_Delete(j);
+}
+
 int main(void)
 {
     log_set_level(NLOG_ERROR);
     RUN(buf_grows_and_consumes);
+    RUN(num_conversion_is_range_checked);
     RUN(log_redacts_secrets);
     RUN(log_levels_parse);
     RUN(store_atomic_write_and_modes);
