@@ -8,9 +8,24 @@
 #include "nemo/buf.h"
 #include "nemo/progress.h"
 
+/* A hostile stream can send text without end: what is kept is capped, and
+ * a reply that hit the cap ends with a "(cut: ...)" note. */
+#define ADK_REPLY_MAX (256u << 10)
+#define ADK_PARTIAL_MAX (256u << 10)
+
+typedef struct adk_seen {   /* a final text joined into the reply */
+    unsigned long long hash;
+    size_t off, len;        /* where in reply; len 0: free slot */
+} adk_seen;
+
 typedef struct adk_state {
     nemo_buf partial;      /* text of partial chunks since the last final */
     nemo_buf reply;        /* final text, events joined with "\n\n" */
+    int reply_cut;         /* ADK_REPLY_MAX reached */
+    int partial_cut;       /* ADK_PARTIAL_MAX reached */
+    adk_seen *seen;        /* hash set of the texts in reply */
+    size_t seen_n, seen_cap;
+    unsigned long long seed;
     int saw_final_text;
     int function_calls;
     char last_tool[64];
@@ -31,7 +46,8 @@ void adk_free(adk_state *s);
 int adk_event(adk_state *s, const char *data, size_t n);
 void adk_heartbeat(adk_state *s);  /* SSE comment line */
 /* Final reply: final texts, else (stream ended without a final event) the
- * partial text; NULL when the turn was silent. Caller frees. */
+ * partial text, with the "(cut: ...)" note when it hit its cap; NULL when
+ * the turn was silent. Caller frees. */
 char *adk_take_reply(adk_state *s);
 
 #endif

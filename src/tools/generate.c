@@ -21,6 +21,8 @@
 #define GEN_CANCEL_NOTE "Edits the agent already made stay on the " \
                         "timeline; call `state` to see it."
 
+#define GEN_DIGEST_MAX (1u << 20)   /* journalled timeline digest, bytes */
+
 typedef struct gen_arg {
     nemo_api *api;
     char *session;
@@ -170,6 +172,26 @@ static void take_reply(cJSON *st, const char *raw)
     free(rewritten);
 }
 
+/* What the journal keeps of the timeline before a turn: the digest a
+ * resumed job diffs against (timeline.h), or false when even that is too
+ * big to journal (the resumed turn then says it cannot tell). */
+static cJSON *gen_digest(const timeline *t)
+{
+    cJSON *d = timeline_digest(t);
+    char *text = d ? cJSON_PrintUnformatted(d) : NULL;
+
+    if (!text || strlen(text) > GEN_DIGEST_MAX) {
+        if (text)
+            LOG_WARN("generate", "the timeline is too large to journal "
+                     "(%zu bytes); a restart could not tell what the turn "
+                     "changed", strlen(text));
+        cJSON_Delete(d);
+        d = cJSON_CreateFalse();
+    }
+    free(text);
+    return d;
+}
+
 static void gen_job(nemo_job *j, void *argp, nemo_result *out)
 {
     gen_arg *a = argp;
@@ -198,12 +220,11 @@ static void gen_job(nemo_job *j, void *argp, nemo_result *out)
         goto out;
     }
     adopt_session(&ctl, sid, sizeof sid, old_sid, sizeof old_sid);
-    {
-        const cJSON *draft = tool_state_draft(state);
-        job_record_set(j, "before", draft ? cJSON_Duplicate(draft, 1)
-                                          : cJSON_CreateNull());
-        timeline_from_draft(draft, &before);
-    }
+    timeline_from_draft(tool_state_draft(state), &before);
+    job_record_set(j, "before", gen_digest(&before));
+    /* The draft itself is no longer needed: don't hold it for the turn. */
+    cJSON_Delete(state);
+    state = NULL;
     if (old_sid[0])
         job_record_set(j, "session", cJSON_CreateString(sid));
     job_record_set(j, "phase", cJSON_CreateString("turn"));
@@ -325,7 +346,20 @@ static void gen_resume_job(nemo_job *j, void *argp, nemo_result *out)
         goto out;
     }
     adopt_session(&ctl, sid, sizeof sid, old_sid, sizeof old_sid);
-    timeline_from_draft(a->before, &before);
+    /* A digest (or, in a record from an older version, the draft). */
+    if (timeline_is_digest(a->before)
+            ? timeline_from_digest(a->before, &before) != 0
+            : cJSON_IsFalse(a->before)) {
+        job_set_outcome(j, JOB_INTERRUPTED);
+        interrupted_result(out, sid, a->prompt, "the server process "
+                           "restarted while the agent was working on it, "
+                           "and the timeline before the turn was not "
+                           "recorded, so what it did cannot be checked. "
+                           "Call `state` to see the timeline.");
+        goto out;
+    }
+    if (!timeline_is_digest(a->before))
+        timeline_from_draft(a->before, &before);
     timeline_from_draft(tool_state_draft(state), &after);
     st = tool_generate_shape("completed", "agent", "");
     fill_timeline(st, &before, &after, state);
