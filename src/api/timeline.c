@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "nemo/buf.h"
+#include "nemo/json.h"
 #include "nemo/num.h"
 #include "nemo/timeline.h"
 
@@ -309,7 +310,8 @@ static const cJSON *tl_unwrap(const cJSON *d, cJSON **owned)
     *owned = NULL;
     for (depth = 0; depth < TL_NEST_MAX; depth++) {
         if (cJSON_IsString(d)) {
-            cJSON *p = cJSON_Parse(d->valuestring);
+            cJSON *p = json_parse(d->valuestring,
+                                   strlen(d->valuestring), NULL);
 
             cJSON_Delete(*owned);
             *owned = p;
