@@ -155,12 +155,12 @@ static void adopt_session(const api_ctl *ctl, char *sid, size_t n,
 }
 
 /* The reply and actions of a turn with text, GUI talk rewritten. */
-static void take_reply(cJSON *st, const char *raw)
+static void take_reply(cJSON *st, const char *raw, nemo_cancel *cancel)
 {
     char *rewritten = NULL;
     cJSON *actions = NULL;
 
-    if (gui_translate(raw, &rewritten, &actions) != 0) {
+    if (gui_translate_cancel(raw, cancel, &rewritten, &actions) != 0) {
         LOG_WARN("generate", "GUI translation failed; reply kept as is");
         set_item(st, "reply", cJSON_CreateString(raw));
         cJSON_Delete(actions);
@@ -248,7 +248,7 @@ static void gen_job(nemo_job *j, void *argp, nemo_result *out)
         after_err = tool_err_text(&err);
     }
     if (has_text) {
-        take_reply(st, turn.reply);
+        take_reply(st, turn.reply, job_cancel_token(j));
     } else if (!after_err) {
         char *r = tool_silent_reply(
             cJSON_GetObjectItemCaseSensitive(st, "changes"));
