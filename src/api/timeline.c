@@ -135,15 +135,18 @@ static char *tl_clean(const char *s, size_t max)
     size_t n = strlen(s), i, o = 0;
     char *out;
 
-    while (n && (unsigned char)*s <= ' ')
+    /* Trim after the cut, and DEL like the other control characters, so
+     * that cleaning a clean label changes nothing (the journal's timeline
+     * digest is cleaned again when read back). */
+    while (n && ((unsigned char)*s <= ' ' || *s == 0x7F))
         s++, n--;
-    while (n && (unsigned char)s[n - 1] <= ' ')
-        n--;
     if (n > max) {
         n = max;
         while (n && ((unsigned char)s[n] & 0xC0) == 0x80)
             n--;
     }
+    while (n && ((unsigned char)s[n - 1] <= ' ' || s[n - 1] == 0x7F))
+        n--;
     out = malloc(n + 1);
     if (!out)
         return NULL;
