@@ -6,8 +6,10 @@
 void json_measure(const char *s, size_t n, json_shape *out)
 {
     size_t i, depth = 0;
-    int in_str = 0;
+    int in_str = 0, opened = 0;
 
+    /* values = the root + the members of every non-empty container, and
+     * a container's members are its commas + 1 */
     out->nodes = 1;
     out->depth = 0;
     for (i = 0; s && i < n; i++) {
@@ -20,14 +22,18 @@ void json_measure(const char *s, size_t n, json_shape *out)
                 in_str = 0;
             continue;
         }
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+            continue;
+        if (opened && c != ']' && c != '}')
+            out->nodes++;            /* its first member */
+        opened = 0;
         switch (c) {
         case '"':
             in_str = 1;
             break;
         case '[':
         case '{':
-            /* the container and its first member */
-            out->nodes += 2;
+            opened = 1;
             if (++depth > out->depth)
                 out->depth = depth;
             break;
