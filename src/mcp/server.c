@@ -643,6 +643,7 @@ int mcp_serve(tool_env *env, int in_fd, int out_fd)
     close(wake[0]);
     close(wake[1]);
     mcp_out_destroy(&s.out);
+    mcp_elicit_free_all(&s);
     free(s.ended);
     pthread_cond_destroy(&s.cv);
     pthread_mutex_destroy(&s.mu);
