@@ -200,17 +200,6 @@ static void creq_cancelled(mcp_server *s, long long id, const char *why)
     cJSON_Delete(n);
 }
 
-static void deadline_ts(struct timespec *ts, long long ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 /* Wait on p (registered) until answered, timed out, cancelled or the
  * server stops. Caller holds s->mu. */
 static int creq_wait_locked(mcp_server *s, mcp_pending *p,
@@ -229,7 +218,7 @@ static int creq_wait_locked(mcp_server *s, mcp_pending *p,
         slice = deadline - now;
         if (cancel && slice > CREQ_SLICE_MS)
             slice = CREQ_SLICE_MS;
-        deadline_ts(&ts, slice);
+        mcp_deadline_ts(&ts, slice);
         pthread_cond_timedwait(&p->cv, &s->mu, &ts);
     }
     return p->error ? MCP_CREQ_ERROR : MCP_CREQ_OK;

@@ -212,6 +212,10 @@ struct mcp_server {
     mcp_askstate *asks;         /* stateless-era questions awaiting answers */
 };
 
+/* server.c: *ts = CLOCK_MONOTONIC now + ms (the server's condition
+ * variables use that clock). */
+struct timespec;
+void mcp_deadline_ts(struct timespec *ts, long long ms);
 /* server.c: remove c from the in-flight list and drop the list's
  * reference (never the last one). Caller holds srv->mu. */
 void mcp_server_unlink(mcp_server *srv, mcp_call *c);

@@ -52,7 +52,7 @@ static void send_msg(mcp_server *s, cJSON *msg)
     cJSON_Delete(msg);
 }
 
-static void deadline_ts(struct timespec *ts, long long ms)
+void mcp_deadline_ts(struct timespec *ts, long long ms)
 {
     clock_gettime(CLOCK_MONOTONIC, ts);
     ts->tv_sec += ms / 1000;
@@ -188,7 +188,7 @@ static void *ticker_main(void *arg)
             pthread_mutex_lock(&s->mu);
             continue;
         }
-        deadline_ts(&ts, next - now);
+        mcp_deadline_ts(&ts, next - now);
         pthread_cond_timedwait(&s->cv, &s->mu, &ts);
     }
     pthread_mutex_unlock(&s->mu);
@@ -511,7 +511,7 @@ static void wait_idle(mcp_server *s, long long ms)
 {
     struct timespec ts;
 
-    deadline_ts(&ts, ms);
+    mcp_deadline_ts(&ts, ms);
     while (s->active > 0)
         if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) == ETIMEDOUT)
             break;

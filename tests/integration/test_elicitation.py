@@ -208,6 +208,21 @@ class HandshakeForm(ElicitCase):
         self.assertEqual(self.mcp.request("ping")["result"], {})
 
 
+    def test_shutdown_while_asking_exits_promptly(self):
+        import time
+        self.session()
+        self.mcp.on_request = lambda req: None
+        rid = self.mcp.call_tool_async("generate", {"prompt": "a video [ask]",
+                                                    "wait_seconds": 30})
+        self.mcp.wait_for(lambda m: m.get("method") == "elicitation/create",
+                          what="the question")
+        t0 = time.monotonic()
+        self.mcp.close_stdin()
+        self.assertEqual(self.mcp.wait_exit(5), 0)
+        self.assertLess(time.monotonic() - t0, 2.5)
+        self.assertEqual(self.mcp.responses_for(rid), [])
+
+
 class NoFormSupport(ElicitCase):
     capabilities = URL_ONLY
 
