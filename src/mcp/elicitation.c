@@ -202,6 +202,12 @@ static tool_ask_status ask_now(mcp_call *c, const tool_ask *q,
                             elicit_params(q, 0), timeout, &res, &err);
     if (rc == MCP_CREQ_UNSUPPORTED)
         return TOOL_ASK_UNSUPPORTED;
+    if (rc == MCP_CREQ_CLOSED) {
+        /* The server is going away: like every call in flight, this one
+         * ends without a response. */
+        cancel_request(&c->cancel);
+        return TOOL_ASK_FAILED;
+    }
     if (rc != MCP_CREQ_OK) {
         if (rc == MCP_CREQ_ERROR)
             LOG_INFO("mcp", "elicitation refused by the client: %s",

@@ -244,6 +244,20 @@ static const char *link_message(const char *kind)
     return NULL;
 }
 
+/* A page the backend named is offered only when it is a plain https link
+ * (the host shows it and opens it in a browser). */
+static int link_ok(const char *url)
+{
+    const char *p;
+
+    if (!url || strncmp(url, "https://", 8) != 0 || !url[8])
+        return 0;
+    for (p = url; *p; p++)
+        if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+            return 0;
+    return 1;
+}
+
 /* out failed with a link to open: offer it. 1: the person accepted, run
  * again. */
 static int link_offer(tool_call *call, tool_output *out)
@@ -257,7 +271,7 @@ static int link_offer(tool_call *call, tool_output *out)
     tool_ask q;
     tool_ask_status s;
 
-    if (!out->result.is_error || !url || !link_message(kind))
+    if (!out->result.is_error || !link_ok(url) || !link_message(kind))
         return 0;
     resume = cJSON_CreateObject();
     cJSON_AddStringToObject(resume, "kind", "link");

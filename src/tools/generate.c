@@ -536,8 +536,8 @@ static int route_export(tool_call *call, const char *prompt,
 
 /* One agent turn on session sid as a job, waited for as the call asks.
  * request_id: the caller's, or NULL (an answer the person gave). */
-static int agent_turn(tool_call *call, const char *sid, const char *prompt,
-                      const char *request_id, tool_output *out)
+int tool_generate_turn(tool_call *call, const char *sid, const char *prompt,
+                       const char *request_id, tool_output *out)
 {
     char errbuf[512] = "";
     job_spec spec;
@@ -600,10 +600,10 @@ static int route_agent(tool_call *call, const char *prompt, tool_output *out)
     tool_ctl_init(&ctl, call->cancel, call->progress);
     if (tool_session(call, &ctl, prompt, sid, sizeof sid, out) != 0)
         return 0;
-    agent_turn(call, sid, prompt, tool_arg_str(call->args, "request_id"),
-               out);
+    tool_generate_turn(call, sid, prompt,
+                       tool_arg_str(call->args, "request_id"), out);
     /* The agent asked something: put it to the person when the host can. */
-    tool_ask_follow_up(call, agent_turn, out);
+    tool_ask_follow_up(call, tool_generate_turn, out);
     return 0;
 }
 
@@ -626,7 +626,7 @@ static int generate_route(tool_call *call, tool_output *out)
 
     /* The person's answer to the agent's question, given through the host
      * (stateless era): it goes to the agent, not the original prompt. */
-    if (tool_ask_resumed(call, agent_turn, out))
+    if (tool_ask_resumed(call, tool_generate_turn, out))
         return 0;
     if (!prompt || !prompt[0]) {
         tool_fail_msg(out, "Give the user's request as "

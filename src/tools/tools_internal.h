@@ -161,6 +161,10 @@ cJSON *tool_generate_shape(const char *status, const char *route,
                            const char *reply);
 /* The reply for a turn that ended without text. Caller frees. */
 char *tool_silent_reply(const cJSON *changes);
+/* One agent turn on session sid as a job, waited for as the call's
+ * wait_seconds says (the tool_turn_fn of ask.c). */
+int tool_generate_turn(tool_call *call, const char *sid, const char *prompt,
+                       const char *request_id, tool_output *out);
 /* The agent's questions as the output schema's `questions` array. */
 cJSON *tool_questions_json(const adk_questions *q);
 

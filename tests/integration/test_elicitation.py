@@ -94,6 +94,17 @@ class NoElicitation(ElicitCase):
         self.assertEqual(self.turns()[-1]["sse"]["answers"],
                          "make a video about cats [ask]")
 
+    def test_job_collects_needs_input(self):
+        self.session()
+        st = self.ok("generate", {"prompt": "a video [ask]",
+                                  "wait_seconds": 0})
+        self.assertEqual(st["status"], "running")
+        res = self.call("job", {"job": st["job"], "wait_seconds": 30})
+        st = self.structured(res, "job")
+        self.assertEqual(st["status"], "needs_input")
+        self.assertEqual(st["questions"][0]["id"], "aspect_ratio")
+        self.assertIn("16:9 | 9:16 | 1:1", text_of(res))
+
     def test_silent_question_is_never_no_changes(self):
         self.session()
         self.rb.next_turn("ask", text=" ", plain=True)
@@ -147,6 +158,18 @@ class HandshakeForm(ElicitCase):
                       ["text"])
         self.assertEqual(turns[1]["sse"]["answers"],
                          "make a video about cats [ask]")
+
+    def test_job_asks_too(self):
+        self.session()
+        self.mcp.on_request = accept_with({"q1": "16:9"})
+        st = self.ok("generate", {"prompt": "a video [ask]",
+                                  "wait_seconds": 0})
+        self.assertEqual(self.elicitations(), [])
+        res = self.call("job", {"job": st["job"], "wait_seconds": 30})
+        st = self.structured(res, "job")
+        self.assertEqual(st["status"], "completed")
+        self.assertEqual(st["answered"][0]["answer"], "16:9")
+        self.assertEqual(len(self.turns()), 2)
 
     def test_free_text_and_several_questions(self):
         self.session()
@@ -354,6 +377,15 @@ class UrlMode(ElicitCase):
         self.assertIn(REGISTER, text)
         self.assertEqual(len(self.elicitations()), 1)
         self.assertEqual(len(self.turns()), 2)
+
+    def test_only_https_links_are_offered(self):
+        self.session()
+        self.rb.fault("/run_sse", "code", code=2001,
+                      data={"register_url": "javascript:alert(1)"})
+        self.mcp.on_request = lambda req: {"action": "accept"}
+        self.fails("generate", {"prompt": "add music", "wait_seconds": 30})
+        self.assertEqual(self.elicitations(), [])
+        self.assertEqual(len(self.turns()), 1)
 
     def test_plan_blocked_export_offers_the_page(self):
         self.rb.set_state(self.session(), draft=SEED_DRAFT)
