@@ -41,6 +41,10 @@ struct mcp_askstate {
     struct mcp_askstate *next;
 };
 
+/* Elicitation came with 2025-06-18 (form), URL mode with 2025-11-25;
+ * revision names are dates, so they compare as strings. */
+static const char *const ask_since[] = { "2025-06-18", "2025-11-25" };
+
 /* ---- the form ---- */
 
 static void field_key(char *out, size_t n, int index, int other)
@@ -130,13 +134,16 @@ static cJSON *form_answers(const cJSON *questions, const cJSON *content)
     return ans;
 }
 
-/* elicitation/create params for q. */
-static cJSON *elicit_params(const tool_ask *q, int modern)
+/* elicitation/create params for q, as revision v defines them. */
+static cJSON *elicit_params(const tool_ask *q, const mcp_version *v)
 {
     cJSON *p = cJSON_CreateObject();
+    int modern = (v->features & MCP_F_MODERN) != 0;
 
     if (q->questions) {
-        cJSON_AddStringToObject(p, "mode", "form");
+        /* 2025-06-18 has no "mode" (form is all there is). */
+        if (strcmp(v->name, ask_since[1]) >= 0)
+            cJSON_AddStringToObject(p, "mode", "form");
         cJSON_AddStringToObject(p, "message", q->message);
         cJSON_AddItemToObject(p, "requestedSchema",
                               form_schema(q->questions));
@@ -183,6 +190,8 @@ static int ask_allowed(const mcp_call *c, const tool_ask *q)
 
     if (!q->message || (!q->questions && !q->url))
         return 0;
+    if (strcmp(c->req.version->name, ask_since[q->questions ? 0 : 1]) < 0)
+        return 0;
     return (c->req.client_caps & need) != 0;
 }
 
@@ -199,7 +208,8 @@ static tool_ask_status ask_now(mcp_call *c, const tool_ask *q,
     int rc;
 
     rc = mcp_client_request(c->srv, &c->req, &c->cancel, "elicitation/create",
-                            elicit_params(q, 0), timeout, &res, &err);
+                            elicit_params(q, c->req.version), timeout, &res,
+                            &err);
     if (rc == MCP_CREQ_UNSUPPORTED)
         return TOOL_ASK_UNSUPPORTED;
     if (rc == MCP_CREQ_CLOSED) {
@@ -361,7 +371,7 @@ static cJSON *input_required(mcp_call *c, const char *tool, cJSON *saved)
     reqs = cJSON_AddObjectToObject(res, "inputRequests");
     r = cJSON_AddObjectToObject(reqs, ASK_KEY);
     cJSON_AddStringToObject(r, "method", "elicitation/create");
-    cJSON_AddItemToObject(r, "params", elicit_params(&q, 1));
+    cJSON_AddItemToObject(r, "params", elicit_params(&q, c->req.version));
     if (!state_put(c->srv, tool, saved, token, sizeof token)) {
         cJSON_Delete(res);
         return NULL;

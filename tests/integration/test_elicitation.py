@@ -246,6 +246,43 @@ class HandshakeForm(ElicitCase):
         self.assertEqual(self.mcp.responses_for(rid), [])
 
 
+class OlderRevisions(ElicitCase):
+    def start_version(self, version, caps):
+        from mcpclient import McpProcess
+        mcp = McpProcess(env=self.server_env(), config_dir=self.config_dir,
+                         timeout=30)
+        self.addCleanup(self.check_transcript, mcp)
+        self.addCleanup(self.stop_server, mcp)
+        mcp.initialize(version=version, capabilities=caps)
+        return mcp
+
+    def test_2025_06_18_form_has_no_mode(self):
+        self.mcp.close_stdin()
+        mcp = self.start_version("2025-06-18", BOTH)
+        mcp.on_request = accept_with({"q1": "1:1"})
+        st = self.call("generate", {"prompt": "a video [ask]",
+                                    "wait_seconds": 30}, mcp=mcp)
+        self.assertEqual(st["structuredContent"]["status"], "completed")
+        (req,) = self.elicitations(mcp)
+        self.assertNotIn("mode", req["params"])
+        # No URL mode before 2025-11-25: the link stays in the text.
+        self.rb.fault("/run_sse", "code", code=2001)
+        res = self.call("generate", {"prompt": "add music",
+                                     "wait_seconds": 30}, mcp=mcp)
+        self.assertTrue(res["isError"])
+        self.assertEqual(len(self.elicitations(mcp)), 1)
+
+    def test_2025_03_26_never_asks(self):
+        self.mcp.close_stdin()
+        mcp = self.start_version("2025-03-26", FORM)
+        res = self.call("generate", {"prompt": "a video [ask]",
+                                     "wait_seconds": 30}, mcp=mcp)
+        # No structured content in 2025-03-26: the text carries it all.
+        self.assertIn("needs an answer", text_of(res))
+        self.assertIn("16:9 | 9:16 | 1:1", text_of(res))
+        self.assertEqual(self.elicitations(mcp), [])
+
+
 class NoFormSupport(ElicitCase):
     capabilities = URL_ONLY
 
