@@ -364,6 +364,25 @@ class Stateless(ElicitCase):
         self.assertTrue(res["isError"])
         self.assertEqual(len(self.turns()), 1)
 
+    def test_job_tool_round_trip(self):
+        self.session()
+        st = self.ok("generate", {"prompt": "a video [ask]",
+                                  "wait_seconds": 0})
+        params = {"name": "job", "arguments": {"job": st["job"],
+                                               "wait_seconds": 30}}
+        r = self.mcp.request("tools/call", params, meta=self.meta())
+        res = r["result"]
+        self.assertEqual(res["resultType"], "input_required")
+        r = self.mcp.request("tools/call", dict(
+            params, requestState=res["requestState"],
+            inputResponses={"nemo_ask": {"action": "accept",
+                                         "content": {"q1_other": "square"}}}),
+            meta=self.meta())
+        st = self.structured(r["result"], "job")
+        self.assertEqual(st["status"], "completed")
+        self.assertEqual(st["answered"][0]["answer"], "square")
+        self.assertEqual(len(self.turns()), 2)
+
     def test_without_elicitation_capability_no_input_required(self):
         res = self.call26({"prompt": "a video [ask]", "wait_seconds": 30},
                           caps={})
