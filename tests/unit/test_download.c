@@ -87,6 +87,20 @@ static int setup(void)
     return 0;
 }
 
+/* api_download without a reported size (the cap still applies). */
+static int dl(api_ctl *ctl, const char *url, const char *dest, int overwrite,
+              long long *bytes, nemo_err *err)
+{
+    api_download_req rq;
+
+    memset(&rq, 0, sizeof rq);
+    rq.url = url;
+    rq.dest = dest;
+    rq.overwrite = overwrite;
+    rq.expect_bytes = -1;
+    return api_download(api, ctl, &rq, bytes, err);
+}
+
 static const char draft_json[] =
     "{\"d\":10000,\"t\":[{\"tt\":0,\"m\":{\"name\":\"Video\"},\"sg\":[{\"s\":0,"
     "\"d\":10000,\"m\":{\"label\":\"city timelapse\"}}]}]}";
@@ -166,7 +180,7 @@ TEST(download_happy_path)
 
     memset(&ctl, 0, sizeof ctl);
     in_dir(dest, sizeof dest, "video.mp4");
-    CHECK_INT(api_download(api, &ctl, mp4_url, dest, 0, &bytes, &err), 0);
+    CHECK_INT(dl(&ctl, mp4_url, dest, 0, &bytes, &err), 0);
     CHECK(bytes > 100);
     CHECK_INT(file_size(dest), bytes);
     CHECK_INT(fs_read_all(dest, &data, &len, 1 << 20), 0);
@@ -188,14 +202,25 @@ TEST(existing_file_is_not_replaced_without_overwrite)
     in_dir(dest, sizeof dest, "mine.mp4");
     CHECK_INT(fs_write_atomic(dest, "precious", 8, 0644), 0);
     stat(dest, &before);
-    CHECK_INT(api_download(api, &ctl, mp4_url, dest, 0, &bytes, &err), -1);
+    CHECK_INT(dl(&ctl, mp4_url, dest, 0, &bytes, &err), -1);
     CHECK_CONTAINS(err.message, "already exists");
     CHECK_INT(fs_read_all(dest, &data, &len, 1024), 0);
     CHECK_STR(data, "precious");
     free(data);
     CHECK_INT(count_entries("."), 0);
-    /* With overwrite it is replaced (a new file, renamed into place). */
-    CHECK_INT(api_download(api, &ctl, mp4_url, dest, 1, &bytes, &err), 0);
+    /* overwrite replaces only an MP4: "precious" is not one. */
+    CHECK_INT(dl(&ctl, mp4_url, dest, 1, &bytes, &err), -1);
+    CHECK_CONTAINS(err.message, "not an MP4");
+    CHECK_INT(fs_read_all(dest, &data, &len, 1024), 0);
+    CHECK_STR(data, "precious");
+    free(data);
+    /* An MP4 is replaced (a new file, renamed into place). */
+    CHECK_INT(fs_read_all("tests/fixtures/sample.mp4", &data, &len, 1 << 20),
+              0);
+    CHECK_INT(fs_write_atomic(dest, data, len, 0644), 0);
+    free(data);
+    stat(dest, &before);
+    CHECK_INT(dl(&ctl, mp4_url, dest, 1, &bytes, &err), 0);
     stat(dest, &after);
     CHECK(after.st_ino != before.st_ino);
     CHECK_INT(file_size(dest), bytes);
@@ -234,7 +259,7 @@ TEST(file_created_during_download_is_not_clobbered)
     r.created = 0;
     memset(&ctl, 0, sizeof ctl);
     ctl.progress = &p;
-    CHECK_INT(api_download(api, &ctl, mp4_url, dest, 0, &bytes, &err), -1);
+    CHECK_INT(dl(&ctl, mp4_url, dest, 0, &bytes, &err), -1);
     CHECK(r.created);
     CHECK_CONTAINS(err.message, "already exists");
     CHECK_INT(fs_read_all(dest, &data, &len, 1024), 0);
@@ -256,7 +281,7 @@ TEST(interrupted_download_leaves_nothing)
                          "{\"path\":\"/files/\",\"kind\":\"drop\","
                          "\"after\":1000}", NULL), 0);
     in_dir(dest, sizeof dest, "dropped.mp4");
-    CHECK_INT(api_download(api, &ctl, mp4_url, dest, 0, &bytes, &err), -1);
+    CHECK_INT(dl(&ctl, mp4_url, dest, 0, &bytes, &err), -1);
     CHECK_INT(err.kind, NEMO_E_NETWORK);
     CHECK_CONTAINS(err.message, "interrupted");
     CHECK_INT(file_size(dest), -1);
@@ -274,19 +299,19 @@ TEST(http_error_and_not_mp4_leave_nothing)
     memset(&ctl, 0, sizeof ctl);
     in_dir(dest, sizeof dest, "missing.mp4");
     snprintf(url, sizeof url, "%s/files/nothing_here.mp4", B.url);
-    CHECK_INT(api_download(api, &ctl, url, dest, 0, &bytes, &err), -1);
+    CHECK_INT(dl(&ctl, url, dest, 0, &bytes, &err), -1);
     CHECK_INT(err.kind, NEMO_E_NOT_FOUND);
     CHECK_CONTAINS(err.message, "HTTP 404");
     CHECK_INT(file_size(dest), -1);
 
     /* A PNG served where an MP4 was expected. */
-    CHECK_INT(api_upload_file(api, &ctl, sid, "tests/fixtures/media/sample.png",
-                              "sample.png", "image/png", &data, &err), 0);
+    CHECK_INT(mb_upload_path(api, &ctl, sid, "tests/fixtures/media/sample.png",
+                             "sample.png", "image/png", &data, &err), 0);
     files = cJSON_GetObjectItem(data, "files");
     snprintf(url, sizeof url, "%s", cJSON_GetStringValue(cJSON_GetObjectItem(
                                         cJSON_GetArrayItem(files, 0), "url")));
     cJSON_Delete(data);
-    CHECK_INT(api_download(api, &ctl, url, dest, 0, &bytes, &err), -1);
+    CHECK_INT(dl(&ctl, url, dest, 0, &bytes, &err), -1);
     CHECK_INT(err.kind, NEMO_E_PROTOCOL);
     CHECK_CONTAINS(err.message, "not an MP4");
     CHECK_INT(file_size(dest), -1);
@@ -308,7 +333,7 @@ TEST(disk_full_leaves_nothing)
     small.rlim_max = old.rlim_max;
     CHECK_INT(setrlimit(RLIMIT_FSIZE, &small), 0);
     in_dir(dest, sizeof dest, "full.mp4");
-    CHECK_INT(api_download(api, &ctl, mp4_url, dest, 0, &bytes, &err), -1);
+    CHECK_INT(dl(&ctl, mp4_url, dest, 0, &bytes, &err), -1);
     setrlimit(RLIMIT_FSIZE, &old);
     CHECK_INT(err.kind, NEMO_E_IO);
     CHECK_CONTAINS(err.message, "cannot write the download");
@@ -329,7 +354,7 @@ TEST(cancelled_download_leaves_nothing)
     memset(&ctl, 0, sizeof ctl);
     ctl.cancel = &c;
     in_dir(dest, sizeof dest, "cancelled.mp4");
-    CHECK_INT(api_download(api, &ctl, mp4_url, dest, 0, &bytes, &err), -1);
+    CHECK_INT(dl(&ctl, mp4_url, dest, 0, &bytes, &err), -1);
     CHECK_INT(err.kind, NEMO_E_CANCELLED);
     CHECK_INT(file_size(dest), -1);
     CHECK_INT(count_entries(NULL), 1);
@@ -344,15 +369,15 @@ TEST(directory_and_bad_destinations_are_refused)
     long long bytes = -1;
 
     memset(&ctl, 0, sizeof ctl);
-    CHECK_INT(api_download(api, &ctl, mp4_url, dir, 1, &bytes, &err), -1);
+    CHECK_INT(dl(&ctl, mp4_url, dir, 1, &bytes, &err), -1);
     CHECK_INT(err.kind, NEMO_E_INVALID);
     CHECK_CONTAINS(err.message, "is a folder");
     snprintf(dest, sizeof dest, "%s/no/such/dir/v.mp4", dir);
-    CHECK_INT(api_download(api, &ctl, mp4_url, dest, 0, &bytes, &err), -1);
+    CHECK_INT(dl(&ctl, mp4_url, dest, 0, &bytes, &err), -1);
     CHECK_CONTAINS(err.message, "does not exist");
-    CHECK_INT(api_download(api, &ctl, "ftp://example.com/v.mp4", dest, 0,
+    CHECK_INT(dl(&ctl, "ftp://example.com/v.mp4", dest, 0,
                            &bytes, &err), -1);
-    CHECK_INT(api_download(api, &ctl, mp4_url, "", 0, &bytes, &err), -1);
+    CHECK_INT(dl(&ctl, mp4_url, "", 0, &bytes, &err), -1);
     CHECK_INT(count_entries(NULL), 1);
 }
 
@@ -377,7 +402,7 @@ TEST(no_token_to_another_origin)
     snprintf(url, sizeof url, "%.*slocalhost%s", (int)(host - mp4_url),
              mp4_url, host + strlen("127.0.0.1"));
     in_dir(dest, sizeof dest, "cdn.mp4");
-    CHECK_INT(api_download(api, &ctl, url, dest, 0, &bytes, &err), 0);
+    CHECK_INT(dl(&ctl, url, dest, 0, &bytes, &err), 0);
     reqs = mb_requests(&B, "/files/");
     n = cJSON_GetArraySize(reqs);
     last = cJSON_GetArrayItem(reqs, n - 1);
