@@ -137,6 +137,9 @@ typedef struct api_download_req {
     /* Called once the file is complete, checked and synced, just before
      * it is renamed into place: the caller records what it will claim. */
     void (*before_place)(void *ctx, long long bytes, const char *sha256);
+    /* Called with the temp file's path once it exists (a process killed
+     * mid-download leaves it; whoever resumes can remove it). */
+    void (*on_temp)(void *ctx, const char *tmp);
     void *ctx;
 } api_download_req;
 
@@ -159,6 +162,11 @@ int api_download(nemo_api *api, api_ctl *ctl, const api_download_req *req,
 int api_download_target(const char *download_to, const char *name,
                         int overwrite, char *out, size_t n, char *reason,
                         size_t rn);
+
+/* Remove a temp file an earlier api_download of dest left behind (a
+ * process killed mid-download): only a regular file beside dest named
+ * like the ones api_download makes. */
+void api_download_drop_temp(const char *dest, const char *tmp);
 
 /* 1 when path is a regular file (not a symlink) of exactly bytes bytes
  * whose SHA-256 is sha256 (hex): the file a download wrote. */

@@ -618,6 +618,27 @@ int api_download_target(const char *download_to, const char *name,
     return rc;
 }
 
+void api_download_drop_temp(const char *dest, const char *tmp)
+{
+    const char *ds = dest ? strrchr(dest, '/') : NULL;
+    const char *ts = tmp ? strrchr(tmp, '/') : NULL;
+    size_t tl, nl;
+    struct stat st;
+
+    if (!ds || !ts || ds - dest != ts - tmp ||
+        strncmp(dest, tmp, (size_t)(ds - dest)) != 0)
+        return;
+    tl = strlen(ts + 1);
+    nl = strlen(ds + 1);
+    /* ".<name>.<hex>.part", as dl_temp names them */
+    if (ts[1] != '.' || tl < nl + 8 || strcmp(ts + 1 + tl - 5, ".part") ||
+        strncmp(ts + 2, ds + 1, nl < 180 ? nl : 180) != 0)
+        return;
+    if (lstat(tmp, &st) == 0 && S_ISREG(st.st_mode) && unlink(tmp) == 0)
+        LOG_INFO("download", "removed %s, left by an interrupted download",
+                 tmp);
+}
+
 int api_download_is_ours(const char *path, long long bytes,
                          const char *sha256)
 {
@@ -716,6 +737,8 @@ int api_download(nemo_api *api, api_ctl *ctl, const api_download_req *rq,
         tmp[0] = '\0';
         goto out;
     }
+    if (rq->on_temp)
+        rq->on_temp(rq->ctx, tmp);
     d.cancel = cancel;
     d.resp = &resp;
     mp4_scan_init(&d.scan);

@@ -41,6 +41,7 @@ typedef struct export_arg {
     char *dest;          /* NULL: no download */
     char *phase;         /* resumed: how far the dead process got */
     char *file_sha;      /* resumed: the finished download's SHA-256 */
+    char *temp;          /* resumed: the dead process's temp file */
     long long file_bytes; /* ... and size, recorded before its rename */
     nemo_job *job;       /* while running: where to record the file */
     int overwrite;
@@ -62,6 +63,7 @@ static void export_arg_free(void *p)
     free(a->dest);
     free(a->phase);
     free(a->file_sha);
+    free(a->temp);
     free(a);
 }
 
@@ -268,6 +270,14 @@ static int already_downloaded(const export_arg *a, long long *bytes)
     return 1;
 }
 
+/* Journalled as soon as it exists, so a resumed job can remove it. */
+static void record_temp(void *ctx, const char *tmp)
+{
+    export_arg *a = ctx;
+
+    job_record_set(a->job, "temp", cJSON_CreateString(tmp));
+}
+
 /* Journalled before the rename, so a resumed job can recognise it. */
 static void record_file(void *ctx, long long bytes, const char *sha256)
 {
@@ -335,7 +345,10 @@ static void export_job(nemo_job *j, void *argp, nemo_result *out)
         dl.overwrite = a->overwrite;
         dl.expect_bytes = size;
         dl.before_place = record_file;
+        dl.on_temp = record_temp;
         dl.ctx = a;
+        if (a->temp)
+            api_download_drop_temp(a->dest, a->temp);
         a->job = j;
         if (api_download(a->api, &ctl, &dl, &bytes, &err) != 0) {
             download_failed(a, url, &err, out);
@@ -392,6 +405,7 @@ int tool_export_resume(const cJSON *record, job_fn *fn, void **arg,
         const cJSON *f = cJSON_GetObjectItemCaseSensitive(res, "file");
 
         a->file_sha = dup_str(f, "sha256");
+        a->temp = dup_str(res, "temp");
         a->file_bytes = num_ll_or(cJSON_GetObjectItemCaseSensitive(
             f, "bytes"), 0, 1LL << 50, -1);
     }

@@ -101,6 +101,25 @@ static int dl(api_ctl *ctl, const char *url, const char *dest, int overwrite,
     return api_download(api, ctl, &rq, bytes, err);
 }
 
+typedef struct placed {
+    long long bytes;
+    char sha[80];
+    int calls;
+    int existed;        /* dest existed when before_place ran */
+    const char *dest;
+} placed;
+
+static void on_place(void *ctx, long long bytes, const char *sha256)
+{
+    placed *p = ctx;
+    struct stat st;
+
+    p->bytes = bytes;
+    snprintf(p->sha, sizeof p->sha, "%s", sha256);
+    p->calls++;
+    p->existed = stat(p->dest, &st) == 0;
+}
+
 static const char draft_json[] =
     "{\"d\":10000,\"t\":[{\"tt\":0,\"m\":{\"name\":\"Video\"},\"sg\":[{\"s\":0,"
     "\"d\":10000,\"m\":{\"label\":\"city timelapse\"}}]}]}";
@@ -187,6 +206,60 @@ TEST(download_happy_path)
     CHECK(len >= 8 && memcmp(data + 4, "ftyp", 4) == 0);
     free(data);
     CHECK_INT(count_entries(NULL), 1);      /* no temp file left */
+}
+
+/* Finding 10: what a resumed export may claim is what was recorded just
+ * before the rename: the size and SHA-256 of the bytes written. */
+TEST(download_records_what_it_will_claim)
+{
+    api_download_req rq;
+    api_ctl ctl;
+    nemo_err err;
+    placed p;
+    char dest[512], link[520];
+    long long bytes = -1;
+    FILE *f;
+
+    memset(&ctl, 0, sizeof ctl);
+    memset(&p, 0, sizeof p);
+    in_dir(dest, sizeof dest, "claimed.mp4");
+    p.dest = dest;
+    memset(&rq, 0, sizeof rq);
+    rq.url = mp4_url;
+    rq.dest = dest;
+    rq.expect_bytes = -1;
+    rq.before_place = on_place;
+    rq.ctx = &p;
+    CHECK_INT(api_download(api, &ctl, &rq, &bytes, &err), 0);
+    CHECK_INT(p.calls, 1);
+    CHECK(!p.existed);                    /* recorded before the rename */
+    CHECK_INT(p.bytes, bytes);
+    CHECK_INT(strlen(p.sha), 64);
+    CHECK(api_download_is_ours(dest, p.bytes, p.sha));
+    CHECK(!api_download_is_ours(dest, p.bytes + 1, p.sha));
+    /* a symlink to it is not it */
+    snprintf(link, sizeof link, "%s.lnk", dest);
+    CHECK_INT(symlink(dest, link), 0);
+    CHECK(!api_download_is_ours(link, p.bytes, p.sha));
+    unlink(link);
+    /* the same size, other bytes */
+    f = fopen(dest, "r+b");
+    CHECK(f != NULL);
+    if (f) {
+        fseek(f, -1, SEEK_END);
+        fputc('!', f);
+        fclose(f);
+    }
+    CHECK(!api_download_is_ours(dest, p.bytes, p.sha));
+    unlink(dest);
+    /* a reported size the body does not have fails, leaving nothing */
+    rq.expect_bytes = bytes + 10;
+    CHECK_INT(api_download(api, &ctl, &rq, &bytes, &err), -1);
+    CHECK_CONTAINS(err.message, "but the render reported");
+    rq.expect_bytes = 100;
+    CHECK_INT(api_download(api, &ctl, &rq, &bytes, &err), -1);
+    CHECK_CONTAINS(err.message, "the render reported 100");
+    CHECK_INT(count_entries(NULL), 1);
 }
 
 TEST(existing_file_is_not_replaced_without_overwrite)
@@ -433,6 +506,7 @@ int main(void)
     RUN(render_start_and_poll_to_completed);
     RUN(render_failure_reports_its_reason);
     RUN(download_happy_path);
+    RUN(download_records_what_it_will_claim);
     RUN(existing_file_is_not_replaced_without_overwrite);
     RUN(file_created_during_download_is_not_clobbered);
     RUN(interrupted_download_leaves_nothing);
