@@ -264,7 +264,9 @@ class Uploads(Hostile):
         self.size = os.path.getsize(self.clip)
 
     def stored(self):
-        """The bytes of every upload the backend kept."""
+        """The bytes of every upload the backend kept (once it is done
+        with the request: an aborted body is dropped when it notices)."""
+        self.rb.wait_for_request("/api/upload-video/", done=True)
         d = self.rb.backend.data_dir
         return [self.read(os.path.join(d, n)) for n in sorted(os.listdir(d))
                 if os.path.isfile(os.path.join(d, n))]
