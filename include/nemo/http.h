@@ -81,6 +81,8 @@ void http_response_free(http_response *r);
 
 /* Perform the request. status and content_type are filled before the
  * first on_data call, so a reader can tell an error page from a stream.
+ * Hops that req->public_only covers must be https to a public address,
+ * checked on the URL and on each address before connecting to it.
  * Redirects: at most 3, only to https (or loopback http); 303 (and 301/302
  * after a POST) continue as GET; an Authorization header is never sent to
  * a different scheme/host/port than the one it was given for.
