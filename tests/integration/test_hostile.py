@@ -276,22 +276,24 @@ class Uploads(Hostile):
         return st["files"][0]
 
     def test_symlink_swapped_after_the_check(self):
+        # The checked file itself is replaced by a symlink to a key: a
+        # client that opens the path again sends the key.
         secret = os.path.join(self.tmp, "id_rsa")
         self.write(secret, b"-----BEGIN OPENSSH PRIVATE KEY-----\n" * 50)
-        link = os.path.join(self.work, "link.mp4")
-        os.symlink(self.clip, link)
+        checked = self.read(self.clip)
 
         def swap():
-            os.unlink(link)
-            os.symlink(secret, link)
+            tmp_link = self.clip + ".swap"
+            os.symlink(secret, tmp_link)
+            os.rename(tmp_link, self.clip)
         self.rb.on_session(swap)
-        entry = self.upload(link)
-        self.assertEqual(os.readlink(link), secret)   # the swap happened
+        entry = self.upload(self.clip)
+        self.assertEqual(os.readlink(self.clip), secret)  # it happened
         self.assertEqual(entry["status"], "uploaded", entry)
         self.assertEqual(entry["bytes"], self.size)
         kept = self.stored()
         self.assertEqual(len(kept), 1)
-        self.assertEqual(kept[0], self.read(self.clip))
+        self.assertEqual(kept[0], checked)
         self.assertNotIn(b"PRIVATE KEY", kept[0])
 
     def test_file_shrunk_after_the_check(self):
