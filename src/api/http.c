@@ -933,6 +933,10 @@ static int perform_hop(const http_request *req, hop *hp, http_response *resp,
     curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_xferinfo);
     curl_easy_setopt(h, CURLOPT_XFERINFODATA, &x);
     set_method(h, req, hp->method, hp->with_body, mime);
+    /* Larger reads from the file: fewer callbacks and syscalls for a
+     * 500 MB upload (libcurl's default is 64 KB). */
+    if (mime)
+        curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 256L * 1024);
 
     rc = run_transfer(h, &x);
 
