@@ -367,6 +367,18 @@ static char *dup_str(const cJSON *obj, const char *key)
     return v ? strdup(v) : NULL;
 }
 
+/* What the dead process recorded about its download: the temp file it
+ * was writing, and the finished file's size and hash. */
+static void resume_download_state(export_arg *a, const cJSON *res)
+{
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(res, "file");
+
+    a->temp = dup_str(res, "temp");
+    a->file_sha = dup_str(f, "sha256");
+    a->file_bytes = num_ll_or(cJSON_GetObjectItemCaseSensitive(f, "bytes"),
+                              0, 1LL << 50, -1);
+}
+
 /* A dest read back from the journal obeys the same rules as download_to
  * (the file may already be there: the download it made, checked later by
  * its hash). */
@@ -401,14 +413,7 @@ int tool_export_resume(const cJSON *record, job_fn *fn, void **arg,
     a->quality = dup_str(res, "quality");
     a->dest = dup_str(res, "dest");
     a->phase = dup_str(res, "phase");
-    {
-        const cJSON *f = cJSON_GetObjectItemCaseSensitive(res, "file");
-
-        a->file_sha = dup_str(f, "sha256");
-        a->temp = dup_str(res, "temp");
-        a->file_bytes = num_ll_or(cJSON_GetObjectItemCaseSensitive(
-            f, "bytes"), 0, 1LL << 50, -1);
-    }
+    resume_download_state(a, res);
     a->overwrite = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
         res, "overwrite"));
     a->generate_shape = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
