@@ -140,6 +140,15 @@ def seeds():
         b"\x00#   ftyp\necho owned\n",
         b"\x0d hello",
     ]
+    mp4 = fixture("sample.mp4")
+    s["mp4"] = [
+        b"\x00" + mp4, b"\x05" + mp4[:40], b"\x09" + mp4 + b"\x00" * 7,
+        b"\x01" + b"#   ftyp\necho owned\n",
+        b"\x02\x00\x00\x00\x10ftypisom\x00\x00\x00\x00"
+        b"\x00\x00\x00\x01moov" + b"\x00" * 8 + b"\x00" * 8,
+        b"\x03\x00\x00\x00\x10ftypisom\x00\x00\x00\x00"
+        b"\x00\x00\x00\x00moov",
+    ]
     return s
 
 
