@@ -532,8 +532,9 @@ fail:
 }
 
 /* ---- digest: what a diff needs, for the job journal ----
- * [duration, [[kind, tt, name, [[label, start, end, volume, is_text], ...]],
- * ...]]: a few dozen bytes a segment instead of the whole draft. Read back
+ * {"v":1, "d":duration, "t":[[kind, tt, name, [[label, start, end,
+ * volume, is_text], ...]], ...]}: a few dozen bytes a segment instead of
+ * the whole draft. Read back
  * from a file anyone with the user's rights can edit, so every field is
  * checked and numbers are range-checked. */
 
