@@ -499,6 +499,7 @@ int cli_call(tool_env *env, const cli_opts *o)
     if (tc.task_mode && out.job_id[0] && !cancel_requested(&r.cancel))
         cli_wait_job(env, &r, out.job_id, &sink, &out.result);
     cli_progress_clear(&r);
+    result_redact(&out.result);
     print_result(o, &out.result);
     rc = r.interrupted ? CLI_EXIT_INTERRUPTED
          : out.result.is_error ? CLI_EXIT_TOOL : CLI_EXIT_OK;

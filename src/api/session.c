@@ -159,15 +159,37 @@ static int json_id(const cJSON *data, const char *a, const char *b,
     return -1;
 }
 
+int api_session_parse(const cJSON *data, api_session *out, nemo_err *err)
+{
+    const cJSON *u;
+
+    memset(out, 0, sizeof *out);
+    if (json_id(data, "session_id", "sessionId", out->id,
+                sizeof out->id) != 0) {
+        err_set(err, NEMO_E_PROTOCOL,
+                "The backend created a session but sent no session_id");
+        return -1;
+    }
+    json_id(data, "task_id", "taskId", out->task_id, sizeof out->task_id);
+    u = cJSON_GetObjectItemCaseSensitive(data, "user_id");
+    if (!cJSON_IsString(u))
+        u = cJSON_GetObjectItemCaseSensitive(data, "userId");
+    if (cJSON_IsString(u) && api_user_id_usable(u->valuestring))
+        snprintf(out->user_id, sizeof out->user_id, "%s", u->valuestring);
+    return 0;
+}
+
 int api_session_new(nemo_api *api, api_ctl *ctl, const char *language,
                     api_session *out, nemo_err *err)
 {
     cJSON *body = cJSON_CreateObject(), *data = NULL;
+    char lang[16];
     int rc = -1;
 
     memset(out, 0, sizeof *out);
-    snprintf(out->language, sizeof out->language, "%s",
-             language && *language ? language : "en");
+    snprintf(lang, sizeof lang, "%s", language && *language ? language
+                                                            : "en");
+    snprintf(out->language, sizeof out->language, "%s", lang);
     if (!body || !cJSON_AddStringToObject(body, "task_name", "project") ||
         !cJSON_AddStringToObject(body, "language", out->language)) {
         err_set(err, NEMO_E_IO, "out of memory");
@@ -177,13 +199,11 @@ int api_session_new(nemo_api *api, api_ctl *ctl, const char *language,
      * session behind, which costs nothing. */
     if (api_call(api, ctl, "POST", SESSION_NEW_PATH, body, 1, &data, err))
         goto out;
-    if (json_id(data, "session_id", "sessionId", out->id,
-                sizeof out->id) != 0) {
-        err_set(err, NEMO_E_PROTOCOL,
-                "The backend created a session but sent no session_id");
+    if (api_session_parse(data, out, err) != 0)
         goto out;
-    }
-    json_id(data, "task_id", "taskId", out->task_id, sizeof out->task_id);
+    snprintf(out->language, sizeof out->language, "%s", lang);
+    if (out->user_id[0])
+        api_note_user_id(api, data);
     out->created = 1;
     LOG_INFO("session", "new session %s (language %s)", out->id,
              out->language);

@@ -91,6 +91,13 @@ int journal_write(const cJSON *record)
         record_name(id->valuestring, ".json", name, sizeof name) != 0)
         return -1;
     text = cJSON_PrintUnformatted(record);
+    /* A record holds results and progress text: never the token. */
+    if (text && log_contains_secret(text)) {
+        char *r = log_redact_dup(text);
+
+        free(text);
+        text = r;
+    }
     if (!text)
         return -1;
     rc = store_write(name, text, strlen(text), 0600);

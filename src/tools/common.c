@@ -59,7 +59,7 @@ void tool_fail_msg(tool_output *out, const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    log_vformat(msg, sizeof msg, fmt, ap);
     va_end(ap);
     result_error(&out->result, NULL, "%s", msg);
     out->job_id[0] = '\0';
@@ -419,4 +419,22 @@ void tool_job_handoff(nemo_job *j, const cJSON *extra, tool_output *out)
 {
     report_running(j, extra, out);
     snprintf(out->job_id, sizeof out->job_id, "%s", job_id(j));
+}
+
+/* ---- the claim link ---- */
+
+int tool_claim_url(nemo_api *api, nemo_cancel *cancel, const char *sid,
+                   char *out, size_t n)
+{
+    api_ctl ctl;
+
+    /* Its own ctl: nothing the link request does touches the tool's. */
+    tool_ctl_init(&ctl, cancel, NULL);
+    return api && sid ? api_claim_url(api, &ctl, sid, NULL, out, n) : -1;
+}
+
+void tool_claim_text(nemo_buf *b, const char *url)
+{
+    buf_printf(b, "\nOpen the project in the browser (to view, edit or keep "
+                  "it in a NemoVideo account): %s", url);
 }
