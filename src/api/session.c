@@ -261,7 +261,7 @@ static void saved_write(const nemo_api *api, const api_session *s)
         cJSON_Delete(o);
         return;
     }
-    LOG_WARN("session", "could not remember session %s in the config dir; "
+    LOG_WARN("session", "could not remember session %s in the state dir; "
              "a restarted server will start a new one", s->id);
     free(json);
     cJSON_Delete(o);

@@ -1,4 +1,4 @@
-/* journal.c - durable job records in <config dir>/jobs/.
+/* journal.c - durable job records in <state dir>/jobs/.
  *
  * Layout:
  *   jobs/<id>.json       the record, replaced atomically by its owner
@@ -78,6 +78,13 @@ static void claim_name(const char *request_id, char *out, size_t n)
         }
         snprintf(out + o, n - o, "h%016llx%016llx", h1, h2);
     }
+}
+
+int journal_available(void)
+{
+    char dir[PATH_MAX];
+
+    return store_dir(dir, sizeof dir) == 0;
 }
 
 int journal_write(const cJSON *record)

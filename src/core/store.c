@@ -1,4 +1,5 @@
-/* store.c - the config dir and crash-safe file writes.
+/* store.c - the state dir, the shared config dir, and crash-safe file
+ * writes.
  *
  * Writes go to a unique temp file in the target's directory, are fsynced,
  * renamed over the target and the directory is fsynced: a reader (or another

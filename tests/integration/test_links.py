@@ -110,6 +110,18 @@ class Identity(ToolsCase):
         err = mcp.stderr()
         self.assertIn("not using the state dir", err)
         self.assertIn("writable by everyone", err)
+        # ... and the server still works, without saving: jobs run
+        # unjournalled, nothing new lands in the refused dir.
+        before = sorted(os.listdir(os.path.join(self.state_dir, "jobs")))
+        self.assertEqual(self.ok("export", {"session": sid,
+                                            "wait_seconds": 30},
+                                 mcp=mcp)["status"], "completed")
+        self.assertEqual(self.ok("generate", {"prompt": "add music",
+                                              "session": sid,
+                                              "wait_seconds": 30},
+                                 mcp=mcp)["status"], "completed")
+        self.assertEqual(sorted(os.listdir(os.path.join(self.state_dir,
+                                                        "jobs"))), before)
 
     def test_backend_text_is_escaped_on_stderr(self):
         # The backend's words reach a warning (no claim link: why).
