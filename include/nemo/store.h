@@ -19,6 +19,9 @@
  * token store left in the config dir by older versions. 0 on success, -1
  * when it cannot be created or is refused. */
 int store_dir(char *out, size_t n);
+/* 1 and out when a file of an older nemo-mcp is still in the shared
+ * config dir (not moved: the state dir already had one). */
+int store_legacy_left(char *out, size_t n);
 /* The same for the shared config dir (nothing is moved). */
 int store_config_dir(char *out, size_t n);
 /* For doctor: dir and, on -1, why it is not used. config: 0 state dir,

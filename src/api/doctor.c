@@ -101,6 +101,10 @@ static void check_dir(doctor *d, int config)
         store_remove(".doctor-probe");
         line(d, DOC_OK, "state dir: %s (token store, session, jobs; "
              "NEMO_STATE_DIR)", dir);
+    } else if (store_legacy_left(why, sizeof why)) {
+        line(d, DOC_WARN, "config dir: %s still holds %s from an older "
+             "nemo-mcp, which the state dir replaces; remove it (the shared "
+             "dir should hold no credentials)", dir, why);
     } else {
         line(d, DOC_OK, "config dir: %s (shared with other NemoVideo "
              "skills: client_id only; NEMO_CONFIG_DIR)", dir);
@@ -126,6 +130,9 @@ static void check_client_id(doctor *d, const api_auth_info *ai)
         line(d, DOC_WARN, "client id: %s holds no usable id (it is left as "
              "it is); nemo-mcp uses its own%s%s", path,
              ai->client_id[0] ? ": " : "", ai->client_id);
+    else if (!ai->client_id_path[0])
+        line(d, DOC_WARN, "client id: the config dir is not used (see "
+             "above); each start uses a new one");
     else
         line(d, DOC_OK, "client id: none yet; one is created on first use "
              "(%s)", path);

@@ -220,6 +220,22 @@ static void migrate_run(const char *state)
     closedir(d);
 }
 
+int store_legacy_left(char *out, size_t n)
+{
+    char cfg[PATH_MAX];
+    struct dirent *e;
+    DIR *d;
+    int found = 0;
+
+    if (store_config_dir(cfg, sizeof cfg) != 0 || !(d = opendir(cfg)))
+        return 0;
+    while (!found && (e = readdir(d)) != NULL)
+        if ((found = is_legacy_file(e->d_name)) != 0)
+            snprintf(out, n, "%s/%s", cfg, e->d_name);
+    closedir(d);
+    return found;
+}
+
 /* Once per process (and per state dir, for tests that switch dirs). */
 static void migrate_once(const char *state)
 {

@@ -465,6 +465,23 @@ TEST(legacy_token_moved_once_and_unsafe_dirs_refused)
     CHECK_INT(mode_of(moved), 0600);
     free(txt);
     api_free(api);
+    /* one more left behind while the state dir has its own: kept, and
+     * doctor asks for it to be removed */
+    write_file(old, json, 0600);
+    {
+        char path[700];
+        FILE *f;
+
+        snprintf(path, sizeof path, "%s/doctor.txt", tmp_root);
+        f = fopen(path, "w");
+        doctor_run_skill(&test_skill, f);
+        fclose(f);
+        txt = read_text(path);
+        CHECK_CONTAINS(txt, "WARN config dir: ");
+        CHECK_CONTAINS(txt, "from an older nemo-mcp");
+        free(txt);
+    }
+    CHECK(access(old, F_OK) == 0);
 
     /* a state dir others can write to is not trusted: a planted token is
      * not used, nothing is written there */
