@@ -5,7 +5,8 @@
  *   1001 -> one new anonymous token, retry;  1002 -> new session, retry,
  *   ctl->session_reset = 1;  429 -> wait Retry-After/30 s
  *   (NEMO_RETRY_429_MS), retry once;  HTTP 400 on token acquisition ->
- *   new client id, retry;  network/5xx -> bounded backoff retries for reads
+ *   nemo-mcp's own client id (the shared one is never replaced), retry
+ *   once;  network/5xx -> bounded backoff retries for reads
  *   only. Requests that spend credits (run_sse) are never retried blindly.
  *
  * Thread-safe: one nemo_api is shared by all tool calls. */

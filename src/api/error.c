@@ -33,7 +33,9 @@ static const struct {
     { NEMO_E_FILE_SIZE, "file_size",
       "Compress the file or trim it to a shorter clip, then upload again." },
     { NEMO_E_CLIENT_ID, "client_id",
-      "Retry; a new client id is generated automatically." },
+      "The backend refused the client id. The shared id in "
+      "~/.config/nemovideo/client_id is never changed; set NEMO_CLIENT_ID "
+      "to another id, or check `nemo-mcp doctor`." },
     { NEMO_E_PLAN, "plan",
       "Register or upgrade the NemoVideo plan to unlock export." },
     { NEMO_E_RATE, "rate",

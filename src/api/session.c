@@ -216,7 +216,7 @@ out:
 
 /* ---- session.json ---- */
 
-static int saved_read(const nemo_api *api, api_session *s)
+static int saved_read(nemo_api *api, api_session *s)
 {
     char *data = NULL;
     cJSON *root = NULL;
@@ -237,6 +237,8 @@ static int saved_read(const nemo_api *api, api_session *s)
     lang = cJSON_GetObjectItemCaseSensitive(root, "language");
     snprintf(s->language, sizeof s->language, "%s",
              cJSON_IsString(lang) ? lang->valuestring : "en");
+    /* The account's id, for the 2001 registration link after a restart. */
+    api_note_user_id(api, root);
     rc = 0;
 out:
     cJSON_Delete(root);
@@ -244,14 +246,19 @@ out:
     return rc;
 }
 
-static void saved_write(const nemo_api *api, const api_session *s)
+static void saved_write(nemo_api *api, const api_session *s)
 {
     cJSON *o = cJSON_CreateObject();
-    char *json = NULL;
+    char *json = NULL, user[API_USER_ID_MAX];
 
+    pthread_mutex_lock(&api->mu);
+    snprintf(user, sizeof user, "%s", s->user_id[0] ? s->user_id
+                                                    : api->user_id);
+    pthread_mutex_unlock(&api->mu);
     if (o && cJSON_AddStringToObject(o, "session_id", s->id) &&
         cJSON_AddStringToObject(o, "task_id", s->task_id) &&
         cJSON_AddStringToObject(o, "language", s->language) &&
+        cJSON_AddStringToObject(o, "user_id", user) &&
         cJSON_AddNumberToObject(o, "created_at_ms",
                                 (double)clock_wall_ms()) &&
         cJSON_AddStringToObject(o, "base_url", api->base) &&

@@ -838,6 +838,8 @@ TEST(session_lost_1002_recovered)
     snprintf(path, sizeof path, "%s/session.json", state_dir);
     saved = read_text(path);
     CHECK_CONTAINS(saved, sid2);
+    /* the account's id survives a restart (for the 2001 link) */
+    CHECK_CONTAINS(saved, "\"user_id\":\"anon_");
     CHECK_INT(mode_of(path), 0600);
     free(saved);
     CHECK_INT(api_state_get(api, &ctl, sid2, &state, &e), 0);
