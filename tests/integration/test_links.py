@@ -49,6 +49,16 @@ class ClaimLink(ToolsCase):
         self.assertIn("Open the project in the browser", text_of(res))
         self.assertIn(st["claim_url"], text_of(res))
 
+    def test_export_through_generate_carries_claim_link(self):
+        self.rb.set_state(self.session(), draft=SEED_DRAFT)
+        res = self.call("generate", {"prompt": "export the video",
+                                     "wait_seconds": 30})
+        st = res["structuredContent"]
+        self.assertEqual(st["route"], "export")
+        self.assertTrue(st["claim_url"].startswith(
+            "https://nemovideo.com/workspace/claim?ct=clm_"))
+        self.assertIn(st["claim_url"], text_of(res))
+
     def test_failed_claim_request_never_fails_the_tool(self):
         self.rb.fault(CLAIM, "status", status=500, count=0)
         st = self.ok("session", {"action": "current"})
