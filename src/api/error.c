@@ -11,6 +11,7 @@
 
 #include "nemo/error.h"
 #include "nemo/log.h"
+#include "nemo/num.h"
 
 #define ERR_ACCEPTED_FORMATS \
     "mp4, mov, avi, webm, mkv, jpg, png, gif, webp, mp3, wav, m4a, aac"
@@ -115,6 +116,7 @@ void err_set(nemo_err *e, nemo_err_kind kind, const char *fmt, ...)
 static int data_field(const cJSON *data, const char *const *keys, char *out,
                       size_t n)
 {
+    long long num;
     size_t i;
 
     for (i = 0; data && keys[i]; i++) {
@@ -124,8 +126,8 @@ static int data_field(const cJSON *data, const char *const *keys, char *out,
             snprintf(out, n, "%s", v->valuestring);
             return 0;
         }
-        if (cJSON_IsNumber(v)) {
-            snprintf(out, n, "%.0f", v->valuedouble);
+        if (num_ll(v, 0, 9007199254740992LL, &num) == 0) {
+            snprintf(out, n, "%lld", num);
             return 0;
         }
     }

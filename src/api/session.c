@@ -12,6 +12,7 @@
 #include "api_internal.h"
 #include "nemo/clock.h"
 #include "nemo/log.h"
+#include "nemo/num.h"
 #include "nemo/store.h"
 
 #define SESSION_FILE "session.json"
@@ -143,6 +144,7 @@ static int json_id(const cJSON *data, const char *a, const char *b,
                    char *out, size_t n)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(data, a);
+    long long num;
 
     if (!v)
         v = cJSON_GetObjectItemCaseSensitive(data, b);
@@ -151,8 +153,9 @@ static int json_id(const cJSON *data, const char *a, const char *b,
         snprintf(out, n, "%s", v->valuestring);
         return 0;
     }
-    if (cJSON_IsNumber(v)) {
-        snprintf(out, n, "%.0f", v->valuedouble);
+    /* A numeric id only while a double holds it exactly (2^53). */
+    if (num_ll(v, 0, 9007199254740992LL, &num) == 0) {
+        snprintf(out, n, "%lld", num);
         return 0;
     }
     out[0] = '\0';

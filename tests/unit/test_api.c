@@ -1428,10 +1428,18 @@ TEST(session_and_claim_answers_parse)
     CHECK_STR(s.task_id, "task_1");
     CHECK_STR(s.user_id, "anon_9");
     cJSON_Delete(d);
-    d = cJSON_Parse("{\"sessionId\":5529798706024415232,\"taskId\":\"t\"}");
+    d = cJSON_Parse("{\"sessionId\":552979870602441,\"taskId\":\"t\"}");
     CHECK_INT(api_session_parse(d, &s, &e), 0);
-    CHECK_STR(s.id, "5529798706024415232");
+    CHECK_STR(s.id, "552979870602441");
     CHECK_STR(s.user_id, "");
+    cJSON_Delete(d);
+    /* a number a double cannot hold exactly is no id (digits would be
+     * lost), nor is an absurd one */
+    d = cJSON_Parse("{\"session_id\":5529798706024415232}");
+    CHECK_INT(api_session_parse(d, &s, &e), -1);
+    cJSON_Delete(d);
+    d = cJSON_Parse("{\"session_id\":1e300}");
+    CHECK_INT(api_session_parse(d, &s, &e), -1);
     cJSON_Delete(d);
     d = cJSON_Parse("{\"task_id\":\"t\"}");
     CHECK_INT(api_session_parse(d, &s, &e), -1);
