@@ -230,7 +230,9 @@ int api_claim_url(nemo_api *api, api_ctl *ctl, const char *sid,
     o.path = LINKS_CLAIM_PATH;
     o.body = json;
     o.body_len = strlen(json);
-    o.idempotent = 1;   /* a second claim token costs nothing */
+    /* No retries on a server error: a missing link must not hold up the
+     * tool (the next call asks again). */
+    o.idempotent = 0;
     o.no_rate_retry = 1;
     o.total_timeout_ms = LINKS_CLAIM_TIMEOUT_MS;
     if (api_send(api, ctl, &o, &data, &err) != 0 ||
