@@ -13,6 +13,7 @@
 
 #include "nemo/schema.h"
 #include "mcp_internal.h"
+#include "nemo/log.h"
 
 /* Newest first. */
 static const mcp_version versions[] = {
@@ -272,5 +273,7 @@ cJSON *mcp_call_result(const mcp_req *req, const nemo_result *r)
         ((f & MCP_F_STRUCT_ANY) || cJSON_IsObject(r->structured)))
         cJSON_AddItemToObject(res, "structuredContent",
                               cJSON_Duplicate(r->structured, 1));
+    /* Whatever a tool put together, the token never leaves. */
+    log_redact_json(res);
     return res;
 }
