@@ -287,7 +287,7 @@ void *mcp_call_main(void *arg)
     int cancelled;
 
     tl_call = c;
-    resp = call_run(c);
+    resp = c->run ? c->run(c) : call_run(c);
     tl_call = NULL;
     /* Leave the in-flight table first: the client may reuse the id as
      * soon as it sees the response. */
