@@ -193,7 +193,14 @@ static void send_notice(const char *method, const char *uri,
 /* A handshake client that initialized gets unsolicited notices. */
 static int handshake_client(void)
 {
-    return res_srv && __atomic_load_n(&res_srv->session, __ATOMIC_ACQUIRE);
+    int yes;
+
+    if (!res_srv)
+        return 0;
+    pthread_mutex_lock(&res_srv->mu);
+    yes = res_srv->session != NULL;
+    pthread_mutex_unlock(&res_srv->mu);
+    return yes;
 }
 
 static void notice_updated(const char *uri)

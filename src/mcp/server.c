@@ -264,7 +264,11 @@ static cJSON *m_initialize(mcp_server *s, mcp_req *req, rpc_msg *m)
     if (!v || (v->features & MCP_F_MODERN))
         v = mcp_version_latest_handshake();
     /* Job threads read it (resource notices go to an initialized client). */
-    __atomic_store_n(&s->session, v, __ATOMIC_RELEASE);
+    pthread_mutex_lock(&s->mu);
+    s->session = v;
+    s->client_caps = mcp_client_caps_parse(
+        cJSON_GetObjectItemCaseSensitive(req->params, "capabilities"));
+    pthread_mutex_unlock(&s->mu);
     res = cJSON_CreateObject();
     cJSON_AddStringToObject(res, "protocolVersion", v->name);
     cJSON_AddItemToObject(res, "capabilities", capabilities(v));
@@ -458,6 +462,11 @@ static void handle_request(mcp_server *s, rpc_msg *m)
         send_msg(s, err);
         return;
     }
+    if (!req.modern) {
+        pthread_mutex_lock(&s->mu);
+        req.client_caps = s->client_caps;
+        pthread_mutex_unlock(&s->mu);
+    }
     for (i = 0; i < sizeof methods / sizeof methods[0]; i++)
         if (strcmp(methods[i].method, req.method) == 0) {
             send_msg(s, methods[i].fn(s, &req, m));
@@ -526,7 +535,7 @@ static void handle_line(mcp_server *s, const char *line, size_t len)
         send_msg(s, rpc_error(m.err_id, m.code, m.message, NULL));
         break;
     case RPC_MSG_RESPONSE:
-        LOG_DEBUG("mcp", "ignoring a response sent by the client");
+        mcp_clientreq_route(s, &m);
         break;
     case RPC_MSG_EMPTY:
         break;
@@ -565,6 +574,7 @@ static void stop_calls(mcp_server *s, long long grace_ms)
     }
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
+    mcp_clientreq_stop(s);
     for (i = 0; i < n; i++) {
         pthread_mutex_lock(&list[i]->mu);
         list[i]->cancelled = 1;
