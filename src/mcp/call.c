@@ -203,6 +203,9 @@ static cJSON *run_tool(mcp_call *c, const tool_def *def, const cJSON *tool,
     tc.cancel = &c->cancel;
     tc.progress = &c->sink;
     tc.task_mode = c->req.modern && c->req.tasks_ok && def->long_running;
+    /* Right after the handshake the host's roots may still be on their
+     * way: judge no path without them. */
+    mcp_roots_wait(MCP_ROOTS_WAIT_MS);
     /* On this thread, so a request that set a log level sees it. */
     LOG_DEBUG("mcp", "calling tool %s%s", def->name,
               tc.task_mode ? " (task mode)" : "");

@@ -271,6 +271,18 @@ int mcp_file_uri_path(const char *uri, char *out, size_t n);
 /* Sessions to offer for the template's {session} (owned array). */
 cJSON *mcp_resources_sessions(mcp_server *s);
 
+/* ---- roots.c: the host's folders bound file access (handshake era) ---- */
+#define MCP_ROOTS_WAIT_MS 5000   /* a tool call waits this long for them */
+/* notifications/initialized and notifications/roots/list_changed: ask a
+ * client that declared roots for them (reader thread). */
+void mcp_roots_notification(mcp_server *s, const char *method);
+/* A roots/list result into fspolicy's host roots; 0 when applied. */
+int mcp_roots_apply(const cJSON *result);
+/* Wait (at most ms) while the first roots/list is unanswered. */
+void mcp_roots_wait(long long ms);
+/* Forget the host's roots (shutdown). */
+void mcp_roots_reset(void);
+
 /* ---- prompts.c / completion.c ---- */
 cJSON *mcp_m_prompts_list(mcp_server *s, mcp_req *req, rpc_msg *m);
 cJSON *mcp_m_prompts_get(mcp_server *s, mcp_req *req, rpc_msg *m);

@@ -516,6 +516,7 @@ static void handle_notification(mcp_server *s, rpc_msg *m)
         cancel_call(s, m->params);
     else
         LOG_DEBUG("mcp", "notification %s", m->method);
+    mcp_roots_notification(s, m->method);
 }
 
 static void handle_line(mcp_server *s, const char *line, size_t len)
@@ -674,6 +675,7 @@ int mcp_serve(tool_env *env, int in_fd, int out_fd)
                                                              : "I/O error");
     stop_calls(&s, st == RPC_EOF ? SERVE_EOF_GRACE_MS : 0);
     mcp_resources_detach(&s);
+    mcp_roots_reset();
     mcp_log_attach(NULL);
     rpc_reader_free(&rd);
     sigaction(SIGTERM, &old_term, NULL);

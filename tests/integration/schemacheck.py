@@ -249,6 +249,8 @@ for _era in (LEGACY, MODERN):
         "completion/complete": "CompleteResult"})
 RESULT_DEFS[LEGACY].update({"resources/subscribe": "EmptyResult",
                             "resources/unsubscribe": "EmptyResult"})
+# Requests the server may send (handshake era).
+SERVER_REQUESTS = {"roots/list": "ListRootsRequest"}
 # Notifications not tied to a request: the era is the one whose delivery
 # they use (a subscriptions/listen stream tags them with its id).
 STREAM_NOTIFICATIONS = {
@@ -300,6 +302,11 @@ def check_transcript(sent, messages):
             token_era[_key(tok)] = request_era(req)
     for m in messages:
         assert isinstance(m, dict), f"not a JSON object: {m!r}"
+        if "method" in m and "id" in m and m["method"] in SERVER_REQUESTS:
+            # Requests to the client exist in the handshake era only.
+            mcp_schema(LEGACY).check(m, "ServerRequest")
+            mcp_schema(LEGACY).check(m, SERVER_REQUESTS[m["method"]])
+            continue
         if "method" in m:
             assert "id" not in m, f"the server sent a request: {m}"
             _check_notification(m, token_era)
