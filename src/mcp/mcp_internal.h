@@ -278,7 +278,7 @@ cJSON *mcp_resources_sessions(mcp_server *s);
 void mcp_roots_notification(mcp_server *s, const char *method);
 /* A roots/list result into fspolicy's host roots; 0 when applied. */
 int mcp_roots_apply(const cJSON *result);
-/* Wait (at most ms) while the first roots/list is unanswered. */
+/* Wait (at most ms) while a roots/list is unanswered. */
 void mcp_roots_wait(long long ms);
 /* Forget the host's roots (shutdown). */
 void mcp_roots_reset(void);

@@ -10,8 +10,9 @@
  * Non-file URIs are refused (logged); a list whose every entry was
  * refused admits nothing rather than everything.
  *
- * Until the first answer arrives, tool calls wait for it (bounded), so a
- * call made right after the handshake is not judged without the roots.
+ * Until the answer arrives, tool calls wait for it (bounded), so a call
+ * made right after the handshake or a change is not judged by stale
+ * roots.
  *
  * The 2026-07-28 era deprecates roots and has no list-changed
  * notification; this server does not ask for them there (an
@@ -107,9 +108,10 @@ static void answered(void *ctx, int status, const cJSON *result,
     again = roots_again && status != MCP_CREQ_CLOSED;
     roots_again = 0;
     pthread_mutex_unlock(&roots_mu);
-    set_pending(0);
     if (again)
-        ask(s);
+        ask(s);            /* still pending: the list changed meanwhile */
+    else
+        set_pending(0);
 }
 
 /* On the reader thread. One request at a time; a change notice while one
@@ -149,12 +151,11 @@ static int client_has_roots(mcp_server *s)
 
 void mcp_roots_notification(mcp_server *s, const char *method)
 {
-    if (!client_has_roots(s))
+    if (!client_has_roots(s) ||
+        (strcmp(method, "notifications/initialized") != 0 &&
+         strcmp(method, "notifications/roots/list_changed") != 0))
         return;
-    if (strcmp(method, "notifications/initialized") == 0)
-        set_pending(1);
-    else if (strcmp(method, "notifications/roots/list_changed") != 0)
-        return;
+    set_pending(1);
     ask(s);
 }
 

@@ -5,7 +5,7 @@
 // saved export brings, prompts and completion. Each client file supplies
 // the SDK-specific parts (see runFeatures).
 
-import { existsSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
@@ -13,7 +13,7 @@ import {
     withTimeout,
 } from './harness.mjs';
 
-export const FEATURE_STEPS = ['resources', 'subscribe', 'export-link', 'prompts', 'complete',
+export const FEATURE_STEPS = ['resources', 'subscribe', 'export-link', 'prompts', 'complete', 'roots',
                               'features-shutdown'];
 const SAMPLE_MP4 = join(ROOT, 'tests', 'fixtures', 'sample.mp4');
 const TEMPLATE = 'nemo://sessions/{session}/timeline';
@@ -30,7 +30,7 @@ export function timelineUri(sid) {
     return `nemo://sessions/${encodeURIComponent(sid)}/timeline`;
 }
 
-// adapter: {label, validator, Transport, newClient(), connect(client,
+// adapter: {label, validator, Transport, newClient(roots), connect(client,
 // transport), call(client, params, options), onNotification(client,
 // method, fn), subscribe(client, uri, tap) -> handle (checks what the era
 // sends), unsubscribe(client, handle), listChangedFrom(tap) -> whether the
@@ -48,7 +48,9 @@ export async function runFeatures(runner, backend, adapter) {
         const transport = tappedTransport(adapter.Transport, {
             command: nemoBin(), args: [], env: serverEnv(backend.url, configDir),
         }, tap);
-        client = adapter.newClient();
+        // The host shares the fixtures folder and the export folder.
+        const roots = { uris: [pathToFileURL(join(ROOT, 'tests', 'fixtures')).href, pathToFileURL(work).href] };
+        client = adapter.newClient(roots);
         adapter.onNotification(client, 'notifications/resources/updated', n => updates.push(n));
         adapter.onNotification(client, 'notifications/resources/list_changed', n => listChanged.push(n));
         try {
@@ -127,6 +129,37 @@ export async function runFeatures(runner, backend, adapter) {
                 argument: { name: 'session', value: '' },
             });
             assert(s.completion.values.includes(state.sid), `session completion: ${JSON.stringify(s)}`);
+        }, { tap });
+
+        await runner.test(`${L}/roots`, async () => {
+            const asked = () => tap.messagesSince(0).filter(m => m.method === 'roots/list').length;
+            const inside = tempDir(`nemo-roots-in-${L}-`), outside = tempDir(`nemo-roots-out-${L}-`);
+            try {
+                for (const d of [inside, outside]) copyFileSync(SAMPLE_MP4, join(d, 'clip.mp4'));
+                const upload = async dir => (await call('upload', { files: [join(dir, 'clip.mp4')] }));
+                if (!adapter.rootsAsked) {
+                    // 2026-07-28: roots are not asked for (no server-to-client
+                    // requests in that era), so they bound nothing.
+                    const r = await upload(outside);
+                    assertEq(r.structuredContent.uploaded, 1, 'upload without roots');
+                    assertEq(asked(), 0, 'roots/list requests in the stateless era');
+                    return;
+                }
+                assert(asked() >= 1, 'the server did not ask for roots after the handshake');
+                const before = asked();
+                roots.uris = [pathToFileURL(inside).href];
+                await adapter.changeRoots(client);
+                await waitFor(() => asked() > before, 5000, 'roots/list after roots/list_changed');
+                const ok = await upload(inside);
+                assertEq(ok.structuredContent.uploaded, 1, `upload inside the root (${JSON.stringify(ok.content)})`);
+                const bad = await upload(outside);
+                assertEq(bad.structuredContent.uploaded, 0, 'upload outside the roots');
+                const text = bad.content.map(c => c.text || '').join('\n');
+                assert(text.includes(inside), `the refusal does not name the allowed folder: ${text}`);
+            } finally {
+                removeDir(inside);
+                removeDir(outside);
+            }
         }, { tap });
 
         await runner.test(`${L}/features-shutdown`, async () => {

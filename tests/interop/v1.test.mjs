@@ -4,7 +4,8 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import {
-    CallToolResultSchema, ResourceListChangedNotificationSchema, ResourceUpdatedNotificationSchema,
+    CallToolResultSchema, ListRootsRequestSchema, ResourceListChangedNotificationSchema,
+    ResourceUpdatedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { FEATURE_STEPS, runFeatures } from './features.mjs';
 import { assert, assertEq } from './harness.mjs';
@@ -24,7 +25,15 @@ export async function run(runner, backend, schemaDir) {
             label: 'v1',
             validator: new EraValidator(HANDSHAKE, schemaDir),
             Transport: StdioClientTransport,
-            newClient: () => new Client({ name: 'nemo-interop-v1', version: '1.0.0' }, { capabilities: {} }),
+            newClient(roots) {
+                const client = new Client({ name: 'nemo-interop-v1', version: '1.0.0' },
+                                          { capabilities: { roots: { listChanged: true } } });
+                client.setRequestHandler(ListRootsRequestSchema,
+                                         () => ({ roots: roots.uris.map(uri => ({ uri, name: 'shared' })) }));
+                return client;
+            },
+            rootsAsked: true,
+            changeRoots: client => client.sendRootsListChanged(),
             connect: (client, transport) => client.connect(transport, { timeout: 10000 }),
             call: (client, params, options) => client.callTool(params, CallToolResultSchema, options),
             onNotification: (client, method, fn) => client.setNotificationHandler(NOTIFICATION_SCHEMAS[method], fn),

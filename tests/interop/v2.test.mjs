@@ -18,10 +18,12 @@ export async function run(runner, backend, schemaDir) {
             label: 'v2',
             validator: new EraValidator(STATELESS, schemaDir),
             Transport: StdioClientTransport,
+            // Declares roots; 2026-07-28 servers are not to ask for them.
             newClient: () => new Client({ name: 'nemo-interop-v2', version: '1.0.0' }, {
-                capabilities: {},
+                capabilities: { roots: {} },
                 versionNegotiation: { mode: { pin: STATELESS } },
             }),
+            rootsAsked: false,
             connect: (client, transport) => client.connect(transport, { timeout: 10000 }),
             call: (client, params, options) => client.callTool(params, options),
             onNotification: (client, method, fn) => client.setNotificationHandler(method, fn),
