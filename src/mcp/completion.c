@@ -19,7 +19,7 @@
 #include "mcp_internal.h"
 
 #define COMPLETE_MAX 100        /* the schema's cap on values */
-#define COMPLETE_SCAN 4096      /* directory entries looked at, per folder */
+#define COMPLETE_SCAN 4096      /* directory entries looked at, in all */
 #define COMPLETE_ROOTS 32
 
 typedef struct complete_out {
@@ -61,6 +61,7 @@ typedef struct path_ctx {
     int want_files;               /* media files too, not only folders */
     char roots[COMPLETE_ROOTS][PATH_MAX];
     size_t nroots;
+    int budget;        /* entries left to look at: the reader thread waits */
 } path_ctx;
 
 static int collect_root(void *ctx, const char *dir)
@@ -108,15 +109,15 @@ static int reachable(const path_ctx *p, const char *real, int is_dir)
 
 /* Offer the entries of dir whose names start with prefix, each as
  * shown + name (+ "/" for folders). */
-static void offer_dir(complete_out *o, const path_ctx *p, const char *dir,
+static void offer_dir(complete_out *o, path_ctx *p, const char *dir,
                       const char *shown, const char *prefix)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
     size_t plen = strlen(prefix);
-    int scanned = 0;
 
-    while (d && (e = readdir(d)) && scanned++ < COMPLETE_SCAN) {
+    while (d && p->budget > 0 && (e = readdir(d))) {
+        p->budget--;
         char full[PATH_MAX], real[PATH_MAX], v[PATH_MAX + 2];
         struct stat st;
         int is_dir;
@@ -168,6 +169,7 @@ static void offer_paths(complete_out *o, mcp_arg_kind kind, const char *typed)
 
     if (!p)
         return;
+    p->budget = COMPLETE_SCAN;
     p->access = kind == MCP_ARG_FOLDER ? FSP_WRITE : FSP_READ;
     p->want_files = kind == MCP_ARG_MEDIA_FILE;
     fsp_each_root(p->access, collect_root, p);
