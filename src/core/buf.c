@@ -128,6 +128,8 @@ int buf_base64(nemo_buf *b, const void *data, size_t n)
     size_t i;
     char q[4];
 
+    if (n == 0)
+        return 0;   /* buf_reserve alone would leave data unterminated */
     if (buf_reserve(b, (n + 2) / 3 * 4) != 0)
         return -1;
     for (i = 0; i + 2 < n; i += 3) {

@@ -161,7 +161,7 @@ int main(void)
     if (!mkdtemp(tmpl) || !realpath(tmpl, real) ||
         strlen(real) >= sizeof base)
         return 1;
-    snprintf(base, sizeof base, "%s", real);
+    snprintf(base, sizeof base, "%.2000s", real);
     log_set_level(NLOG_ERROR);   /* the refused roots are warned about */
     unsetenv("NEMO_UPLOAD_ROOTS");
     unsetenv("NEMO_DOWNLOAD_ROOTS");
