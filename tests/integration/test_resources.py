@@ -11,7 +11,7 @@ import os
 import unittest
 import urllib.parse
 
-from mcpclient import HANDSHAKE, STATELESS, text_of
+from mcpclient import HANDSHAKE, STATELESS, McpProcess, text_of
 from tools_fixture import SAMPLE_MP4, SEED_DRAFT, ToolsCase
 import schemacheck
 
@@ -128,7 +128,6 @@ class Subscribe(ResourcesCase):
 class Listen(ResourcesCase):
     def stateless_server(self):
         """A server no client initialized: only stateless requests."""
-        from mcpclient import McpProcess
         m = McpProcess(env=self.server_env(), config_dir=self.config_dir)
         self.addCleanup(self.stop_server, m)
         return m
@@ -222,7 +221,6 @@ class SavedVideos(ResourcesCase):
 
 class Advertised(ResourcesCase):
     def init(self, version):
-        from mcpclient import McpProcess
         m = McpProcess(env=self.server_env(), config_dir=self.config_dir)
         self.addCleanup(self.stop_server, m)
         return m, m.initialize(version)["result"]
@@ -262,6 +260,14 @@ class Advertised(ResourcesCase):
         r = self.modern("resources/list")["result"]
         self.assertEqual((r["resultType"], r["cacheScope"], r["ttlMs"]),
                          ("complete", "private", 0))
+        sid = self.session()
+        r = self.modern("resources/read", {"uri": timeline_uri(sid)})
+        r = r["result"]
+        self.assertEqual((r["resultType"], r["cacheScope"], r["ttlMs"]),
+                         ("complete", "private", 0))
+        self.assertEqual(json.loads(r["contents"][0]["text"])["session"], sid)
+        r = self.modern("resources/templates/list")["result"]
+        self.assertEqual(r["cacheScope"], "public")
 
 
 if __name__ == "__main__":
