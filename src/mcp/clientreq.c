@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "nemo/clock.h"
+#include "nemo/num.h"
 #include "mcp_internal.h"
 
 #define CREQ_MAX_PENDING 64
@@ -200,17 +201,6 @@ static void creq_cancelled(mcp_server *s, long long id, const char *why)
     cJSON_Delete(n);
 }
 
-static void deadline_ts(struct timespec *ts, long long ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 /* Wait on p (registered) until answered, timed out, cancelled or the
  * server stops. Caller holds s->mu. */
 static int creq_wait_locked(mcp_server *s, mcp_pending *p,
@@ -229,7 +219,7 @@ static int creq_wait_locked(mcp_server *s, mcp_pending *p,
         slice = deadline - now;
         if (cancel && slice > CREQ_SLICE_MS)
             slice = CREQ_SLICE_MS;
-        deadline_ts(&ts, slice);
+        mcp_deadline_ts(&ts, slice);
         pthread_cond_timedwait(&p->cv, &s->mu, &ts);
     }
     return p->error ? MCP_CREQ_ERROR : MCP_CREQ_OK;
@@ -302,11 +292,14 @@ int mcp_client_request_async(mcp_server *s, const char *method,
 
 void mcp_clientreq_route(mcp_server *s, rpc_msg *m)
 {
-    const cJSON *id = m->id;
     mcp_pending *p = NULL, *done = NULL;
     cJSON *res, *err;
+    long long id;
 
-    if (!cJSON_IsNumber(id)) {
+    /* Our ids are positive integers; anything else is not an answer to
+     * us. */
+    if (num_ll(m->id, 1, (1LL << 53), &id) != 0 ||
+        (double)id != m->id->valuedouble) {
         LOG_DEBUG("mcp", "ignoring a response with an id we never sent");
         return;
     }
@@ -314,7 +307,7 @@ void mcp_clientreq_route(mcp_server *s, rpc_msg *m)
     err = cJSON_DetachItemFromObjectCaseSensitive(m->root, "error");
     pthread_mutex_lock(&s->mu);
     for (p = s->pending; p; p = p->next)
-        if ((double)p->id == id->valuedouble && !p->state)
+        if (p->id == id && !p->state)
             break;
     if (p) {
         /* A malformed answer (neither an object result nor an error
@@ -341,8 +334,8 @@ void mcp_clientreq_route(mcp_server *s, rpc_msg *m)
     cJSON_Delete(res);
     cJSON_Delete(err);
     if (!p)
-        LOG_DEBUG("mcp", "ignoring a response to id %.0f (not waiting for "
-                  "it)", id->valuedouble);
+        LOG_DEBUG("mcp", "ignoring a response to id %lld (not waiting for "
+                  "it)", id);
     if (done) {
         done->cb(done->cb_ctx, done->error ? MCP_CREQ_ERROR : MCP_CREQ_OK,
                  done->result, done->error);

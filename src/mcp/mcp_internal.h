@@ -168,6 +168,7 @@ cJSON *mcp_call_result(const mcp_req *req, const nemo_result *r);
 /* ---- server.c / call.c: the server and its calls ---- */
 typedef struct mcp_server mcp_server;
 typedef struct mcp_pending mcp_pending;   /* clientreq.c */
+typedef struct mcp_askstate mcp_askstate; /* elicitation.c */
 
 typedef struct mcp_call {
     mcp_server *srv;
@@ -183,12 +184,17 @@ typedef struct mcp_call {
     long long started_ms;       /* monotonic */
     long long last_sent_ms;     /* last progress notification, monotonic */
     double progress_seq;        /* last progress value sent */
+    int progress_held;          /* a throttled message is not sent yet */
     char last_message[256];
     nemo_progress sink;
     /* What answers the request on the worker: NULL for tools/call, else
      * another slow method (resources/read). Returns the response or NULL
      * for none. */
     cJSON *(*run)(struct mcp_call *c);
+    tool_asker asker;           /* elicitation.c */
+    cJSON *ask_saved;           /* stateless era: the question to send */
+    cJSON *resumed_saved;       /* a retried call's question + resume */
+    cJSON *resumed_answers;     /* and the person's answers */
     struct mcp_call *next;      /* in srv->calls */
 } mcp_call;
 
@@ -211,6 +217,7 @@ struct mcp_server {
     unsigned client_caps;       /* MCP_CAP_* declared by initialize */
     mcp_pending *pending;       /* requests sent to the client */
     long long creq_next_id;
+    mcp_askstate *asks;         /* stateless-era questions awaiting answers */
 };
 
 /* server.c: answer req on a worker thread with run (NULL: tools/call),
@@ -218,6 +225,10 @@ struct mcp_server {
  * Takes m->root when started (returns NULL); else the error to send. */
 cJSON *mcp_server_start_worker(mcp_server *srv, mcp_req *req, rpc_msg *m,
                                cJSON *(*run)(mcp_call *c));
+/* server.c: *ts = CLOCK_MONOTONIC now + ms (the server's condition
+ * variables use that clock). */
+struct timespec;
+void mcp_deadline_ts(struct timespec *ts, long long ms);
 /* server.c: remove c from the in-flight list and drop the list's
  * reference (never the last one). Caller holds srv->mu. */
 void mcp_server_unlink(mcp_server *srv, mcp_call *c);
@@ -347,6 +358,19 @@ int mcp_client_request_async(mcp_server *s, const char *method,
 void mcp_clientreq_route(mcp_server *s, rpc_msg *m);
 /* Shutdown (after s->stopping is set): wake every waiter. */
 void mcp_clientreq_stop(mcp_server *s);
+
+/* ---- elicitation.c: the tools' "ask the person" hook, per era ---- */
+void mcp_elicit_setup(mcp_call *c);
+/* Stateless era, before the tool runs: a call carrying requestState is
+ * the retry of a question. Fills tc->resumed and returns NULL (run the
+ * tool), or returns the response to send instead (the question again when
+ * the answer is missing; an error result for an unknown state). NULL for a
+ * fresh call. */
+cJSON *mcp_elicit_resume(mcp_call *c, const char *tool, tool_call *tc);
+/* After the tool returned: the input_required response when it asked
+ * (stateless era), else NULL. */
+cJSON *mcp_elicit_suspended(mcp_call *c, const char *tool);
+void mcp_elicit_free_all(mcp_server *s);
 
 /* tasks.c */
 cJSON *mcp_task_created(const mcp_req *req, tool_env *env,

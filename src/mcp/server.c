@@ -52,7 +52,7 @@ static void send_msg(mcp_server *s, cJSON *msg)
     cJSON_Delete(msg);
 }
 
-static void deadline_ts(struct timespec *ts, long long ms)
+void mcp_deadline_ts(struct timespec *ts, long long ms)
 {
     clock_gettime(CLOCK_MONOTONIC, ts);
     ts->tv_sec += ms / 1000;
@@ -188,7 +188,7 @@ static void *ticker_main(void *arg)
             pthread_mutex_lock(&s->mu);
             continue;
         }
-        deadline_ts(&ts, next - now);
+        mcp_deadline_ts(&ts, next - now);
         pthread_cond_timedwait(&s->cv, &s->mu, &ts);
     }
     pthread_mutex_unlock(&s->mu);
@@ -550,7 +550,7 @@ static void wait_idle(mcp_server *s, long long ms)
 {
     struct timespec ts;
 
-    deadline_ts(&ts, ms);
+    mcp_deadline_ts(&ts, ms);
     while (s->active > 0)
         if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) == ETIMEDOUT)
             break;
@@ -685,6 +685,7 @@ int mcp_serve(tool_env *env, int in_fd, int out_fd)
     close(wake[0]);
     close(wake[1]);
     mcp_out_destroy(&s.out);
+    mcp_elicit_free_all(&s);
     free(s.ended);
     pthread_cond_destroy(&s.cv);
     pthread_mutex_destroy(&s.mu);

@@ -1,7 +1,8 @@
 """Roots over pipes (handshake era): a client that declares roots is asked
 roots/list after notifications/initialized and again on
 notifications/roots/list_changed; upload then reads only inside those
-folders (intersected with NEMO_UPLOAD_ROOTS), a refusal names the allowed
+folders and export saves only inside them (intersected with
+NEMO_UPLOAD_ROOTS / NEMO_DOWNLOAD_ROOTS), a refusal names the allowed
 folders, non-file URIs are refused, a call made before the answer waits
 for it, and a client without roots is never asked. Every server message is
 checked against the schema of its era (roots/list as a ServerRequest)."""
@@ -11,7 +12,7 @@ import unittest
 import urllib.parse
 
 from mcpclient import HANDSHAKE, McpProcess, text_of
-from tools_fixture import SAMPLE_MP4, ToolsCase
+from tools_fixture import SAMPLE_MP4, SEED_DRAFT, ToolsCase
 import schemacheck
 
 
@@ -37,6 +38,7 @@ class Roots(ToolsCase):
         m = McpProcess(env=self.server_env(env), config_dir=self.config_dir,
                        timeout=30)
         self.addCleanup(self.stop_server, m)
+        m.on_request = lambda req: None   # this test answers by hand
         r = m.request("initialize", {"protocolVersion": HANDSHAKE,
                                      "capabilities": caps,
                                      "clientInfo": {"name": "t",
@@ -70,6 +72,24 @@ class Roots(ToolsCase):
         self.assertEqual(bad["structuredContent"]["uploaded"], 0, text)
         self.assertIn(self.inside, text)          # names the allowed folder
         self.assertIn("MCP roots", text)
+
+    def test_exports_are_saved_only_inside_the_roots(self):
+        m = self.server({"roots": {}})
+        self.answer(m, self.roots_request(m), [file_uri(self.inside)])
+        sid = self.session(m)
+        self.rb.set_state(sid, draft=SEED_DRAFT)
+        bad = self.call("export", {"download_to": self.other,
+                                   "wait_seconds": 30}, mcp=m)
+        self.assertTrue(bad.get("isError"), bad)
+        self.assertIn("outside the folders exports may be saved to",
+                      text_of(bad))
+        self.assertIn(self.inside, text_of(bad))
+        self.assertEqual(os.listdir(self.other), ["clip.mp4"])
+        ok = self.call("export", {"download_to": self.inside,
+                                  "wait_seconds": 30}, mcp=m)
+        self.assertFalse(ok.get("isError"), text_of(ok))
+        self.assertTrue(ok["structuredContent"]["path"].startswith(
+            self.inside + "/"))
 
     def test_list_changed_asks_again(self):
         m = self.server({"roots": {"listChanged": True}})

@@ -13,8 +13,9 @@ import { FEATURE_STEPS } from './features.mjs';
 import { STEPS } from './suite.mjs';
 import * as v1 from './v1.test.mjs';
 import * as v2 from './v2.test.mjs';
+import * as elicit from './elicitation.test.mjs';
 
-const SUITES = [v1, v2];
+const SUITES = [v1, v2, elicit];
 
 // The validators must reject what the schemas forbid, or every other test
 // would pass vacuously.
@@ -71,7 +72,7 @@ async function main() {
     }
     try {
         for (const suite of SUITES) {
-            if (![...STEPS, ...FEATURE_STEPS].some(step => runner.selected(`${suite.name}/${step}`))) continue;
+            if (!(suite.STEPS || [...STEPS, ...FEATURE_STEPS]).some(step => runner.selected(`${suite.name}/${step}`))) continue;
             await suite.run(runner, backend, dir);
         }
     } finally {

@@ -113,6 +113,8 @@ TEST(result_reaches_the_waiting_thread)
     /* An answer to an id we never sent changes nothing. */
     answer(&f, "{\"jsonrpc\":\"2.0\",\"id\":999,\"result\":{}}");
     answer(&f, "{\"jsonrpc\":\"2.0\",\"id\":\"1\",\"result\":{}}");
+    answer(&f, "{\"jsonrpc\":\"2.0\",\"id\":1.5,\"result\":{}}");
+    answer(&f, "{\"jsonrpc\":\"2.0\",\"id\":1e300,\"result\":{}}");
     snprintf(resp, sizeof resp, "{\"jsonrpc\":\"2.0\",\"id\":%d,"
              "\"result\":{\"action\":\"accept\"}}",
              cJSON_GetObjectItem(req, "id")->valueint);
@@ -120,6 +122,9 @@ TEST(result_reaches_the_waiting_thread)
     pthread_join(w.t, NULL);
     CHECK_INT(w.rc, MCP_CREQ_OK);
     CHECK(f.s.creq_next_id == 1);
+    /* Only the answer with our id reached the waiter. */
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(w.result, "action")),
+              "accept");
     finish_free(&w);
     cJSON_Delete(req);
     fx_free(&f);
