@@ -98,6 +98,10 @@ int api_session_current(nemo_api *api, api_ctl *ctl, const char *first_prompt,
  * as the `session` tool does after starting a new one. */
 int api_session_set_current(nemo_api *api, const api_session *s,
                             nemo_err *err);
+/* The current session if there is one (in memory, else the one the config
+ * dir remembers for this backend), without creating one or touching the
+ * network: 0 and *out, or -1 when there is none yet. */
+int api_session_known(nemo_api *api, api_session *out);
 /* Resolve a tool's optional "session" argument: the given id or current. */
 int api_session_resolve(nemo_api *api, api_ctl *ctl, const char *given,
                         const char *first_prompt, char *out, size_t n,

@@ -329,6 +329,13 @@ out:
     return rc;
 }
 
+int api_session_known(nemo_api *api, api_session *out)
+{
+    if (get_current(api, out))
+        return 0;
+    return saved_read(api, out);
+}
+
 static int sid_ok(const char *sid)
 {
     size_t n = strlen(sid), i;

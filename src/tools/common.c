@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nemo/event.h"
 #include "nemo/log.h"
 #include "tools_internal.h"
 
@@ -250,6 +251,7 @@ int tool_state_get(nemo_api *api, api_ctl *ctl, const char *sid,
         return -1;
     ctl->session_reset = 1;
     snprintf(ctl->new_session, sizeof ctl->new_session, "%s", fresh.id);
+    event_session_changed(fresh.id);
     return api_state_get(api, ctl, fresh.id, state, err);
 }
 

@@ -16,6 +16,7 @@
 
 #include "nemo/clock.h"
 #include "nemo/log.h"
+#include "nemo/event.h"
 #include "nemo/num.h"
 #include "tools_internal.h"
 
@@ -365,6 +366,8 @@ static void export_job(nemo_job *j, void *argp, nemo_result *out)
     }
     job_record_set(j, "phase", cJSON_CreateString("done"));
     export_done(j, a, &ctl, url, bytes, out);
+    if (a->dest)
+        event_video_saved(a->dest, bytes);
 }
 
 static char *dup_str(const cJSON *obj, const char *key)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "nemo/buf.h"
+#include "nemo/event.h"
 
 #include "tools_internal.h"
 
@@ -33,6 +34,8 @@ static int session_run(tool_call *call, tool_output *out)
         rc = api_session_new(call->env->api, &ctl, language, &s, &err);
         if (rc == 0)
             rc = api_session_set_current(call->env->api, &s, &err);
+        if (rc == 0)
+            event_session_changed(s.id);
     } else if (!action || strcmp(action, "current") == 0) {
         rc = api_session_current(call->env->api, &ctl, NULL, &s, &err);
     } else {

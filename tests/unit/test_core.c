@@ -17,6 +17,23 @@
 #include "nemo/store.h"
 #include "unit.h"
 
+TEST(buf_base64_pads)
+{
+    static const struct { const char *in, *out; } cases[] = {
+        { "", "" }, { "M", "TQ==" }, { "Ma", "TWE=" }, { "Man", "TWFu" },
+        { "<svg/>", "PHN2Zy8+" }, { "\xff\xfe\xfd\xfc", "//79/A==" },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        nemo_buf b = NEMO_BUF_INIT;
+
+        CHECK_INT(buf_base64(&b, cases[i].in, strlen(cases[i].in)), 0);
+        CHECK_STR(buf_str(&b), cases[i].out);
+        buf_free(&b);
+    }
+}
+
 TEST(buf_grows_and_consumes)
 {
     nemo_buf b = NEMO_BUF_INIT;
@@ -270,6 +287,7 @@ int main(void)
 {
     log_set_level(NLOG_ERROR);
     RUN(buf_grows_and_consumes);
+    RUN(buf_base64_pads);
     RUN(num_conversion_is_range_checked);
     RUN(log_redacts_secrets);
     RUN(store_refuses_unsafe_dirs);
