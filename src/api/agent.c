@@ -14,11 +14,14 @@
 #include "nemo/adk.h"
 #include "nemo/clock.h"
 #include "nemo/log.h"
+#include "nemo/noise.h"
 #include "nemo/sse.h"
 
 #define AGENT_APP "nemo_agent"
 #define AGENT_USER "me"
 #define AGENT_CAP_MS (15LL * 60 * 1000)   /* the seeds' stream limit */
+/* The skill: "10 min heartbeats-only -> assume timeout". */
+#define AGENT_IDLE_MS (10LL * 60 * 1000)
 
 typedef struct agent_stream {
     sse_parser *sse;
@@ -26,11 +29,23 @@ typedef struct agent_stream {
     nemo_cancel *cancel;
     long long bytes;      /* stream bytes received */
     int too_long;         /* the SSE line cap was hit */
+    long long idle_ms;    /* NEMO_SSE_IDLE_MS */
+    long long last_news;  /* mono ms of the last event that was not a
+                           * heartbeat (or of the start) */
+    int idle;             /* only heartbeats for idle_ms: stopped */
 } agent_stream;
+
+/* Anything but a heartbeat is news that the agent is working. */
+static void agent_note(agent_stream *a, int beats_before)
+{
+    if (a->adk.heartbeats == beats_before)
+        a->last_news = clock_mono_ms();
+}
 
 static int agent_on_event(void *ctx, const sse_event *ev)
 {
     agent_stream *a = ctx;
+    int beats = a->adk.heartbeats, rc;
 
     /* Some servers name the event instead of (or besides) using ADK's
      * errorMessage field: an "error" event whose data is plain text. */
@@ -46,7 +61,9 @@ static int agent_on_event(void *ctx, const sse_event *ev)
         adk_heartbeat(&a->adk);
         return 0;
     }
-    return adk_event(&a->adk, ev->data, ev->data_len) ? 1 : 0;
+    rc = adk_event(&a->adk, ev->data, ev->data_len) ? 1 : 0;
+    agent_note(a, beats);
+    return rc;
 }
 
 static int agent_on_comment(void *ctx, const char *text, size_t n)
@@ -68,6 +85,10 @@ static int agent_on_data(void *ctx, const char *data, size_t n)
     rc = sse_feed(a->sse, data, n);
     if (rc < 0)
         a->too_long = 1;
+    if (rc == 0 && clock_mono_ms() - a->last_news >= a->idle_ms) {
+        a->idle = 1;
+        return 1;
+    }
     return rc != 0;
 }
 
@@ -78,6 +99,9 @@ static int agent_stream_init(agent_stream *a, api_ctl *ctl)
     memset(a, 0, sizeof *a);
     adk_init(&a->adk, ctl ? ctl->progress : NULL);
     a->cancel = ctl ? ctl->cancel : NULL;
+    a->idle_ms = clock_env_ms("NEMO_SSE_IDLE_MS", AGENT_IDLE_MS, 1,
+                              AGENT_CAP_MS);
+    a->last_news = clock_mono_ms();
     a->sse = sse_new(&h);
     return a->sse ? 0 : -1;
 }
@@ -113,6 +137,17 @@ static char *agent_body(const char *sid, const char *text)
 static void agent_fill(agent_stream *a, api_turn *out, long long started)
 {
     out->reply = adk_take_reply(&a->adk);
+    if (out->reply) {
+        size_t len = strlen(out->reply),
+               keep = noise_trim_trailing(out->reply, len);
+
+        if (keep < len) {
+            out->reply[keep] = '\0';
+            out->noise_dropped = 1;
+            LOG_INFO("agent", "dropped a trailing \"temporary issue\" "
+                     "after a normal reply");
+        }
+    }
     out->saw_text = out->reply != NULL;
     out->function_calls = a->adk.function_calls;
     snprintf(out->last_tool, sizeof out->last_tool, "%s", a->adk.last_tool);
@@ -141,6 +176,13 @@ static int agent_finish(agent_stream *a, api_ctl *ctl, int rc, api_turn *out,
                 "was stopped");
         return -1;
     }
+    if (a->idle) {
+        out->interrupted = 1;
+        err_set(err, NEMO_E_TIMEOUT,
+                "the agent sent only heartbeats for %llds, so the turn "
+                "timed out", (a->idle_ms + 999) / 1000);
+        return -1;
+    }
     if (rc != 0 && cancel_requested(ctl ? ctl->cancel : NULL)) {
         err_set(err, NEMO_E_CANCELLED,
                 "the turn was cancelled after %llds; the agent may still "
@@ -152,6 +194,7 @@ static int agent_finish(agent_stream *a, api_ctl *ctl, int rc, api_turn *out,
 
         if (a->bytes == 0)
             return -1;                    /* api_send's error stands */
+        out->interrupted = 1;
         snprintf(why, sizeof why, "%s",
                  err->message[0] ? err->message : "connection lost");
         if (err->kind == NEMO_E_TIMEOUT)
@@ -170,6 +213,7 @@ static int agent_finish(agent_stream *a, api_ctl *ctl, int rc, api_turn *out,
      * final event, means the connection dropped between events. */
     if (!a->adk.turn_complete &&
         (pending || (a->adk.partial.len && !a->adk.saw_final_text))) {
+        out->interrupted = 1;
         err_set(err, NEMO_E_NETWORK,
                 "the stream was interrupted after %llds (closed before the "
                 "turn completed); the agent may have finished anyway: read "

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nemo/clock.h"
 #include "nemo/gui.h"
 #include "nemo/intent.h"
 #include "nemo/log.h"
@@ -170,6 +171,119 @@ static void take_reply(cJSON *st, const char *raw)
     free(rewritten);
 }
 
+/* ---- a stream that dropped or timed out ---- */
+
+/* The skill's recovery: never send the prompt again; read the state after
+ * 30 s, then every 60 s, five reads in all, and report the change the turn
+ * made once the timeline moved. NEMO_RECOVER_POLL_MS sets the first wait
+ * (the later ones are twice that). */
+#define RECOVER_READS 5
+#define RECOVER_FIRST_MS 30000LL
+
+/* 0 with *state (owned) once the timeline differs from before; 1 when it
+ * never did; -1 with err when cancelled. */
+static int recover_turn(nemo_job *j, gen_arg *a, api_ctl *ctl,
+                        const char *sid, const timeline *before,
+                        cJSON **state, nemo_err *err)
+{
+    long long base = clock_env_ms("NEMO_RECOVER_POLL_MS", RECOVER_FIRST_MS,
+                                  1, 3600000);
+    int i;
+
+    *state = NULL;
+    for (i = 0; i < RECOVER_READS; i++) {
+        timeline now;
+        cJSON *changes;
+        nemo_err rerr;
+        int moved;
+
+        progress_report(job_progress(j), -1, "the connection to the agent "
+                        "was lost; checking the timeline (%d of %d)", i + 1,
+                        RECOVER_READS);
+        if (cancel_sleep_ms(job_cancel_token(j), i == 0 ? base : 2 * base)) {
+            err_set(err, NEMO_E_CANCELLED, "The request was cancelled while "
+                    "checking what the interrupted turn did.");
+            return -1;
+        }
+        err_clear(&rerr);
+        if (api_state_get(a->api, ctl, sid, state, &rerr) != 0) {
+            LOG_WARN("generate", "recovery read %d: %s", i + 1,
+                     rerr.message);
+            continue;
+        }
+        memset(&now, 0, sizeof now);
+        timeline_from_draft(tool_state_draft(*state), &now);
+        changes = timeline_diff(before, &now);
+        moved = cJSON_GetArraySize(changes) > 0;
+        cJSON_Delete(changes);
+        timeline_free(&now);
+        if (moved)
+            return 0;
+        cJSON_Delete(*state);
+        *state = NULL;
+    }
+    return 1;
+}
+
+/* The result of a recovered turn: what changed, said plainly. */
+static void recovered_result(nemo_job *j, const char *sid, const char *why,
+                             const timeline *before, const cJSON *state,
+                             nemo_result *out)
+{
+    cJSON *st = tool_generate_shape("completed", "agent", "");
+    nemo_buf text = NEMO_BUF_INIT;
+    timeline after;
+    char *list;
+
+    memset(&after, 0, sizeof after);
+    timeline_from_draft(tool_state_draft(state), &after);
+    fill_timeline(st, before, &after, state);
+    list = tool_bullets(cJSON_GetObjectItemCaseSensitive(st, "changes"));
+    buf_printf(&text, "The connection to the video agent was lost (%s), so "
+               "its written reply is missing, but the turn went on and "
+               "changed the timeline:\n%s", why, list ? list : "");
+    set_item(st, "reply", cJSON_CreateString(buf_str(&text)));
+    buf_reset(&text);
+    cJSON_AddStringToObject(st, "job", job_id(j));
+    cJSON_AddStringToObject(st, "session", sid);
+    result_text(st, 1, &text);
+    result_set(out, st, buf_str(&text));
+    free(list);
+    timeline_free(&after);
+    buf_free(&text);
+}
+
+/* The turn's stream failed after the prompt reached the agent. */
+static void gen_recover(nemo_job *j, gen_arg *a, api_ctl *ctl,
+                        const char *sid, const timeline *before,
+                        const nemo_err *turn_err, nemo_result *out)
+{
+    char why[sizeof turn_err->message];
+    cJSON *state = NULL;
+    nemo_err err;
+    int rc;
+
+    snprintf(why, sizeof why, "%s", turn_err->message);
+    err_clear(&err);
+    job_record_set(j, "phase", cJSON_CreateString("recovering"));
+    rc = recover_turn(j, a, ctl, sid, before, &state, &err);
+    if (rc == 0)
+        recovered_result(j, sid, why, before, state, out);
+    else if (rc < 0)
+        tool_result_err(out, &err);
+    else
+        result_error(out, NULL, "The video agent did not finish: %s. The "
+                     "prompt was not sent again (that would spend credits "
+                     "twice), and the timeline was read %d times over "
+                     "about %d minutes without any change, so the request "
+                     "most likely did not go through. Try again: call "
+                     "`generate` with the same prompt.", why, RECOVER_READS,
+                     (int)((clock_env_ms("NEMO_RECOVER_POLL_MS",
+                                         RECOVER_FIRST_MS, 1, 3600000) *
+                            (2 * RECOVER_READS - 1) + 59999) / 60000));
+    cJSON_Delete(state);
+}
+
 static void gen_job(nemo_job *j, void *argp, nemo_result *out)
 {
     gen_arg *a = argp;
@@ -209,7 +323,11 @@ static void gen_job(nemo_job *j, void *argp, nemo_result *out)
     job_record_set(j, "phase", cJSON_CreateString("turn"));
     progress_report(p, -1, "sending the request to the video agent");
     if (api_agent_turn(a->api, &ctl, sid, a->prompt, &turn, &err) != 0) {
-        tool_result_err(out, &err);
+        adopt_session(&ctl, sid, sizeof sid, old_sid, sizeof old_sid);
+        if (turn.interrupted && !cancel_requested(job_cancel_token(j)))
+            gen_recover(j, a, &ctl, sid, &before, &err, out);
+        else
+            tool_result_err(out, &err);
         goto out;
     }
     adopt_session(&ctl, sid, sizeof sid, old_sid, sizeof old_sid);
@@ -305,7 +423,8 @@ static void gen_resume_job(nemo_job *j, void *argp, nemo_result *out)
     tool_ctl_init(&ctl, job_cancel_token(j), job_progress(j));
     err_clear(&err);
     if (!a->have_before || !a->phase ||
-        (strcmp(a->phase, "turn") != 0 && strcmp(a->phase, "after") != 0)) {
+        (strcmp(a->phase, "turn") != 0 && strcmp(a->phase, "after") != 0 &&
+         strcmp(a->phase, "recovering") != 0)) {
         job_set_outcome(j, JOB_INTERRUPTED);
         interrupted_result(out, sid, a->prompt, "the server process "
                            "restarted before the request reached the "

@@ -306,6 +306,7 @@ TEST(cancel_aborts_promptly)
 
 TEST(upload_file_and_urls)
 {
+    api_upload_answer ans;
     api_ctl ctl;
     nemo_err err;
     cJSON *data = NULL, *f, *reqs, *parts;
@@ -315,10 +316,29 @@ TEST(upload_file_and_urls)
     memset(&ctl, 0, sizeof ctl);
     CHECK_INT(api_upload_file(api, &ctl, sid, "tests/fixtures/media/sample.png",
                               "sample.png", "image/png", &data, &err), 0);
+    /* Today's answer: files[{filename, file_type, cdn_url, ...}]. */
+    CHECK_INT(upload_answer_parse(data, &ans, &err), 0);
+    CHECK_INT((int)ans.n, 1);
+    CHECK_STR(ans.items[0].name, "sample.png");
+    CHECK_STR(ans.items[0].type, "image");
+    CHECK_CONTAINS(ans.items[0].url, "/files/");
+    CHECK_INT(ans.state_applied, 1);
+    upload_answer_free(&ans);
+    cJSON_Delete(data);
+    /* The older answer: files[{file_id, name, type, url}]. */
+    CHECK_INT(mb_control(&B, "/_control/config", "{\"shapes\":\"seeds\"}",
+                         NULL), 0);
+    CHECK_INT(api_upload_file(api, &ctl, sid, "tests/fixtures/media/sample.png",
+                              "sample.png", "image/png", &data, &err), 0);
+    CHECK_INT(mb_control(&B, "/_control/config",
+                         "{\"shapes\":\"current\"}", NULL), 0);
     f = cJSON_GetArrayItem(cJSON_GetObjectItem(data, "files"), 0);
     CHECK(cJSON_GetStringValue(cJSON_GetObjectItem(f, "file_id")) != NULL);
-    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(f, "name")),
-              "sample.png");
+    CHECK_INT(upload_answer_parse(data, &ans, &err), 0);
+    CHECK_STR(ans.items[0].name, "sample.png");
+    CHECK_CONTAINS(ans.items[0].url, "/files/");
+    CHECK_INT(ans.state_applied, -1);
+    upload_answer_free(&ans);
     cJSON_Delete(data);
     reqs = mb_requests(&B, "/api/upload-video/");
     parts = cJSON_GetObjectItem(cJSON_GetArrayItem(reqs,
@@ -330,9 +350,11 @@ TEST(upload_file_and_urls)
     cJSON_Delete(reqs);
 
     CHECK_INT(api_upload_urls(api, &ctl, sid, urls, 1, &data, &err), 0);
-    f = cJSON_GetArrayItem(cJSON_GetObjectItem(data, "files"), 0);
-    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(f, "name")),
-              "beach.mp4");
+    CHECK_INT(upload_answer_parse(data, &ans, &err), 0);
+    CHECK_STR(ans.items[0].name, "beach.mp4");
+    CHECK_STR(ans.items[0].url, urls[0]);
+    CHECK(ans.items[0].duration_ms == 10000);
+    upload_answer_free(&ans);
     cJSON_Delete(data);
     reqs = mb_requests(&B, "/api/upload-video/");
     f = cJSON_GetObjectItem(cJSON_GetArrayItem(reqs,
