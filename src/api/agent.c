@@ -3,9 +3,12 @@
  * A turn spends credits, so it is never retried blindly. The one retry is
  * after a 1002 envelope (session not found): the backend answered before
  * the agent saw the message, so resending on a new session is safe. A
- * stream that stops early is reported as interrupted, with whatever text
- * arrived, and left to the caller (who can read the state to see what the
- * agent managed to do). */
+ * stream that stops early, or that sends nothing but heartbeats for
+ * NEMO_SSE_IDLE_MS (the skill: "10 min heartbeats-only -> assume
+ * timeout"), is reported with out->interrupted set and left to the caller,
+ * who reads the state to see what the agent managed to do. A trailing
+ * "I encountered a temporary issue" after a normal reply is dropped (the
+ * phrase table is in noise.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -5,7 +5,10 @@
  * told how to use `upload`, and everything else is one agent turn run as a
  * job. The turn reads the timeline before it starts (journalled, so a new
  * process can tell what a turn it lost did), streams the reply, rewrites GUI
- * talk into tool calls, and reads the timeline again to list the changes. */
+ * talk into tool calls, and reads the timeline again to list the changes.
+ * A stream that drops or times out is never sent again: the state is read
+ * the documented way (after 30 s, then every 60 s, five reads) and the
+ * change is reported once the timeline moved. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
