@@ -167,6 +167,11 @@ static int agent_finish(agent_stream *a, api_ctl *ctl, int rc, api_turn *out,
 
     sse_finish(a->sse);
     agent_fill(a, out, started);
+    /* The transfer also stops when not even heartbeats arrive (libcurl's
+     * low-speed limit, set to the idle time): the same timeout. */
+    if (rc != 0 && !a->idle && !cancel_requested(ctl ? ctl->cancel : NULL)
+        && clock_mono_ms() - a->last_news >= a->idle_ms)
+        a->idle = 1;
     secs = out->elapsed_ms / 1000;
     if (a->adk.error) {
         err_set(err, NEMO_E_BACKEND, "the agent reported an error: %s",
@@ -271,6 +276,7 @@ int api_agent_turn(nemo_api *api, api_ctl *ctl, const char *sid,
         o.on_data = agent_on_data;
         o.on_data_ctx = &a;
         o.total_timeout_ms = AGENT_CAP_MS;
+        o.low_speed_secs = (long)(a.idle_ms / 1000);
         progress_report(ctl ? ctl->progress : NULL, -1, "thinking");
         rc = api_send(api, ctl, &o, &data, err);
         cJSON_Delete(data);

@@ -230,8 +230,8 @@ static int recover_turn(nemo_job *j, gen_arg *a, api_ctl *ctl,
 
 /* The result of a recovered turn: what changed, said plainly. */
 static void recovered_result(nemo_job *j, const char *sid, const char *why,
-                             const timeline *before, const cJSON *state,
-                             nemo_result *out)
+                             const char *partial, const timeline *before,
+                             const cJSON *state, nemo_result *out)
 {
     cJSON *st = tool_generate_shape("completed", "agent", "");
     nemo_buf text = NEMO_BUF_INIT;
@@ -243,8 +243,24 @@ static void recovered_result(nemo_job *j, const char *sid, const char *why,
     fill_timeline(st, before, &after, state);
     list = tool_bullets(cJSON_GetObjectItemCaseSensitive(st, "changes"));
     buf_printf(&text, "The connection to the video agent was lost (%s), so "
-               "its written reply is missing, but the turn went on and "
-               "changed the timeline:\n%s", why, list ? list : "");
+               "its written reply is %s, but the turn went on and changed "
+               "the timeline:\n%s", why, partial && partial[0] ? "cut short"
+               : "missing", list ? list : "");
+    if (partial && partial[0]) {
+        char *rewritten = NULL;
+        cJSON *actions = NULL;
+
+        /* GUI talk rewritten as in a normal reply; its actions dropped
+         * (the turn's outcome is the timeline above). */
+        if (gui_translate(partial, &rewritten, &actions) != 0) {
+            free(rewritten);
+            rewritten = NULL;
+        }
+        buf_printf(&text, "\n\nWhat it had said so far: %s",
+                   rewritten ? rewritten : partial);
+        free(rewritten);
+        cJSON_Delete(actions);
+    }
     set_item(st, "reply", cJSON_CreateString(buf_str(&text)));
     buf_reset(&text);
     cJSON_AddStringToObject(st, "job", job_id(j));
@@ -259,7 +275,8 @@ static void recovered_result(nemo_job *j, const char *sid, const char *why,
 /* The turn's stream failed after the prompt reached the agent. */
 static void gen_recover(nemo_job *j, gen_arg *a, api_ctl *ctl,
                         const char *sid, const timeline *before,
-                        const nemo_err *turn_err, nemo_result *out)
+                        const api_turn *turn, const nemo_err *turn_err,
+                        nemo_result *out)
 {
     char why[sizeof turn_err->message];
     cJSON *state = NULL;
@@ -271,7 +288,7 @@ static void gen_recover(nemo_job *j, gen_arg *a, api_ctl *ctl,
     job_record_set(j, "phase", cJSON_CreateString("recovering"));
     rc = recover_turn(j, a, ctl, sid, before, &state, &err);
     if (rc == 0)
-        recovered_result(j, sid, why, before, state, out);
+        recovered_result(j, sid, why, turn->reply, before, state, out);
     else if (rc < 0)
         tool_result_err(out, &err);
     else
@@ -328,7 +345,7 @@ static void gen_job(nemo_job *j, void *argp, nemo_result *out)
     if (api_agent_turn(a->api, &ctl, sid, a->prompt, &turn, &err) != 0) {
         adopt_session(&ctl, sid, sizeof sid, old_sid, sizeof old_sid);
         if (turn.interrupted && !cancel_requested(job_cancel_token(j)))
-            gen_recover(j, a, &ctl, sid, &before, &err, out);
+            gen_recover(j, a, &ctl, sid, &before, &turn, &err, out);
         else
             tool_result_err(out, &err);
         goto out;

@@ -179,14 +179,31 @@ class TurnsDocumented(ToolsCase):
         self.assertEqual(len(reads), 5)
         self.assertEqual(len(self.requests("/run_sse")), 1)
 
+    def test_silent_stream_times_out_too(self):
+        # Headers, one heartbeat, then nothing at all: the idle limit
+        # still ends the wait (libcurl's low-speed limit), then recovery.
+        self.start_quick(idle_ms="1000", recover_ms="20")
+        self.rb.config(heartbeat_ms=60000)
+        self.rb.next_turn("heartbeats")
+        t0 = time.monotonic()
+        text = self.fails("generate", {"prompt": "hello there",
+                                       "wait_seconds": 60})
+        self.assertIn("only heartbeats", text)
+        self.assertIn("Try again", text)
+        self.assertLess(time.monotonic() - t0, 30)
+        self.assertEqual(len(self.requests("/run_sse")), 1)
+
     def test_dropped_stream_recovered_without_resending(self):
         self.start_quick()
-        self.rb.fault("/run_sse", "drop", after=2)
+        # call, response, two of the three partial chunks, then the drop
+        self.rb.fault("/run_sse", "drop", after=4)
         st = self.ok("generate", {"prompt": "add lo-fi music",
                                   "wait_seconds": 60})
         self.assertEqual(st["status"], "completed")
         self.assertTrue(st["timeline_changed"])
         self.assertIn("connection to the video agent was lost", st["reply"])
+        self.assertIn("What it had said so far: Added background music",
+                      st["reply"])
         self.assertEqual(self.rb.requests("/run_sse")[-1]["sse"]["outcome"],
                          "dropped")
         self.assertEqual(len(self.requests("/run_sse")), 1)
