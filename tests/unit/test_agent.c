@@ -198,6 +198,7 @@ TEST(dropped_stream_is_reported_not_resent)
     CHECK_INT(err.kind, NEMO_E_NETWORK);
     CHECK_CONTAINS(err.message, "the stream was interrupted");
     CHECK_INT(mb_count(&B, "/run_sse") - before, 1);     /* never resent */
+    CHECK(t.interrupted);               /* the caller reads the state */
     api_turn_free(&t);
 }
 
@@ -215,6 +216,49 @@ TEST(stream_closed_mid_event_is_interrupted_with_partial_text)
     CHECK_INT(err.kind, NEMO_E_NETWORK);
     CHECK_CONTAINS(err.message, "interrupted");
     CHECK_STR(t.reply, "Half a ");
+    CHECK(t.interrupted);
+    api_turn_free(&t);
+}
+
+TEST(trailing_temporary_issue_dropped_and_flagged)
+{
+    api_ctl ctl;
+    api_turn t;
+    nemo_err err;
+
+    memset(&ctl, 0, sizeof ctl);
+    next_turn("{\"mode\":\"text\",\"text\":\"Added the music.\","
+              "\"temporary_issue\":true}");
+    CHECK_INT(api_agent_turn(api, &ctl, sid, "add music", &t, &err), 0);
+    CHECK_STR(t.reply, "Added the music.");
+    CHECK(t.noise_dropped);
+    CHECK(!t.interrupted);
+    api_turn_free(&t);
+    next_turn("{\"mode\":\"text\",\"text\":\"Added the music.\","
+              "\"temporary_issue\":false}");
+    CHECK_INT(api_agent_turn(api, &ctl, sid, "add music", &t, &err), 0);
+    CHECK_STR(t.reply, "Added the music.");
+    CHECK(!t.noise_dropped);
+    api_turn_free(&t);
+}
+
+TEST(heartbeats_only_is_a_timeout)
+{
+    api_ctl ctl;
+    api_turn t;
+    nemo_err err;
+    long long t0 = clock_mono_ms();
+
+    memset(&ctl, 0, sizeof ctl);
+    setenv("NEMO_SSE_IDLE_MS", "200", 1);
+    next_turn("{\"mode\":\"heartbeats\",\"delay_ms\":20000}");
+    CHECK_INT(api_agent_turn(api, &ctl, sid, "hello", &t, &err), -1);
+    unsetenv("NEMO_SSE_IDLE_MS");
+    CHECK_INT(err.kind, NEMO_E_TIMEOUT);
+    CHECK_CONTAINS(err.message, "only heartbeats");
+    CHECK(t.interrupted);
+    CHECK(t.heartbeats > 2);
+    CHECK(clock_mono_ms() - t0 < 5000);
     api_turn_free(&t);
 }
 
@@ -398,6 +442,8 @@ int main(void)
     RUN(envelope_instead_of_stream_is_the_error);
     RUN(heartbeats_become_progress);
     RUN(cancel_aborts_promptly);
+    RUN(trailing_temporary_issue_dropped_and_flagged);
+    RUN(heartbeats_only_is_a_timeout);
     RUN(upload_file_and_urls);
     api_free(api);
     mb_stop(&B);
