@@ -211,9 +211,7 @@ static int agent_finish(agent_stream *a, api_ctl *ctl, int rc, api_turn *out,
                     "the stream was closed");
         else
             err_set(err, NEMO_E_NETWORK,
-                    "the stream was interrupted after %llds (%s); the agent "
-                    "may have finished anyway: read the state before "
-                    "sending the prompt again, which spends credits", secs,
+                    "the stream was interrupted after %llds (%s)", secs,
                     why);
         return -1;
     }
@@ -224,9 +222,7 @@ static int agent_finish(agent_stream *a, api_ctl *ctl, int rc, api_turn *out,
         out->interrupted = 1;
         err_set(err, NEMO_E_NETWORK,
                 "the stream was interrupted after %llds (closed before the "
-                "turn completed); the agent may have finished anyway: read "
-                "the state before sending the prompt again, which spends "
-                "credits", secs);
+                "turn completed)", secs);
         return -1;
     }
     return 0;

@@ -272,6 +272,23 @@ static void recovered_result(nemo_job *j, const char *sid, const char *why,
     buf_free(&text);
 }
 
+/* Five reads, nothing moved: the turn most likely never ran. */
+static void recover_failed(const char *why, nemo_result *out)
+{
+    long long base = clock_env_ms("NEMO_RECOVER_POLL_MS", RECOVER_FIRST_MS,
+                                  1, 3600000);
+    char span[32];
+
+    /* The waits: base, then 2 * base for each later read. */
+    tool_fmt_duration(base * (2 * RECOVER_READS - 1), span, sizeof span);
+    result_error(out, NULL, "The video agent did not finish: %s. The prompt "
+                 "was not sent again (that could spend credits twice), and "
+                 "the timeline was read %d times over %s without any "
+                 "change, so the request most likely did not go through. "
+                 "Try again: call `generate` with the same prompt.", why,
+                 RECOVER_READS, span);
+}
+
 /* The turn's stream failed after the prompt reached the agent. */
 static void gen_recover(nemo_job *j, gen_arg *a, api_ctl *ctl,
                         const char *sid, const timeline *before,
@@ -292,15 +309,7 @@ static void gen_recover(nemo_job *j, gen_arg *a, api_ctl *ctl,
     else if (rc < 0)
         tool_result_err(out, &err);
     else
-        result_error(out, NULL, "The video agent did not finish: %s. The "
-                     "prompt was not sent again (that would spend credits "
-                     "twice), and the timeline was read %d times over "
-                     "about %d minutes without any change, so the request "
-                     "most likely did not go through. Try again: call "
-                     "`generate` with the same prompt.", why, RECOVER_READS,
-                     (int)((clock_env_ms("NEMO_RECOVER_POLL_MS",
-                                         RECOVER_FIRST_MS, 1, 3600000) *
-                            (2 * RECOVER_READS - 1) + 59999) / 60000));
+        recover_failed(why, out);
     cJSON_Delete(state);
 }
 
