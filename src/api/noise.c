@@ -24,8 +24,11 @@ static const char *const noise_phrases[] = {
     "\xE9\xA2\x98",                                       /* 遇到了临时问题 */
 };
 
-/* How far back a sentence may start before the phrase ("Sorry, but "). */
+/* How far back a sentence may start before the phrase ("Sorry, but "),
+ * and how much may follow it ("... Please try again later."): more than
+ * that is the agent talking, not boilerplate. */
 #define NOISE_LEAD_MAX 48
+#define NOISE_TAIL_MAX 160
 
 /* Sentence ends: ASCII, and the full-width 。！？ (3 bytes each). */
 static size_t noise_sentence_end(const char *s, size_t i)
@@ -48,18 +51,21 @@ static int noise_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-/* Last position of needle in s[0..len) (ASCII case folded when fold), or
- * len when absent. */
+/* Last position of needle within the final NOISE_TAIL_MAX bytes after
+ * it (ASCII case folded when fold), or len when absent. */
 static size_t noise_last(const char *s, size_t len, const char *needle,
                          int fold)
 {
-    size_t n = strlen(needle), i, found = len;
+    size_t n = strlen(needle), i, stop;
 
-    for (i = 0; n <= len && i + n <= len; i++)
+    if (n > len)
+        return len;
+    stop = len - n > NOISE_TAIL_MAX ? len - n - NOISE_TAIL_MAX : 0;
+    for (i = len - n + 1; i-- > stop;)
         if ((fold ? strncasecmp(s + i, needle, n) : memcmp(s + i, needle, n))
             == 0)
-            found = i;
-    return found;
+            return i;
+    return len;
 }
 
 /* Start of the sentence that holds position p. */

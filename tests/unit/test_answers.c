@@ -316,6 +316,15 @@ TEST(temporary_issue_kept_when_alone_or_not_trailing)
             "used the second one.", "I encountered a temporary issue with "
             "the first clip.\n\nSo I used the second one.");
     trimmed("Nothing to drop here.", "Nothing to drop here.");
+    /* Followed by a long story: the agent talking, not boilerplate. */
+    trimmed("Done. I encountered a temporary issue with clip 2, so I used "
+            "clip 3 instead, trimmed it to six seconds, added the lo-fi "
+            "track at 35 percent, put the title on top for three seconds "
+            "and checked that the captions still line up with the voice.",
+            "Done. I encountered a temporary issue with clip 2, so I used "
+            "clip 3 instead, trimmed it to six seconds, added the lo-fi "
+            "track at 35 percent, put the title on top for three seconds "
+            "and checked that the captions still line up with the voice.");
     trimmed("", "");
     CHECK(noise_trim_trailing(NULL, 0) == 0);
 }
