@@ -184,16 +184,18 @@ static void take_reply(cJSON *st, const char *raw)
 #define RECOVER_FIRST_MS 30000LL
 
 /* 0 with *state (owned) once the timeline differs from before; 1 when it
- * never did; -1 with err when cancelled. */
+ * never did (*reads: how many reads succeeded; err: the last read error);
+ * -1 with err when cancelled. */
 static int recover_turn(nemo_job *j, gen_arg *a, api_ctl *ctl,
                         const char *sid, const timeline *before,
-                        cJSON **state, nemo_err *err)
+                        cJSON **state, int *reads, nemo_err *err)
 {
     long long base = clock_env_ms("NEMO_RECOVER_POLL_MS", RECOVER_FIRST_MS,
                                   1, 3600000);
     int i;
 
     *state = NULL;
+    *reads = 0;
     for (i = 0; i < RECOVER_READS; i++) {
         timeline now;
         cJSON *changes;
@@ -212,8 +214,10 @@ static int recover_turn(nemo_job *j, gen_arg *a, api_ctl *ctl,
         if (api_state_get(a->api, ctl, sid, state, &rerr) != 0) {
             LOG_WARN("generate", "recovery read %d: %s", i + 1,
                      rerr.message);
+            *err = rerr;
             continue;
         }
+        (*reads)++;
         memset(&now, 0, sizeof now);
         timeline_from_draft(tool_state_draft(*state), &now);
         changes = timeline_diff(before, &now);
@@ -273,7 +277,8 @@ static void recovered_result(nemo_job *j, const char *sid, const char *why,
 }
 
 /* Five reads, nothing moved: the turn most likely never ran. */
-static void recover_failed(const char *why, nemo_result *out)
+static void recover_failed(const char *why, int reads, const nemo_err *last,
+                           nemo_result *out)
 {
     long long base = clock_env_ms("NEMO_RECOVER_POLL_MS", RECOVER_FIRST_MS,
                                   1, 3600000);
@@ -281,12 +286,20 @@ static void recover_failed(const char *why, nemo_result *out)
 
     /* The waits: base, then 2 * base for each later read. */
     tool_fmt_duration(base * (2 * RECOVER_READS - 1), span, sizeof span);
+    if (reads == 0) {
+        result_error(out, NULL, "The video agent did not finish: %s. The "
+                     "prompt was not sent again (that could spend credits "
+                     "twice), and the timeline could not be read to see "
+                     "what the turn did (%s). Call `state` to check before "
+                     "asking again.", why, last->message);
+        return;
+    }
     result_error(out, NULL, "The video agent did not finish: %s. The prompt "
                  "was not sent again (that could spend credits twice), and "
                  "the timeline was read %d times over %s without any "
                  "change, so the request most likely did not go through. "
                  "Try again: call `generate` with the same prompt.", why,
-                 RECOVER_READS, span);
+                 reads, span);
 }
 
 /* The turn's stream failed after the prompt reached the agent. */
@@ -298,18 +311,18 @@ static void gen_recover(nemo_job *j, gen_arg *a, api_ctl *ctl,
     char why[sizeof turn_err->message];
     cJSON *state = NULL;
     nemo_err err;
-    int rc;
+    int rc, reads;
 
     snprintf(why, sizeof why, "%s", turn_err->message);
     err_clear(&err);
     job_record_set(j, "phase", cJSON_CreateString("recovering"));
-    rc = recover_turn(j, a, ctl, sid, before, &state, &err);
+    rc = recover_turn(j, a, ctl, sid, before, &state, &reads, &err);
     if (rc == 0)
         recovered_result(j, sid, why, turn->reply, before, state, out);
     else if (rc < 0)
         tool_result_err(out, &err);
     else
-        recover_failed(why, out);
+        recover_failed(why, reads, &err, out);
     cJSON_Delete(state);
 }
 

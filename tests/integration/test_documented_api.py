@@ -208,6 +208,23 @@ class TurnsDocumented(ToolsCase):
                          "dropped")
         self.assertEqual(len(self.requests("/run_sse")), 1)
 
+    def test_unreadable_state_says_so(self):
+        self.mcp = self.start_server({"NEMO_SSE_IDLE_MS": "300",
+                                      "NEMO_RECOVER_POLL_MS": "200",
+                                      "NEMO_RETRY_BACKOFF_MS": "1"})
+        self.rb.fault("/run_sse", "drop", after=1)
+        st = self.ok("generate", {"prompt": "hello there",
+                                  "wait_seconds": 0})
+        # The read before the turn worked; every read after it fails (the
+        # first one is 200 ms after the drop).
+        self.rb.wait_for_request("/run_sse", done=True, timeout=10)
+        self.rb.fault("/api/state/", "status", status=503, count=0)
+        done = self.call("job", {"job": st["job"], "wait_seconds": 30})
+        self.assertTrue(done.get("isError"), done)
+        self.assertIn("could not be read", text_of(done))
+        self.assertIn("`state`", text_of(done))
+        self.assertEqual(len(self.requests("/run_sse")), 1)
+
     def test_recovery_waits_end_at_a_cancel(self):
         self.start_quick(recover_ms="600000")
         self.rb.fault("/run_sse", "drop", after=1)
