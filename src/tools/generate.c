@@ -183,12 +183,20 @@ static void take_reply(cJSON *st, const char *raw)
 #define RECOVER_READS 5
 #define RECOVER_FIRST_MS 30000LL
 
+/* Two drafts alike, absent ones included (cJSON_Compare says NULL is
+ * unlike everything). */
+static int drafts_same(const cJSON *a, const cJSON *b)
+{
+    return (!a && !b) || (a && b && cJSON_Compare(a, b, 1));
+}
+
 /* 0 with *state (owned) once the timeline differs from before; 1 when it
  * never did (*reads: how many reads succeeded; err: the last read error);
  * -1 with err when cancelled. */
 static int recover_turn(nemo_job *j, gen_arg *a, api_ctl *ctl,
                         const char *sid, const timeline *before,
-                        cJSON **state, int *reads, nemo_err *err)
+                        const cJSON *before_draft, cJSON **state, int *reads,
+                        nemo_err *err)
 {
     long long base = clock_env_ms("NEMO_RECOVER_POLL_MS", RECOVER_FIRST_MS,
                                   1, 3600000);
@@ -221,7 +229,9 @@ static int recover_turn(nemo_job *j, gen_arg *a, api_ctl *ctl,
         memset(&now, 0, sizeof now);
         timeline_from_draft(tool_state_draft(*state), &now);
         changes = timeline_diff(before, &now);
-        moved = cJSON_GetArraySize(changes) > 0;
+        /* Moved: a visible change, or any change to the draft at all. */
+        moved = cJSON_GetArraySize(changes) > 0 ||
+                !drafts_same(before_draft, tool_state_draft(*state));
         cJSON_Delete(changes);
         timeline_free(&now);
         if (moved)
@@ -248,8 +258,17 @@ static void recovered_result(nemo_job *j, const char *sid, const char *why,
     list = tool_bullets(cJSON_GetObjectItemCaseSensitive(st, "changes"));
     buf_printf(&text, "The connection to the video agent was lost (%s), so "
                "its written reply is %s, but the turn went on and changed "
-               "the timeline:\n%s", why, partial && partial[0] ? "cut short"
-               : "missing", list ? list : "");
+               "the timeline", why, partial && partial[0] ? "cut short"
+               : "missing");
+    if (list && list[0]) {
+        buf_printf(&text, ":\n%s", list);
+    } else {
+        /* The draft changed in ways the track summary does not show. */
+        buf_puts(&text, " (in details the track summary does not show; "
+                        "call `state` to see it).");
+        cJSON_DeleteItemFromObjectCaseSensitive(st, "timeline_changed");
+        cJSON_AddBoolToObject(st, "timeline_changed", 1);
+    }
     if (partial && partial[0]) {
         char *rewritten = NULL;
         cJSON *actions = NULL;
@@ -305,8 +324,8 @@ static void recover_failed(const char *why, int reads, const nemo_err *last,
 /* The turn's stream failed after the prompt reached the agent. */
 static void gen_recover(nemo_job *j, gen_arg *a, api_ctl *ctl,
                         const char *sid, const timeline *before,
-                        const api_turn *turn, const nemo_err *turn_err,
-                        nemo_result *out)
+                        const cJSON *before_draft, const api_turn *turn,
+                        const nemo_err *turn_err, nemo_result *out)
 {
     char why[sizeof turn_err->message];
     cJSON *state = NULL;
@@ -316,7 +335,8 @@ static void gen_recover(nemo_job *j, gen_arg *a, api_ctl *ctl,
     snprintf(why, sizeof why, "%s", turn_err->message);
     err_clear(&err);
     job_record_set(j, "phase", cJSON_CreateString("recovering"));
-    rc = recover_turn(j, a, ctl, sid, before, &state, &reads, &err);
+    rc = recover_turn(j, a, ctl, sid, before, before_draft, &state, &reads,
+                      &err);
     if (rc == 0)
         recovered_result(j, sid, why, turn->reply, before, state, out);
     else if (rc < 0)
@@ -367,7 +387,8 @@ static void gen_job(nemo_job *j, void *argp, nemo_result *out)
     if (api_agent_turn(a->api, &ctl, sid, a->prompt, &turn, &err) != 0) {
         adopt_session(&ctl, sid, sizeof sid, old_sid, sizeof old_sid);
         if (turn.interrupted && !cancel_requested(job_cancel_token(j)))
-            gen_recover(j, a, &ctl, sid, &before, &turn, &err, out);
+            gen_recover(j, a, &ctl, sid, &before, tool_state_draft(state),
+                        &turn, &err, out);
         else
             tool_result_err(out, &err);
         goto out;

@@ -193,6 +193,22 @@ class TurnsDocumented(ToolsCase):
         self.assertLess(time.monotonic() - t0, 30)
         self.assertEqual(len(self.requests("/run_sse")), 1)
 
+    def test_a_change_the_summary_does_not_show_counts(self):
+        import copy
+        self.start_quick(recover_ms="100")
+        sid = self.session()
+        self.rb.set_state(sid, draft=SEED_DRAFT)
+        faster = copy.deepcopy(SEED_DRAFT)
+        faster["t"][0]["sg"][0]["m"]["speed"] = 2
+        self.rb.next_turn("heartbeats", draft=faster)
+        st = self.ok("generate", {"prompt": "hello there",
+                                  "wait_seconds": 60})
+        self.assertEqual(st["status"], "completed")
+        self.assertTrue(st["timeline_changed"])
+        self.assertEqual(st["changes"], [])
+        self.assertIn("does not show", st["reply"])
+        self.assertEqual(self.rb.state(sid)["draft"], faster)
+
     def test_dropped_stream_recovered_without_resending(self):
         self.start_quick()
         # call, response, two of the three partial chunks, then the drop
