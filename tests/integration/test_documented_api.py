@@ -12,6 +12,7 @@ shapes still working:
   NEMO_RECOVER_POLL_MS, then twice that, five reads), and the waits end at
   a cancel;
 - state reports the canvas."""
+import copy
 import os
 import time
 import unittest
@@ -194,7 +195,6 @@ class TurnsDocumented(ToolsCase):
         self.assertEqual(len(self.requests("/run_sse")), 1)
 
     def test_a_change_the_summary_does_not_show_counts(self):
-        import copy
         self.start_quick(recover_ms="100")
         sid = self.session()
         self.rb.set_state(sid, draft=SEED_DRAFT)
