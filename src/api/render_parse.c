@@ -151,17 +151,20 @@ static void render_url(const cJSON *const *scopes, size_t n, char *out,
         snprintf(out, cap, "%s", v->valuestring);
 }
 
-/* output.size when given, else -1. */
+/* The output's size in bytes, when the backend says: the download stops
+ * there. -1 when absent or absurd. */
 static long long render_size(const cJSON *const *scopes, size_t n)
 {
-    static const char *const output[] = { "output", NULL };
     static const char *const keys[] = { "size", "bytes", "file_size",
                                         "fileSize", NULL };
+    static const char *const output[] = { "output", "outputs", NULL };
     const cJSON *o = render_find(scopes, n, output);
 
+    if (cJSON_IsArray(o))
+        o = cJSON_GetArrayItem(o, 0);
     if (!cJSON_IsObject(o))
         return -1;
-    return num_ll_or(render_find(&o, 1, keys), 0, 1LL << 50, -1);
+    return num_ll_or(render_find(&o, 1, keys), 1, 1LL << 50, -1);
 }
 
 static void render_message(const cJSON *const *scopes, size_t n, char *out,
@@ -191,7 +194,7 @@ int render_status_parse(const cJSON *answer, api_render_status *out,
 
     memset(out, 0, sizeof *out);
     out->progress = -1;
-    out->size = -1;
+    out->bytes = -1;
     if (!cJSON_IsObject(answer)) {
         err_set(err, NEMO_E_PROTOCOL, "the render status answer was not a "
                                       "JSON object");
@@ -206,7 +209,7 @@ int render_status_parse(const cJSON *answer, api_render_status *out,
                  out->url[0] ? "completed" : "unknown");
     out->progress = render_progress(render_find(scopes, n, progress_keys),
                                     out->status);
-    out->size = render_size(scopes, n);
+    out->bytes = render_size(scopes, n);
     if (strcmp(out->status, "failed") == 0 ||
         strcmp(out->status, "cancelled") == 0)
         render_message(scopes, n, out->message, sizeof out->message);

@@ -358,8 +358,8 @@ TEST(upload_file_and_urls)
     char body[300];
 
     memset(&ctl, 0, sizeof ctl);
-    CHECK_INT(api_upload_file(api, &ctl, sid, "tests/fixtures/media/sample.png",
-                              "sample.png", "image/png", &data, &err), 0);
+    CHECK_INT(mb_upload_path(api, &ctl, sid, "tests/fixtures/media/sample.png",
+                             "sample.png", "image/png", &data, &err), 0);
     /* Today's answer: files[{filename, file_type, cdn_url, ...}]. */
     CHECK_INT(upload_answer_parse(data, &ans, &err), 0);
     CHECK_INT((int)ans.n, 1);
@@ -372,8 +372,8 @@ TEST(upload_file_and_urls)
     /* The older answer: files[{file_id, name, type, url}]. */
     CHECK_INT(mb_control(&B, "/_control/config", "{\"shapes\":\"seeds\"}",
                          NULL), 0);
-    CHECK_INT(api_upload_file(api, &ctl, sid, "tests/fixtures/media/sample.png",
-                              "sample.png", "image/png", &data, &err), 0);
+    CHECK_INT(mb_upload_path(api, &ctl, sid, "tests/fixtures/media/sample.png",
+                             "sample.png", "image/png", &data, &err), 0);
     CHECK_INT(mb_control(&B, "/_control/config",
                          "{\"shapes\":\"current\"}", NULL), 0);
     f = cJSON_GetArrayItem(cJSON_GetObjectItem(data, "files"), 0);
@@ -417,8 +417,8 @@ TEST(upload_file_and_urls)
     /* A lost session: recovered and the upload sent once more. */
     snprintf(body, sizeof body, "{\"session_id\":\"%s\"}", sid);
     CHECK_INT(mb_control(&B, "/_control/lose_session", body, NULL), 0);
-    CHECK_INT(api_upload_file(api, &ctl, sid, "tests/fixtures/media/sample.mp4",
-                              "sample.mp4", "video/mp4", &data, &err), 0);
+    CHECK_INT(mb_upload_path(api, &ctl, sid, "tests/fixtures/media/sample.mp4",
+                             "sample.mp4", "video/mp4", &data, &err), 0);
     CHECK(ctl.session_reset);
     CHECK(strcmp(ctl.new_session, sid) != 0);
     cJSON_Delete(data);

@@ -43,7 +43,7 @@ TEST(render_status_documented_lifecycle)
                         "\"duration\":30.5,\"size\":15728640}}", &st), 0);
     CHECK_STR(st.status, "completed");
     CHECK_STR(st.url, "https://cdn.x/o.mp4");
-    CHECK(st.size == 15728640);
+    CHECK(st.bytes == 15728640);
     CHECK(st.progress == 100);
     CHECK_INT(status_of("{\"status\":\"failed\",\"error\":\"GPU melted\"}",
                         &st), 0);
@@ -58,7 +58,7 @@ TEST(render_status_documented_lifecycle)
     CHECK_INT(status_of("{\"status\":\"completed\",\"output\":{}}", &st), 0);
     CHECK_STR(st.status, "completed");
     CHECK_STR(st.url, "");
-    CHECK(st.size == -1);
+    CHECK(st.bytes == -1);
     /* A URL alone means done. */
     CHECK_INT(status_of("{\"output_url\":\"https://cdn.x/a.mp4\"}", &st), 0);
     CHECK_STR(st.status, "completed");
@@ -95,7 +95,7 @@ TEST(render_progress_never_nan_or_absurd)
     /* Sizes out of range are unknown, not wrapped. */
     CHECK_INT(status_of("{\"status\":\"completed\",\"output\":{\"url\":"
                         "\"https://x/a.mp4\",\"size\":1e300}}", &st), 0);
-    CHECK(st.size == -1);
+    CHECK(st.bytes == -1);
 }
 
 TEST(render_status_refuses_non_objects_and_cleans_words)
