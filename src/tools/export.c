@@ -244,6 +244,8 @@ static int render_poll(nemo_job *j, export_arg *a, api_ctl *ctl,
             if (rs.progress >= 0)
                 progress_report(p, rs.progress / 100.0, "rendering %.0f%%",
                                 rs.progress);
+            else if (strcmp(rs.status, "rendering") == 0)
+                progress_report(p, -1, "rendering");
             else
                 progress_report(p, -1, "rendering (%s)",
                                 rs.status[0] ? rs.status : "queued");

@@ -14,11 +14,15 @@ shapes still working:
 - state reports the canvas."""
 import copy
 import os
+import sys
 import time
 import unittest
 
 from mcpclient import text_of
-from tools_fixture import SEED_DRAFT, ToolsCase, wait_until
+from tools_fixture import SEED_DRAFT, TESTS, ToolsCase, wait_until
+
+sys.path.insert(0, os.path.join(TESTS, "backend"))
+from hostile import HostileBackend  # noqa: E402
 
 LAMBDA = "/api/render/proxy/lambda"
 
@@ -257,6 +261,40 @@ class TurnsDocumented(ToolsCase):
         self.assertEqual(done["status"], "cancelled")
         self.assertLess(time.monotonic() - t0, 5)
         self.assertEqual(len(self.requests("/run_sse")), 1)
+
+
+class HostileProgress(ToolsCase):
+    """Issue 11, finding 16: a render progress such as "nan%" never
+    reaches the host as NaN (or as an absurd number)."""
+    backend_class = HostileBackend
+
+    def test_absurd_progress_is_unknown(self):
+        sid = self.session()
+        self.rb.set_state(sid, draft=SEED_DRAFT)
+        # Polls slower than the progress throttle: every step is sent.
+        self.mcp = self.start_server({"NEMO_RENDER_POLL_MS": "150"})
+        for bad in ("nan%", "NaN", "1e999%", "-inf", 1e300):
+            with self.subTest(progress=bad):
+                self.rb.attack(render_progress=bad)
+                self.rb.config(render_steps=[10, 20])
+                token = "p-%s" % bad
+                r = self.mcp.call_tool("export", {"wait_seconds": 30},
+                                       progress_token=token)
+                self.assertFalse(r["result"].get("isError"),
+                                 text_of(r["result"]))
+                notes = [n["params"] for n in
+                         self.mcp.notifications("notifications/progress")
+                         if n["params"]["progressToken"] == token]
+                msgs = [n.get("message", "") for n in notes]
+                # No percentage: "rendering" (the host may prefix it).
+                self.assertTrue(any(m.endswith("rendering") for m in msgs),
+                                msgs)
+                self.assertFalse(any("%" in m for m in msgs), msgs)
+                for n in notes:
+                    self.assertNotIn("nan", n.get("message", "").lower())
+                    self.assertNotIn("inf", n.get("message", "").lower())
+                    self.assertIsInstance(n["progress"], (int, float))
+                    self.assertTrue(0 <= n["progress"] < 1e9, n)
 
 
 class StateCanvas(ToolsCase):
