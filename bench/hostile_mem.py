@@ -75,7 +75,8 @@ def peakrss_tool(tmp):
 def run_measured(binary, url, tool, tmp):
     conf = tempfile.mkdtemp(dir=tmp)
     env = dict(os.environ, NEMO_API_BASE=url, NEMO_TOKEN="tok_" + "h" * 40,
-               NEMO_CONFIG_DIR=conf, HOME=tmp, NEMO_LOG="error",
+               NEMO_CONFIG_DIR=conf, NEMO_STATE_DIR=os.path.join(conf, "st"),
+               HOME=tmp, NEMO_LOG="error",
                NO_PROXY="127.0.0.1", no_proxy="127.0.0.1")
     for k in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
         env.pop(k, None)
@@ -91,7 +92,7 @@ def run_measured(binary, url, tool, tmp):
     with open(report) as fh:
         kb, code = (int(x) for x in fh.read().split())
     journal = 0
-    jobs = os.path.join(conf, "jobs")
+    jobs = os.path.join(conf, "st", "jobs")
     if os.path.isdir(jobs):
         for name in os.listdir(jobs):
             if name.endswith(".json"):

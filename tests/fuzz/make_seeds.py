@@ -149,6 +149,44 @@ def seeds():
         b"\x03\x00\x00\x00\x10ftypisom\x00\x00\x00\x00"
         b"\x00\x00\x00\x00moov",
     ]
+    s["render"] = [
+        j({"taskId": "r", "status": "pending", "progress": 0}),
+        j({"status": "processing", "progress": 45}),
+        j({"status": "completed", "progress": 100,
+           "output": {"url": "https://cdn.x/a.mp4", "size": 123456,
+                      "duration_ms": 1000}}),
+        j({"status": "failed", "error": "GPU melted"}),
+        j({"render": {"state": "Rendering", "progress": "nan%"}}),
+        b'{"status":"rendering","progress":1e999}',
+        j({"status": "rendering", "progress": "1e300%"}),
+        j({"output_url": "https://cdn.x/a.mp4", "size": 1e19}),
+        j({"id": "render_1", "sessionId": "s", "status": "queued"}),
+    ]
+    s["token"] = [
+        j({"token": "t" * 48, "credits": 100, "expires_in": 604800,
+           "expires_at": 1764700000, "user_id": "anon_1"}),
+        j({"token": "t", "expires_in": 1e19, "expires_at": -1e300}),
+        j({"token": "t", "expires_at": 1764700000000}),
+        j({"session_id": "0b5e5a1e-0000-4000-8000-00000000abcd",
+           "task_id": "t1", "user_id": "anon_x"}),
+        j({"sessionId": 5, "taskId": None}),
+        j({"claim_token": "clm_x", "expires_in": 604800}),
+        j({"claim_token": "", "expires_in": "nan"}),
+    ]
+    s["answers"] = [
+        j({"files": [{"filename": "video.mp4", "file_type": "video",
+                      "cdn_url": "https://cdn.example.com/v.mp4",
+                      "duration": 30.5, "width": 1920, "height": 1080},
+                     {"filename": "a.mp3", "file_type": "audio"}],
+           "session_state_applied": True}),
+        j([{"file_id": "f", "name": "n.mp4", "size": 1e19, "type": "video",
+            "url": "https://x"}]),
+        j({"canvas_config": {"width": 1080, "height": 1920, "ratio": "9:16"}}),
+        j({"canvasConfig": {"w": 1e300, "h": -5}}),
+        j({"questions": [{"id": "q1", "prompt": "Which style?",
+                          "options": ["calm", {"label": "epic"}]}]}),
+        j({"question": "Length?", "options": list(range(40))}),
+    ]
     return s
 
 

@@ -31,10 +31,12 @@ class HostileMemCase(unittest.TestCase):
         self.tmp = tempfile.TemporaryDirectory()
         self.addCleanup(self.tmp.cleanup)
         self.conf = os.path.join(self.tmp.name, "conf")
+        self.state = os.path.join(self.tmp.name, "state")
 
     def call(self, tool, *args):
         env = dict(os.environ, NEMO_API_BASE=self.hb.url,
                    NEMO_TOKEN="tok_" + "h" * 40, NEMO_CONFIG_DIR=self.conf,
+                   NEMO_STATE_DIR=self.state,
                    HOME=self.tmp.name, NEMO_LOG="warn",
                    NEMO_RETRY_BACKOFF_MS="1", NO_PROXY="127.0.0.1",
                    no_proxy="127.0.0.1")
@@ -58,7 +60,7 @@ class HostileMemCase(unittest.TestCase):
 
     def records(self):
         out = []
-        for path in glob.glob(os.path.join(self.conf, "jobs", "*.json")):
+        for path in glob.glob(os.path.join(self.state, "jobs", "*.json")):
             with open(path, "rb") as fh:
                 out.append((os.path.getsize(path), json.loads(fh.read())))
         return out
