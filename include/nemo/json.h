@@ -12,8 +12,8 @@
 #include <stddef.h>
 #include <cjson/cJSON.h>
 
-#define JSON_MAX_BYTES (8u << 20)   /* text */
-#define JSON_MAX_NODES 200000       /* values (~16 MB of cJSON nodes) */
+#define JSON_MAX_BYTES (4u << 20)   /* text (the SSE line cap too) */
+#define JSON_MAX_NODES 100000       /* values (~8 MB of cJSON nodes) */
 #define JSON_MAX_DEPTH 64           /* nested arrays and objects */
 
 typedef struct json_shape {
