@@ -6,7 +6,7 @@
  * status. Exists because a child started from a big process (Python's
  * posix_spawn uses vfork) inherits that process's high-water mark in
  * ru_maxrss; forked from this small program, the figure is the command's
- * own. Used by bench/hostile_mem.py. */
+ * own. Used by bench/hostile_rss.py. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>

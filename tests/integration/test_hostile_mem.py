@@ -1,7 +1,7 @@
 """Issue 11, findings 4, 5, 13, 14, 15: a hostile backend
 (tests/backend/hostile_mem.py) sends endless text, amplifying drafts, empty
 error bodies, absurd numbers and forged header lines. Each stays a clear
-result or a clear error, in bounded memory (bench/hostile_mem.py measures
+result or a clear error, in bounded memory (bench/hostile_rss.py measures
 the peak RSS of the full-size attacks)."""
 import glob
 import json
