@@ -139,3 +139,35 @@ class HostileMemCase(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tools_fixture import ToolsCase  # noqa: E402
+
+
+class JobCap(ToolsCase):
+    """Finding 6: 1,200 `export` calls with wait_seconds 0 made 1,005
+    threads. Past NEMO_MAX_JOBS running jobs a call is refused, clearly."""
+
+    backend_config = {"silent_ratio": 0, "turn_ms": 60000,
+                      "heartbeat_ms": 50}
+
+    def server_env(self, extra=None):
+        env = super().server_env(extra)
+        env["NEMO_MAX_JOBS"] = "2"
+        return env
+
+    def test_running_jobs_are_capped(self):
+        jobs = [self.ok("generate", {"prompt": "add music %d" % i,
+                                     "wait_seconds": 0}) for i in range(2)]
+        for st in jobs:
+            self.assertEqual(st["status"], "running")
+        text = self.fails("generate", {"prompt": "add a title",
+                                       "wait_seconds": 0})
+        self.assertIn("2 background jobs are already running", text)
+        self.assertIn("`job`", text)
+        self.assertIn("cancel", text)
+        # the running ones are untouched and can still be collected
+        for st in jobs:
+            res = self.call("job", {"job": st["job"], "cancel": True})
+            self.assertFalse(res.get("isError"))
