@@ -392,6 +392,7 @@ static int cli_prepare(const cli_opts *o, const tool_def **def,
                        const cJSON **tool, cJSON **args)
 {
     char err[512];
+    cJSON *raw;
 
     *def = tool_find(o->tool);
     *tool = schema_tool(o->tool);
@@ -404,17 +405,17 @@ static int cli_prepare(const cli_opts *o, const tool_def **def,
         tool_help(stdout, *tool);
         return CLI_EXIT_OK;
     }
-    *args = cli_args(o->args, o->nargs, err, sizeof err);
-    if (!*args) {
+    raw = cli_args(o->args, o->nargs, err, sizeof err);
+    if (!raw) {
         fprintf(stderr, "nemo-mcp: %s\n", err);
         return CLI_EXIT_USAGE;
     }
-    if (schema_validate(cJSON_GetObjectItemCaseSensitive(*tool, "inputSchema"),
-                        *args, "arguments", err, sizeof err) != 0) {
+    *args = schema_args(cJSON_GetObjectItemCaseSensitive(*tool, "inputSchema"),
+                        raw, err, sizeof err);
+    cJSON_Delete(raw);
+    if (!*args) {
         fprintf(stderr, "nemo-mcp: invalid arguments for %s: %s\n"
                 "(see `nemo-mcp call %s --help`)\n", o->tool, err, o->tool);
-        cJSON_Delete(*args);
-        *args = NULL;
         return CLI_EXIT_USAGE;
     }
     return -1;  /* go on */

@@ -56,7 +56,10 @@ const tool_def *tool_find(const char *name);
  * resumed jobs use env->api, so env must outlive the job table. */
 void tool_register_resumers(tool_env *env);
 
-/* Helpers for tool implementations (src/tools/common.c). */
+/* Helpers for tool implementations (src/tools/common.c). An argument that
+ * is missing, JSON null or of another type counts as not given: the
+ * string helper gives NULL, the others def. (The MCP layer already drops
+ * nulls for optional arguments; the helpers do not rely on it.) */
 const char *tool_arg_str(const cJSON *args, const char *key);   /* or NULL */
 long long tool_arg_int(const cJSON *args, const char *key, long long def);
 int tool_arg_bool(const cJSON *args, const char *key, int def);

@@ -235,9 +235,9 @@ static cJSON *call_run(mcp_call *c)
     const cJSON *p = c->req.params;
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(p, "name");
     const cJSON *args = cJSON_GetObjectItemCaseSensitive(p, "arguments");
-    const cJSON *tool, *in;
+    const cJSON *tool;
     const tool_def *def;
-    cJSON *empty = NULL, *res;
+    cJSON *clean, *res;
     char err[512];
 
     if (!cJSON_IsString(name))
@@ -249,13 +249,12 @@ static cJSON *call_run(mcp_call *c)
                  "the tools)", name->valuestring);
         return invalid_params(c, err);
     }
-    if (!args || cJSON_IsNull(args))
-        args = empty = cJSON_CreateObject();
-    else if (!cJSON_IsObject(args))
+    if (args && !cJSON_IsNull(args) && !cJSON_IsObject(args))
         return invalid_params(c, "Invalid params: \"arguments\" must be an "
                               "object");
-    in = cJSON_GetObjectItemCaseSensitive(tool, "inputSchema");
-    if (schema_validate(in, args, "arguments", err, sizeof err) != 0) {
+    clean = schema_args(cJSON_GetObjectItemCaseSensitive(tool, "inputSchema"),
+                        args, err, sizeof err);
+    if (!clean) {
         nemo_result r;
 
         result_init(&r);
@@ -267,9 +266,9 @@ static cJSON *call_run(mcp_call *c)
                                                                     &r)));
         result_free(&r);
     } else {
-        res = run_tool(c, def, tool, args);
+        res = run_tool(c, def, tool, clean);
     }
-    cJSON_Delete(empty);
+    cJSON_Delete(clean);
     return res;
 }
 
