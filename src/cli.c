@@ -494,7 +494,8 @@ int cli_call(tool_env *env, const cli_opts *o)
     tc.cancel = &r.cancel;
     tc.progress = &sink;
     tc.task_mode = def->long_running && !o->no_wait;
-    if (def->run(&tc, &out) != 0 && !out.result.text && !out.result.is_error)
+    if (tool_run(def, &tc, &out) != 0 && !out.result.text &&
+        !out.result.is_error)
         result_error(&out.result, NULL, "the %s tool failed unexpectedly",
                      def->name);
     if (tc.task_mode && out.job_id[0] && !cancel_requested(&r.cancel))

@@ -12,6 +12,12 @@
 
 /* Resolve (and create, mode 0700) the config dir. 0 on success. */
 int store_dir(char *out, size_t n);
+/* Resolve only: nothing is created. 0 on success. */
+int store_dir_name(char *out, size_t n);
+/* Whether the config dir can be used, without creating anything: it, or
+ * the nearest existing folder above it, is a writable folder. -1 with the
+ * reason in why. */
+int store_dir_usable(char *why, size_t n);
 /* <dir>/<name>; subdirs in name are created 0700 on demand. */
 int store_path(const char *name, char *out, size_t n);
 /* Whole file; *data NUL-terminated, caller frees. 1 when the file does not

@@ -35,7 +35,7 @@ int fs_mkdirs(const char *path, mode_t mode)
     return 0;
 }
 
-int store_dir(char *out, size_t n)
+int store_dir_name(char *out, size_t n)
 {
     const char *env = getenv("NEMO_CONFIG_DIR");
     const char *xdg = getenv("XDG_CONFIG_HOME");
@@ -50,7 +50,53 @@ int store_dir(char *out, size_t n)
         len = snprintf(out, n, "%s/.config/nemovideo", home);
     else
         return -1;
-    if (len < 0 || (size_t)len >= n)
+    return len < 0 || (size_t)len >= n ? -1 : 0;
+}
+
+/* The dir, or its nearest existing ancestor when it does not exist yet,
+ * must be a directory we can write into. */
+int store_dir_usable(char *why, size_t n)
+{
+    char dir[PATH_MAX], at[PATH_MAX];
+    struct stat st;
+    char *cut;
+
+    if (store_dir_name(dir, sizeof dir) != 0) {
+        snprintf(why, n, "no config dir: NEMO_CONFIG_DIR, XDG_CONFIG_HOME "
+                 "and HOME are unset (or the path is too long)");
+        return -1;
+    }
+    snprintf(at, sizeof at, "%s", dir);
+    while (stat(at, &st) != 0) {
+        if (errno != ENOENT || strcmp(at, ".") == 0 || strcmp(at, "/") == 0) {
+            snprintf(why, n, "config dir %s: %s%s%s", dir,
+                     strcmp(at, dir) ? at : "", strcmp(at, dir) ? ": " : "",
+                     strerror(errno));
+            return -1;
+        }
+        cut = strrchr(at, '/');
+        if (!cut)
+            snprintf(at, sizeof at, ".");
+        else if (cut == at)
+            at[1] = '\0';
+        else
+            *cut = '\0';
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        snprintf(why, n, "config dir %s: %s is not a folder", dir, at);
+        return -1;
+    }
+    if (access(at, W_OK | X_OK) != 0) {
+        snprintf(why, n, "config dir %s: %s is not writable (%s)", dir, at,
+                 strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int store_dir(char *out, size_t n)
+{
+    if (store_dir_name(out, n) != 0)
         return -1;
     if (fs_mkdirs(out, 0700) != 0) {
         LOG_ERROR("store", "cannot create config dir %s: %s", out,

@@ -206,7 +206,7 @@ static cJSON *run_tool(mcp_call *c, const tool_def *def, const cJSON *tool,
     /* On this thread, so a request that set a log level sees it. */
     LOG_DEBUG("mcp", "calling tool %s%s", def->name,
               tc.task_mode ? " (task mode)" : "");
-    rc = def->run(&tc, &out);
+    rc = tool_run(def, &tc, &out);
     LOG_DEBUG("mcp", "tool %s returned after %lld ms%s", def->name,
               clock_mono_ms() - c->started_ms,
               out.result.is_error ? " with an error" : "");

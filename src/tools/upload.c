@@ -96,11 +96,13 @@ const cJSON *tool_upload_item(const cJSON *data, int idx)
 
 /* ---- entries ---- */
 
+/* NULL leaves the field out: strict host validators warn about null
+ * (and about ["string","null"] types in the schema). */
 static void entry_set_str(cJSON *e, const char *key, const char *v)
 {
     cJSON_DeleteItemFromObjectCaseSensitive(e, key);
-    cJSON_AddItemToObject(e, key, v ? cJSON_CreateString(v)
-                                    : cJSON_CreateNull());
+    if (v)
+        cJSON_AddStringToObject(e, key, v);
 }
 
 static void entry_status(cJSON *e, const char *status, const char *reason)
@@ -149,8 +151,6 @@ static cJSON *entry_file(const char *source, const filecheck_info *fi,
                                                     : base_name(source));
     if (accepted || fi->bytes > 0)
         cJSON_AddNumberToObject(e, "bytes", (double)fi->bytes);
-    else
-        cJSON_AddNullToObject(e, "bytes");
     cJSON_AddStringToObject(e, "type", fi->family);
     if (fi->content_type[0])
         cJSON_AddStringToObject(e, "content_type", fi->content_type);
@@ -170,7 +170,6 @@ static cJSON *entry_url(const char *url, const char *reason)
     url_name(url, name, sizeof name);
     cJSON_AddStringToObject(e, "source", url);
     cJSON_AddStringToObject(e, "name", name);
-    cJSON_AddNullToObject(e, "bytes");
     cJSON_AddStringToObject(e, "type", "url");
     if (reason)
         entry_status(e, "rejected", reason);
