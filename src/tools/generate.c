@@ -111,7 +111,6 @@ static void result_text(const cJSON *st, int silent, nemo_buf *text)
     const cJSON *actions = cJSON_GetObjectItemCaseSensitive(st, "actions");
     const char *summary = cJSON_GetStringValue(
         cJSON_GetObjectItemCaseSensitive(st, "timeline_summary"));
-    const cJSON *a;
 
     buf_puts(text, cJSON_GetStringValue(
                        cJSON_GetObjectItemCaseSensitive(st, "reply")));
@@ -120,17 +119,9 @@ static void result_text(const cJSON *st, int silent, nemo_buf *text)
         buf_printf(text, "\n\nTimeline changes:\n%s", list ? list : "");
         free(list);
     }
-    if (summary && summary[0])
+    if (summary && summary[0] && !strstr(buf_str(text), summary))
         buf_printf(text, "\n\n%s", summary);
-    if (cJSON_GetArraySize(actions) > 0)
-        buf_puts(text, "\n\nSuggested next steps:");
-    cJSON_ArrayForEach(a, actions) {
-        buf_printf(text, "\n- `%s`: %s",
-                   cJSON_GetStringValue(
-                       cJSON_GetObjectItemCaseSensitive(a, "tool")),
-                   cJSON_GetStringValue(
-                       cJSON_GetObjectItemCaseSensitive(a, "why")));
-    }
+    tool_actions_text(actions, text);
 }
 
 static void result_set(nemo_result *out, cJSON *st, const char *text)
@@ -443,26 +434,25 @@ static int route_state(tool_call *call, const char *prompt, tool_output *out)
 static int route_upload(tool_call *call, const char *prompt,
                         tool_output *out)
 {
+    nemo_buf text = NEMO_BUF_INIT;
     char reply[1024];
-    cJSON *st, *action, *args, *files;
+    cJSON *st, *args, *files;
 
     snprintf(reply, sizeof reply, "To add media, call the `upload` tool with "
              "the local file paths in `files` (or http/https links in "
              "`urls`); it checks each file and sends it to the session. "
              "Accepted types: %s.", filecheck_accepted_list());
     st = tool_generate_shape("completed", "upload", reply);
-    action = cJSON_CreateObject();
     args = cJSON_CreateObject();
     files = cJSON_CreateArray();
     cJSON_AddItemToArray(files, cJSON_CreateString("/path/to/clip.mp4"));
     cJSON_AddItemToObject(args, "files", files);
-    cJSON_AddStringToObject(action, "tool", "upload");
-    cJSON_AddItemToObject(action, "arguments", args);
-    cJSON_AddStringToObject(action, "why", "send the user's files to the "
-                                           "editing session");
     cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(st, "actions"),
-                         action);
-    tool_ok(out, st, reply);
+                         tool_action("upload", args, "send the user's files "
+                                     "to the editing session"));
+    result_text(st, 1, &text);
+    tool_ok(out, st, buf_str(&text));
+    buf_free(&text);
     return 0;
 }
 
