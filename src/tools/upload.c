@@ -396,6 +396,10 @@ static void entries_text(const cJSON *entries, nemo_buf *text)
             cJSON_GetObjectItemCaseSensitive(e, "reason"));
         const char *type = cJSON_GetStringValue(
             cJSON_GetObjectItemCaseSensitive(e, "type"));
+        const char *url = cJSON_GetStringValue(
+            cJSON_GetObjectItemCaseSensitive(e, "url"));
+        const char *source = cJSON_GetStringValue(
+            cJSON_GetObjectItemCaseSensitive(e, "source"));
         const cJSON *bytes = cJSON_GetObjectItemCaseSensitive(e, "bytes");
 
         buf_printf(text, "\n- %s", name && name[0] ? name : "?");
@@ -406,6 +410,8 @@ static void entries_text(const cJSON *entries, nemo_buf *text)
             buf_printf(text, " (%s, %s)", size, type ? type : "");
         }
         buf_printf(text, ": %s", status ? status : "?");
+        if (url && (!source || strcmp(url, source) != 0))
+            buf_printf(text, " as %s", url);
         if (reason)
             buf_printf(text, " - %s", reason);
     }
