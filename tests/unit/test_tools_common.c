@@ -485,7 +485,18 @@ TEST(job_reports)
                       ->valuestring, "running add_bgm");
         CHECK(cJSON_IsNumber(cJSON_GetObjectItem(out.result.structured,
                                                  "elapsed_ms")));
-        CHECK_CONTAINS(out.result.text, "still working");
+        CHECK_CONTAINS(out.result.text, "still running");
+        {
+            /* The next step is in both halves (hosts show only one). */
+            cJSON *a = cJSON_GetArrayItem(
+                cJSON_GetObjectItem(out.result.structured, "actions"), 0);
+            CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(a, "tool")),
+                      "job");
+            CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(
+                          cJSON_GetObjectItem(a, "arguments"), "job")),
+                      job_id(j));
+            CHECK_CONTAINS(out.result.text, "Next steps:");
+        }
         CHECK_CONTAINS(out.result.text, job_id(j));
         CHECK_CONTAINS(out.result.text, "`job`");
         /* task mode: the same report plus the handle for the MCP layer */
