@@ -35,6 +35,13 @@ TEST(args)
     CHECK_INT(tool_arg_bool(a, "n", 1), 1);
     CHECK_INT(tool_wait_ms(a), 45000);
     cJSON_Delete(a);
+    /* null is "not given": the default, never 0 or false. */
+    a = parse("{\"s\":null,\"n\":null,\"b\":null,\"wait_seconds\":null}");
+    CHECK(tool_arg_str(a, "s") == NULL);
+    CHECK_INT(tool_arg_int(a, "n", 7), 7);
+    CHECK_INT(tool_arg_bool(a, "b", 1), 1);
+    CHECK_INT(tool_wait_ms(a), 45000);
+    cJSON_Delete(a);
     a = parse("{\"wait_seconds\":-5}");
     CHECK_INT(tool_wait_ms(a), 0);
     cJSON_Delete(a);
