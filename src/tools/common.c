@@ -346,6 +346,39 @@ void tool_actions_text(const cJSON *actions, nemo_buf *text)
     }
 }
 
+/* A short label for one generated media item, for the text: the link
+ * when there is no name, so the model can hand the clip over. */
+static const char *media_label(const cJSON *m)
+{
+    static const char *const keys[] = { "name", "title", "filename", "url",
+                                        "type", "id" };
+    size_t i;
+
+    for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, keys[i]);
+        if (cJSON_IsString(v) && v->valuestring[0])
+            return v->valuestring;
+    }
+    return cJSON_IsString(m) ? m->valuestring : "item";
+}
+
+void tool_media_text(const cJSON *media, nemo_buf *text)
+{
+    int n = cJSON_GetArraySize(media), i = 0;
+    const cJSON *m;
+
+    if (n == 0)
+        return;
+    buf_printf(text, "\nGenerated media (%d):", n);
+    cJSON_ArrayForEach(m, media) {
+        if (i++ == TOOL_MEDIA_SHOWN) {
+            buf_printf(text, "\n- and %d more", n - TOOL_MEDIA_SHOWN);
+            break;
+        }
+        buf_printf(text, "\n- %s", media_label(m));
+    }
+}
+
 /* What a running job is, by tool, for the "still running" text. */
 static const struct {
     const char *tool;

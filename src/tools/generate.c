@@ -121,6 +121,8 @@ static void result_text(const cJSON *st, int silent, nemo_buf *text)
     }
     if (summary && summary[0] && !strstr(buf_str(text), summary))
         buf_printf(text, "\n\n%s", summary);
+    tool_media_text(cJSON_GetObjectItemCaseSensitive(st, "generated_media"),
+                    text);
     tool_actions_text(actions, text);
 }
 
@@ -424,6 +426,8 @@ static int route_state(tool_call *call, const char *prompt, tool_output *out)
     set_item(st, "generated_media", tool_state_media(snap.state));
     cJSON_AddStringToObject(st, "session", snap.sid);
     buf_puts(&text, snap.summary);
+    tool_media_text(cJSON_GetObjectItemCaseSensitive(st, "generated_media"),
+                    &text);
     tool_session_note(&snap.ctl, snap.sid, sizeof snap.sid, st, &text);
     tool_ok(out, st, buf_str(&text));
     tool_snapshot_free(&snap);

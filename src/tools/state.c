@@ -6,38 +6,6 @@
 
 #include "tools_internal.h"
 
-/* A short label for one generated media item, for the text. */
-static const char *media_label(const cJSON *m)
-{
-    static const char *const keys[] = { "name", "title", "filename", "url",
-                                        "type", "id" };
-    size_t i;
-
-    for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, keys[i]);
-        if (cJSON_IsString(v) && v->valuestring[0])
-            return v->valuestring;
-    }
-    return cJSON_IsString(m) ? m->valuestring : "item";
-}
-
-static void media_text(const cJSON *media, nemo_buf *text)
-{
-    int n = cJSON_GetArraySize(media), i = 0;
-    const cJSON *m;
-
-    if (n == 0)
-        return;
-    buf_printf(text, "\nGenerated media (%d):", n);
-    cJSON_ArrayForEach(m, media) {
-        if (i++ == 5) {
-            buf_printf(text, "\n- and %d more", n - 5);
-            break;
-        }
-        buf_printf(text, "\n- %s", media_label(m));
-    }
-}
-
 static int state_run(tool_call *call, tool_output *out)
 {
     nemo_buf text = NEMO_BUF_INIT;
@@ -59,8 +27,8 @@ static int state_run(tool_call *call, tool_output *out)
                           tool_state_media(snap.state));
     cJSON_AddStringToObject(st, "summary", snap.summary);
     buf_puts(&text, snap.summary);
-    media_text(cJSON_GetObjectItemCaseSensitive(st, "generated_media"),
-               &text);
+    tool_media_text(cJSON_GetObjectItemCaseSensitive(st, "generated_media"),
+                    &text);
     tool_session_note(&snap.ctl, snap.sid, sizeof snap.sid, st, &text);
     tool_ok(out, st, buf_str(&text));
 out:

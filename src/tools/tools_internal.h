@@ -107,6 +107,10 @@ cJSON *tool_action(const char *tool, cJSON *arguments, const char *why);
  * (nothing when there are none). The one renderer, so the text and the
  * structured result name the same calls. */
 void tool_actions_text(const cJSON *actions, nemo_buf *text);
+/* "\nGenerated media (n):\n- label" for the first TOOL_MEDIA_SHOWN items
+ * of a generated_media array (nothing when empty). */
+#define TOOL_MEDIA_SHOWN 5
+void tool_media_text(const cJSON *media, nemo_buf *text);
 /* Strings: a JSON array of strings joined as "- a\n- b". Caller frees. */
 char *tool_bullets(const cJSON *array);
 

@@ -99,6 +99,21 @@ def objects(fields):
     return check
 
 
+def media_rule(value, st, text, tool):
+    # The text lists the first five by name, else link (state.c's order).
+    errs = []
+    for m in value[:5]:
+        label = next((m[k] for k in ("name", "title", "filename", "url",
+                                     "type", "id")
+                      if isinstance(m, dict) and isinstance(m.get(k), str)
+                      and m[k]), None)
+        if label and label not in text:
+            errs.append(f"generated media {label!r} not in text")
+    if len(value) > 5 and f"and {len(value) - 5} more" not in text:
+        errs.append("more generated media than the text admits")
+    return "; ".join(errs) or None
+
+
 def tracks_rule(value, st, text, tool):
     missing = [seg["label"] for t in value for seg in t["segments"]
                if seg["label"] and seg["label"] not in text]
@@ -138,7 +153,7 @@ FIELDS = {
     "changes": each(fact),
     "timeline_summary": fact,
     "summary": fact,
-    "generated_media": detail("raw backend records; `state` lists them"),
+    "generated_media": media_rule,
     "url": fact,
     "path": fact,
     "bytes": detail("shown as a size (12.3 MB)"),
@@ -254,6 +269,12 @@ class Parity(ToolsCase):
         self.rb.next_turn("silent")
         self.check("generate", {"prompt": "add lo-fi music",
                                 "wait_seconds": 30}, kind="completed")
+        res = self.check("generate", {"prompt": "generate a video of a city "
+                                      "at night", "wait_seconds": 30},
+                         kind="completed")
+        self.assertTrue(res["structuredContent"]["generated_media"])
+        self.check("state", kind="ok")
+        self.check("generate", {"prompt": "show tracks"}, kind="completed")
         self.rb.next_turn("text", delay_ms=1500, text="Slow but done.")
         job = self.check("generate", {"prompt": "make it cinematic",
                                       "wait_seconds": 0},
