@@ -114,6 +114,39 @@ class Schemas(unittest.TestCase):
             with self.subTest(tool=name):
                 self.assertEqual(type_arrays(load(name)), [])
 
+    def test_strict_validator_rules(self):
+        # Claude Code validates structuredContent with a strict JSON Schema
+        # validator (a mismatch fails the call): every required field is
+        # declared, and each keyword sits beside the type it applies to.
+        needs = {"minItems": "array", "maxItems": "array", "items": "array",
+                 "minLength": "string", "maxLength": "string",
+                 "properties": "object"}
+        problems = []
+
+        def walk(node, where):
+            if isinstance(node, list):
+                for i, v in enumerate(node):
+                    walk(v, f"{where}[{i}]")
+                return
+            if not isinstance(node, dict):
+                return
+            for r in node.get("required", []):
+                if r not in node.get("properties", {}):
+                    problems.append(f"{where}: required {r} undeclared")
+            for kw, t in needs.items():
+                if kw in node and node.get("type") != t:
+                    problems.append(f"{where}: {kw} without type {t}")
+            for k, v in node.items():
+                if k != "properties":
+                    walk(v, f"{where}.{k}")
+            for k, v in node.get("properties", {}).items():
+                walk(v, f"{where}.properties.{k}")
+
+        for name in ORDER:
+            for part in ("inputSchema", "outputSchema"):
+                walk(load(name)[part], f"{name}.{part}")
+        self.assertEqual(problems, [])
+
     def test_every_parameter_has_a_type(self):
         # Gemini CLI skips a tool "because it has missing types in its
         # parameter schema".
