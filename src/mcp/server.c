@@ -53,7 +53,7 @@ static void send_msg(mcp_server *s, cJSON *msg)
     cJSON_Delete(msg);
 }
 
-static void deadline_ts(struct timespec *ts, long long ms)
+void mcp_deadline_ts(struct timespec *ts, long long ms)
 {
     clock_gettime(CLOCK_MONOTONIC, ts);
     ts->tv_sec += ms / 1000;
@@ -189,7 +189,7 @@ static void *ticker_main(void *arg)
             pthread_mutex_lock(&s->mu);
             continue;
         }
-        deadline_ts(&ts, next - now);
+        mcp_deadline_ts(&ts, next - now);
         pthread_cond_timedwait(&s->cv, &s->mu, &ts);
     }
     pthread_mutex_unlock(&s->mu);
@@ -273,7 +273,11 @@ static cJSON *m_initialize(mcp_server *s, mcp_req *req, rpc_msg *m)
     v = mcp_version_find(pv->valuestring);
     if (!v || (v->features & MCP_F_MODERN))
         v = mcp_version_latest_handshake();
+    pthread_mutex_lock(&s->mu);
     s->session = v;
+    s->client_caps = mcp_client_caps_parse(
+        cJSON_GetObjectItemCaseSensitive(req->params, "capabilities"));
+    pthread_mutex_unlock(&s->mu);
     res = cJSON_CreateObject();
     cJSON_AddStringToObject(res, "protocolVersion", v->name);
     cJSON_AddItemToObject(res, "capabilities", capabilities(0));
@@ -441,6 +445,11 @@ static void handle_request(mcp_server *s, rpc_msg *m)
         send_msg(s, err);
         return;
     }
+    if (!req.modern) {
+        pthread_mutex_lock(&s->mu);
+        req.client_caps = s->client_caps;
+        pthread_mutex_unlock(&s->mu);
+    }
     for (i = 0; i < sizeof methods / sizeof methods[0]; i++)
         if (strcmp(methods[i].method, req.method) == 0) {
             send_msg(s, methods[i].fn(s, &req, m));
@@ -504,7 +513,7 @@ static void handle_line(mcp_server *s, const char *line, size_t len)
         send_msg(s, rpc_error(m.err_id, m.code, m.message, NULL));
         break;
     case RPC_MSG_RESPONSE:
-        LOG_DEBUG("mcp", "ignoring a response sent by the client");
+        mcp_clientreq_route(s, &m);
         break;
     case RPC_MSG_EMPTY:
         break;
@@ -518,7 +527,7 @@ static void wait_idle(mcp_server *s, long long ms)
 {
     struct timespec ts;
 
-    deadline_ts(&ts, ms);
+    mcp_deadline_ts(&ts, ms);
     while (s->active > 0)
         if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) == ETIMEDOUT)
             break;
@@ -543,6 +552,7 @@ static void stop_calls(mcp_server *s, long long grace_ms)
     }
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
+    mcp_clientreq_stop(s);
     for (i = 0; i < n; i++) {
         pthread_mutex_lock(&list[i]->mu);
         list[i]->cancelled = 1;
@@ -649,6 +659,7 @@ int mcp_serve(tool_env *env, int in_fd, int out_fd)
     close(wake[0]);
     close(wake[1]);
     mcp_out_destroy(&s.out);
+    mcp_elicit_free_all(&s);
     free(s.ended);
     pthread_cond_destroy(&s.cv);
     pthread_mutex_destroy(&s.mu);
