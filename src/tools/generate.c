@@ -144,9 +144,21 @@ static void questions_text(const cJSON *questions, nemo_buf *text)
                        cJSON_GetStringValue(o));
     }
     buf_puts(text, "\nAsk the user (show the options; they may also answer "
-                   "in their own words) and do not answer for them. Then "
-                   "send their answer with `generate` (as the prompt, same "
-                   "session) so the agent continues.");
+                   "in their own words) and do not answer for them.");
+}
+
+/* The next step after a question, in both halves of the result: the
+ * user's answer goes back through generate, in the same session. */
+static void add_answer_action(cJSON *st, const char *sid)
+{
+    cJSON *args = cJSON_CreateObject();
+
+    cJSON_AddStringToObject(args, "session", sid);
+    cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(st, "actions"),
+                         tool_action("generate", args, "then send their "
+                                     "answer with `generate` (as the prompt, "
+                                     "same session) so the agent "
+                                     "continues"));
 }
 
 /* The text a person reads: the reply, the changes when the reply did not
@@ -289,6 +301,8 @@ static void gen_job(nemo_job *j, void *argp, nemo_result *out)
         set_item(st, "reply", cJSON_CreateString(buf_str(&text)));
         buf_reset(&text);
     }
+    if (turn.needs_input)
+        add_answer_action(st, sid);
     cJSON_AddStringToObject(st, "job", job_id(j));
     cJSON_AddStringToObject(st, "session", sid);
     result_text(st, !has_text, &text);

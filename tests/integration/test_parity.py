@@ -38,16 +38,21 @@ def detail(reason):
     return rule
 
 
+# How the text names a state that is not a plain word.
+STATUS_WORDS = {"needs_input": "needs an answer"}
+
+
 def status_rule(value, st, text, tool):
     # "completed" is what a plain answer means; every other state is named.
-    if value == "completed" or value.lower() in text.lower():
+    word = STATUS_WORDS.get(value, value)
+    if value == "completed" or word.lower() in text.lower():
         return None
-    return f"status {value!r} not in text"
+    return f"status {value!r} ({word!r}) not in text"
 
 
 def job_rule(value, st, text, tool):
     # The handle matters while there is still something to do with it.
-    if st.get("status") in ("running", "cancelled", "needs_input"):
+    if st.get("status") in ("running", "cancelled"):
         return fact(value, st, text, tool)
     return None
 
@@ -227,6 +232,11 @@ class Parity(ToolsCase):
                                     a["arguments"] == {"job": st["job"]}
                                     for a in st.get("actions", [])),
                                 f"{tool}: running without a `job` action")
+            if got == "needs_input":
+                self.assertTrue(any(a["tool"] == "generate"
+                                    for a in st.get("actions", [])),
+                                f"{tool}: a question without the way to "
+                                "answer it in `actions`")
         if "Next steps:" in text:
             self.assertTrue(st and st.get("actions"),
                             f"{tool}: next steps only in the text: {text}")
@@ -275,6 +285,11 @@ class Parity(ToolsCase):
         self.assertTrue(res["structuredContent"]["generated_media"])
         self.check("state", kind="ok")
         self.check("generate", {"prompt": "show tracks"}, kind="completed")
+        # The agent asks a question (the host has no elicitation).
+        self.check("generate", {"prompt": "make a video about cats [ask]",
+                                "wait_seconds": 30}, kind="needs_input")
+        self.check("generate", {"prompt": "16:9", "wait_seconds": 30},
+                   kind="completed")
         self.rb.next_turn("text", delay_ms=1500, text="Slow but done.")
         job = self.check("generate", {"prompt": "make it cinematic",
                                       "wait_seconds": 0},
@@ -315,6 +330,7 @@ class Parity(ToolsCase):
         want = {("credits", "ok"), ("credits", "error"), ("session", "ok"),
                 ("state", "ok"), ("upload", "ok"),
                 ("generate", "completed"), ("generate", "running"),
+                ("generate", "needs_input"),
                 ("generate", "error"), ("job", "running"),
                 ("job", "completed"), ("job", "cancelled"), ("job", "ok"),
                 ("job", "error"), ("export", "running"),
