@@ -5,8 +5,7 @@
  * compiled in. Everything made here is freed before exit.
  *
  * A configuration that cannot work (a refused base URL, a SKILL.md named
- * by NEMO_SKILL_FILE that cannot be used, a config dir that cannot be
- * created) does not stop the server: hosts show only "failed to connect"
+ * by NEMO_SKILL_FILE that cannot be used) does not stop the server: hosts show only "failed to connect"
  * for a server that exits at start, and bury the reason in a log. The
  * server starts, lists its tools, and every tool call answers with the
  * problem and its fix. `call` and `doctor` still exit 3. */
@@ -23,7 +22,6 @@
 #include "nemo/mcp.h"
 #include "nemo/schema.h"
 #include "nemo/skill.h"
-#include "nemo/store.h"
 #include "nemo/tool.h"
 
 /* ---- configuration problems ---- */
@@ -36,21 +34,15 @@ static int problem_skill(const nemo_skill *skill, char *why, size_t n)
     return 1;
 }
 
-static int problem_config_dir(const nemo_skill *skill, char *why, size_t n)
-{
-    (void)skill;
-    return store_dir_usable(why, n) != 0;
-}
-
 static const struct {
     int (*found)(const nemo_skill *skill, char *why, size_t n);
     const char *fix;
 } problems[] = {
     { problem_skill, "Point NEMO_SKILL_FILE at a readable SKILL.md whose "
                      "frontmatter has a name and a version, or unset it." },
-    { problem_config_dir, "Set NEMO_CONFIG_DIR to a folder this user can "
-                          "write to, or unset it to use "
-                          "~/.config/nemovideo." },
+    /* Not here: a config or state dir that cannot be used. The server then
+     * runs without saving state (store.c), says so on stderr, and doctor
+     * says FAIL; refusing every call would be worse than that. */
 };
 
 static void problem_line(nemo_buf *b, const char *why, const char *fix)
@@ -73,9 +65,9 @@ static char *config_problems(const nemo_skill *skill, const nemo_err *api_err)
                  "no tool can run:");
     head = b.len;
     if (api_err)
-        problem_line(&b, api_err->message, "Set NEMO_API_BASE to the "
-                     "backend's https:// URL, or unset it to use the "
-                     "default.");
+        problem_line(&b, api_err->message, "Set NEMO_API_URL (or its "
+                     "older alias NEMO_API_BASE) to the backend's https:// "
+                     "URL, or unset it to use the default.");
     for (i = 0; i < sizeof problems / sizeof problems[0]; i++)
         if (problems[i].found(skill, why, sizeof why))
             problem_line(&b, why, problems[i].fix);

@@ -108,6 +108,15 @@ const tool_def *tool_find(const char *name);
  * resumed jobs use env->api, so env must outlive the job table. */
 void tool_register_resumers(tool_env *env);
 
+/* The timeline of session sid as the `state` tool reports it (structured
+ * + text), for readers outside a tool call (MCP resources). Never creates
+ * or replaces a session: a session the backend lost is an error (err). */
+int tool_timeline_read(tool_env *env, const char *sid, nemo_cancel *cancel,
+                       nemo_result *out, nemo_err *err);
+/* The file types upload accepts: "mp4, mov, ..." (completion offers
+ * only these). */
+const char *tool_upload_types(void);
+
 /* Helpers for tool implementations (src/tools/common.c). An argument that
  * is missing, JSON null or of another type counts as not given: the
  * string helper gives NULL, the others def. (The MCP layer already drops

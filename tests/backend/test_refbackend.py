@@ -5,6 +5,7 @@
 
 import hashlib
 import http.client
+import calendar
 import json
 import os
 import signal
@@ -34,6 +35,7 @@ def uid():
 
 class BackendCase(unittest.TestCase):
     rb = None
+    shapes = None   # "seeds": the older answer shapes; None: the default
 
     @classmethod
     def setUpClass(cls):
@@ -45,6 +47,8 @@ class BackendCase(unittest.TestCase):
 
     def setUp(self):
         self.rb.reset()
+        if self.shapes:
+            self.rb.config(shapes=self.shapes)
 
     # -- helpers -------------------------------------------------------------
     def env(self, resp, status=200, code=0):
@@ -94,18 +98,34 @@ class TokenTests(BackendCase):
         data = self.env(resp)
         self.assertGreaterEqual(len(data["token"]), 40)
         self.assertEqual(data["credits"], 100)
+        self.assertTrue(data["user_id"].startswith("anon_"))
+        exp = calendar.timegm(time.strptime(data["expires_at"],
+                                            "%Y-%m-%dT%H:%M:%SZ"))
+        self.assertAlmostEqual(exp, time.time() + 604800, delta=5)
+        self.assertEqual(self.balance(data["token"]),
+                         {"available": 100, "frozen": 0, "total": 100})
+        # the older shape behind the switch
+        self.rb.config(token_shape="old")
+        data = self.env(self.rb.request("POST", "/api/auth/anonymous-token",
+                                        headers={"X-Client-Id": uid()}))
         self.assertEqual(data["expires_in"], 604800)
         self.assertAlmostEqual(data["expires_at"], time.time() + 604800,
                                delta=5)
-        self.assertEqual(self.balance(data["token"]),
-                         {"available": 100, "frozen": 0, "total": 100})
+        self.assertNotIn("user_id", data)
 
     def test_missing_or_invalid_client_id(self):
-        for headers in ({}, {"X-Client-Id": ""}, {"X-Client-Id": "abc"}):
+        for headers in ({}, {"X-Client-Id": ""}, {"X-Client-Id": "a b"}):
             resp = self.rb.request("POST", "/api/auth/anonymous-token",
                                    headers=headers)
             self.env(resp, 400, 400)
             self.assertIn("X-Client-Id", resp.json["msg"])
+        # ids other skills write are accepted, unless UUIDs are required
+        hdr = {"X-Client-Id": "client-1700000000-12345"}
+        self.env(self.rb.request("POST", "/api/auth/anonymous-token",
+                                 headers=hdr))
+        self.rb.config(client_id_uuid_only=True)
+        self.env(self.rb.request("POST", "/api/auth/anonymous-token",
+                                 headers={"X-Client-Id": "abc"}), 400, 400)
 
     def test_rate_limit_one_token_per_client(self):
         cid = uid()
@@ -141,12 +161,14 @@ class TokenTests(BackendCase):
 
 
 class SessionStateTests(BackendCase):
+    shapes = "seeds"
+
     def test_create_session_and_state(self):
         token = self.rb.issue_token()
         resp = self.rb.api("POST", SESSION_PATH, {"task_name": "project",
                                                   "language": "zh-CN"}, token)
         data = self.env(resp)
-        for key in ("session_id", "task_id", "bind_id"):
+        for key in ("session_id", "task_id", "user_id"):
             self.assertTrue(data[key])
         sid = data["session_id"]
         self.assertEqual(self.rb.state(sid)["language"], "zh-CN")
@@ -155,7 +177,22 @@ class SessionStateTests(BackendCase):
         self.assertEqual(state["state"], {"draft": {"d": 0, "t": []},
                                           "video_infos": [],
                                           "generated_media": []})
-        self.assertEqual(state["bind_id"], data["bind_id"])
+        self.assertEqual(state["user_id"], data["user_id"])
+        # the claim link's token
+        claim = self.env(self.rb.api("POST", "/api/auth/claim-token",
+                                     {"task_id": data["task_id"],
+                                      "session_id": sid}, token))
+        self.assertTrue(claim["claim_token"].startswith("clm_"))
+        self.assertEqual(claim["expires_in"], 604800)
+        self.env(self.rb.api("POST", "/api/auth/claim-token",
+                             {"task_id": "task_other", "session_id": sid},
+                             token), 400, 400)
+        # the older session shape behind the switch
+        self.rb.config(session_shape="old")
+        old = self.env(self.rb.api("POST", SESSION_PATH,
+                                   {"task_name": "project"}, token))
+        self.assertTrue(old["bind_id"])
+        self.assertNotIn("user_id", old)
 
     def test_session_without_language_and_lost_session(self):
         token = self.rb.issue_token()
@@ -193,6 +230,8 @@ class SessionStateTests(BackendCase):
 
 
 class TurnTests(BackendCase):
+    shapes = "seeds"
+
     def check_text_turn(self, resp):
         self.assertEqual(resp.status, 200)
         self.assertEqual(resp.header("content-type"), "text/event-stream")
@@ -441,7 +480,9 @@ class TurnTests(BackendCase):
     def test_out_of_credits(self):
         token, sid = self.session(credits=5)
         resp = self.turn(token, sid, "generate a video")
-        data = self.env(resp, 200, 2001)
+        self.assertIsNone(self.env(resp, 200, 2001))  # documented: no link
+        self.rb.config(credits_error_link=True)
+        data = self.env(self.turn(token, sid, "generate a video"), 200, 2001)
         bind = self.rb.state(sid)["bind_id"]
         self.assertEqual(data, {"bind_id": bind, "register_url":
                                 "https://www.nemovideo.ai/register?bind="
@@ -527,6 +568,8 @@ class TurnTests(BackendCase):
 
 
 class UploadTests(BackendCase):
+    shapes = "seeds"
+
     def multipart(self, files, boundary="XyZ-boundary-42", field="files"):
         out = []
         for name, data in files:
@@ -645,6 +688,8 @@ class UploadTests(BackendCase):
 
 
 class RenderTests(BackendCase):
+    shapes = "seeds"
+
     DRAFT = {"d": 10000, "t": [{"tt": 0, "m": {"name": "Video"}, "sg": [
         {"d": 10000, "m": {"label": "city"}}]}]}
 
@@ -726,6 +771,146 @@ class RenderTests(BackendCase):
         self.assertEqual(png.body[:8], b"\x89PNG\r\n\x1a\n")
 
 
+class CurrentShapeTests(BackendCase):
+    """The default answers: the API as NemoVideo's skill v1.9 documents it
+    (the classes above pin the older "seeds" shapes)."""
+    DRAFT = RenderTests.DRAFT
+
+    def setUp(self):
+        super().setUp()
+        self.rb.config(shapes="current")
+
+    def poll_bare(self, token, rid):
+        resp = self.rb.api("GET", "/api/render/proxy/lambda/" + rid,
+                           token=token)
+        self.assertEqual(resp.status, 200, resp.body)
+        self.assertNotIn("code", resp.json)      # no envelope
+        return resp.json
+
+    def test_default_and_switch(self):
+        self.assertEqual(refbackend.DEFAULT_CONFIG["shapes"],
+                         os.environ.get("REFBACKEND_SHAPES") or "current")
+        resp = self.rb.request("POST", "/_control/config",
+                               {"shapes": "v2"})
+        self.assertEqual(resp.status, 400)
+        self.assertEqual(self.rb.config(shapes="seeds")["shapes"], "seeds")
+
+    def test_render_start_names_id_and_poll_is_bare(self):
+        token, sid = self.session()
+        self.rb.config(render_steps=[40])
+        data = self.env(self.rb.api("POST", "/api/render/proxy/lambda", {
+            "id": "render_9", "sessionId": sid, "draft": self.DRAFT,
+            "output": {"format": "mp4", "quality": "high"}}, token))
+        rid = data["render_id"]
+        self.assertNotEqual(rid, "render_9")
+        self.assertEqual(data["status"], "pending")
+        seen = [(d["status"], d["progress"]) for d in
+                (self.poll_bare(token, rid) for _ in range(2))]
+        self.assertEqual(seen, [("processing", 40), ("completed", 100)])
+        # the id sent finds the same render
+        done = self.poll_bare(token, "render_9")
+        self.assertEqual(done["output"]["url"],
+                         self.rb.url + "/files/render_9.mp4")
+        # the documented fallback download, with auth only
+        path = "/api/render/proxy/%s/download" % rid
+        dl = self.rb.api("GET", path, token=token)
+        self.assertEqual(dl.status, 200)
+        self.assertEqual(dl.body[4:8], b"ftyp")
+        self.assertNotEqual(self.rb.request("GET", path).status, 200)
+        self.env(self.rb.api("GET", "/api/render/proxy/nope/download",
+                             token=token), 404, 404)
+
+    def test_render_without_url(self):
+        token, sid = self.session()
+        self.rb.config(render_steps=[], render_url=False)
+        self.env(self.rb.api("POST", "/api/render/proxy/lambda", {
+            "id": "r5", "sessionId": sid, "draft": self.DRAFT}, token))
+        done = self.poll_bare(token, "r5")
+        self.assertEqual(done["status"], "completed")
+        self.assertNotIn("url", done["output"])
+        self.assertEqual(done["output"]["size"],
+                         len(self.rb.request("GET", "/files/sample.mp4").body))
+
+    def test_upload_answer_files(self):
+        token, sid = self.session()
+        up = UploadTests.multipart(self, [("clip.mp4", b"x" * 50),
+                                          ("song.mp3", b"y" * 10)])
+        data = self.env(self.rb.api(
+            "POST", "/api/upload-video/nemo_agent/me/" + sid, up[0], token,
+            headers={"Content-Type": up[1]}))
+        self.assertIs(data["session_state_applied"], True)
+        video, audio = data["files"]
+        self.assertEqual((video["filename"], video["file_type"],
+                          video["width"], video["height"]),
+                         ("clip.mp4", "video", 1920, 1080))
+        self.assertTrue(video["cdn_url"].startswith(self.rb.url + "/files/"))
+        self.assertEqual((audio["file_type"], audio["duration"]),
+                         ("audio", 30.5))
+        self.assertNotIn("width", audio)
+        data = self.env(self.rb.api(
+            "POST", "/api/upload-video/nemo_agent/me/" + sid,
+            {"urls": ["https://example.com/a/pic.png"],
+             "source_type": "url"}, token))
+        self.assertEqual(data["files"][0]["cdn_url"],
+                         "https://example.com/a/pic.png")
+
+    def test_state_has_canvas(self):
+        token, sid = self.session()
+        state = self.env(self.rb.api(
+            "GET", "/api/state/nemo_agent/me/%s/latest" % sid,
+            token=token))["state"]
+        self.assertEqual(state["canvas_config"], refbackend.DEFAULT_CANVAS)
+        self.rb.set_state(sid, canvas_config={"ratio": "9:16"})
+        state = self.env(self.rb.api(
+            "GET", "/api/state/nemo_agent/me/%s/latest" % sid,
+            token=token))["state"]
+        self.assertEqual(state["canvas_config"], {"ratio": "9:16"})
+
+    def test_trailing_temporary_issue(self):
+        for lang, prompt in (("en", "add lo-fi music"), ("zh", "添加音乐")):
+            token, sid = self.session(lang)
+            self.rb.next_turn(temporary_issue=True)
+            resp = self.turn(token, sid, prompt)
+            texts = [e["content"]["parts"][0]["text"] for e in resp.events
+                     if "content" in e and not e.get("partial") and
+                     "text" in e["content"]["parts"][0]]
+            self.assertEqual(len(texts), 2, texts)
+            self.assertEqual(texts[1], refbackend.TEMPORARY_ISSUE[lang])
+            self.assertNotIn("temporary", texts[0])
+            self.assertTrue(resp.events[-1]["turnComplete"])
+            log = self.rb.requests("/run_sse")[-1]["sse"]
+            self.assertTrue(log["temporary_issue"])
+            self.assertEqual(log["outcome"], "complete")
+
+    def test_temporary_issue_is_seeded_and_sometimes(self):
+        token, sid = self.session()
+        self.rb.set_credits(10000)
+        seen = []
+        for _ in range(12):
+            self.turn(token, sid, "add a title")
+            seen.append(self.rb.requests("/run_sse")[-1]["sse"][
+                "temporary_issue"])
+        self.assertIn(True, seen)
+        self.assertIn(False, seen)
+        self.rb.config(shapes="seeds")
+        self.turn(token, sid, "add a title")
+        self.assertFalse(self.rb.requests("/run_sse")[-1]["sse"][
+            "temporary_issue"])
+
+    def test_heartbeats_only_turn(self):
+        token, sid = self.session()
+        self.rb.config(heartbeat_ms=10)
+        self.rb.next_turn("heartbeats", delay_ms=150)
+        resp = self.turn(token, sid, "add music")
+        items = parse_sse(resp.body)
+        self.assertEqual(resp.events, [])
+        self.assertGreaterEqual(len(items), 5)
+        self.assertTrue(all(i in (("comment", "heartbeat"), ("data", ""))
+                            for i in items), items)
+        # the agent worked on unseen: the music is there
+        self.assertEqual(self.draft(token, sid)["t"][0]["tt"], 1)
+
+
 class FaultTests(BackendCase):
     def test_status_and_count(self):
         token = self.rb.issue_token()
@@ -751,6 +936,9 @@ class FaultTests(BackendCase):
         for _ in range(3):
             self.env(self.rb.api("GET", path, token=token), 200, 1001)
         self.rb.clear_faults()
+        self.rb.fault("/run_sse", "code", code=2001)
+        self.assertIsNone(self.env(self.turn(token, sid, "hi"), 200, 2001))
+        self.rb.config(credits_error_link=True)
         self.rb.fault("/run_sse", "code", code=2001)
         data = self.env(self.turn(token, sid, "hi"), 200, 2001)
         self.assertIn("register_url", data)

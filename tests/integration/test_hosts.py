@@ -323,10 +323,10 @@ class ConfigProblems(ToolsCase):
     PROBLEMS = {
         "base URL": ({"NEMO_API_BASE": "http://example.com"},
                      "NEMO_API_BASE"),
+        "base URL (ecosystem name)": ({"NEMO_API_URL": "http://example.com"},
+                                      "NEMO_API_URL"),
         "SKILL.md": ({"NEMO_SKILL_FILE": "/nonexistent/SKILL.md"},
                      "NEMO_SKILL_FILE"),
-        "config dir": ({"NEMO_CONFIG_DIR": "/dev/null/nemo"},
-                       "NEMO_CONFIG_DIR"),
     }
 
     def env_for(self, extra):

@@ -125,6 +125,19 @@ def tracks_rule(value, st, text, tool):
     return f"segment labels {missing} not in text" if missing else None
 
 
+def one(fields):
+    """A single object, each field checked by its own rule."""
+    def check(value, st, text, tool):
+        return "; ".join(check_fields(fields, value, text, tool)) or None
+    return check
+
+
+def applied_rule(value, st, text, tool):
+    if value and "added the media to the session" not in text:
+        return "session_state_applied is true but the text does not say so"
+    return None
+
+
 def file_url_rule(value, item, text, tool):
     # A link the model gave itself needs no repeating.
     return None if value == item.get("source") else fact(value, item, text,
@@ -139,7 +152,9 @@ FILE = {
     "bytes": detail("shown as a size (12.3 MB)"),
     "type": detail("the media family of an uploaded file"),
     "content_type": detail("the MIME type sent"),
+    "file_type": fact, "duration": fact, "width": fact, "height": fact,
 }
+CANVAS = {"width": fact, "height": fact, "aspect_ratio": fact}
 JOB = {"job": fact, "tool": fact, "status": fact,
        "age_ms": detail("shown as 'started 5s ago'"),
        "session": detail("the list is per session; named once")}
@@ -177,6 +192,8 @@ FIELDS = {
     "files": objects(FILE),
     "duration_ms": detail("the summary shows each segment's span"),
     "tracks": tracks_rule,
+    "session_state_applied": applied_rule,
+    "canvas": one(CANVAS),
     "claim_url": fact,
     "questions": objects(QUESTION),
 }
