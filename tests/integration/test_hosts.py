@@ -381,6 +381,20 @@ class ConfigProblems(ToolsCase):
                           meta=meta)
         self.assertIn("error", got)
 
+    def test_resources_never_reach_the_backend(self):
+        for what in ("base URL", "SKILL.md"):
+            with self.subTest(problem=what):
+                env, cfg = self.env_for(self.PROBLEMS[what][0])
+                mcp = McpProcess(env=env, config_dir=cfg)
+                self.addCleanup(self.stop_server, mcp)
+                mcp.initialize()
+                self.assertIn("result", mcp.request("resources/list"))
+                got = mcp.request("resources/read", {
+                    "uri": "nemo://sessions/s-1/timeline"})
+                self.assertIn("error", got)
+                self.assertIn("NEMO_", got["error"]["message"])
+        self.assertEqual(self.requests("/api/"), [])
+
     def test_several_problems_are_listed_together(self):
         extra = {}
         for e, _ in self.PROBLEMS.values():
