@@ -38,7 +38,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fwrite(data + 1, 1, size - 1, f);
     fclose(f);
     memset(&info, 0, sizeof info);
-    filecheck_file(path, 1 << 20, &info);
+    /* accepted: the checked descriptor is ours to close */
+    if (filecheck_file(path, 1 << 20, &info) == 0 && info.fd < 0)
+        abort();
+    filecheck_close(&info);
     unlink(path);
     return 0;
 }

@@ -43,6 +43,22 @@ static int replay_file(const char *path)
     return 0;
 }
 
+/* Open descriptors: an input must not leave one behind (libFuzzer only
+ * notices when a long run hits the limit). */
+static int open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *de;
+    int n = 0;
+
+    if (!d)
+        return -1;
+    while ((de = readdir(d)) != NULL)
+        n += de->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
 static int replay_path(const char *path, int *count)
 {
     struct stat st;
@@ -75,7 +91,7 @@ static int replay_path(const char *path, int *count)
 int main(int argc, char **argv)
 {
     const char *def = "tests/fuzz/corpus/" FUZZ_TARGET;
-    int count = 0, rc = 0, i;
+    int count = 0, rc = 0, i, fds = open_fds();
 
     if (argc < 2)
         rc = replay_path(def, &count);
@@ -84,6 +100,11 @@ int main(int argc, char **argv)
     if (rc != 0 || count == 0) {
         printf("not ok corpus_%s (unreadable or empty corpus)\n",
                FUZZ_TARGET);
+        return 1;
+    }
+    if (open_fds() > fds) {
+        printf("not ok corpus_%s (%d descriptors left open)\n", FUZZ_TARGET,
+               open_fds() - fds);
         return 1;
     }
     printf("ok corpus_%s (%d inputs)\n", FUZZ_TARGET, count);
