@@ -237,7 +237,9 @@ class EchoedOutsideTools(ToolsCase):
             "uri": "nemo://sessions/%s/timeline" % sid})
         self.assertIn("result", r)
         self.assertIn("[redacted]", json.dumps(r))
-        self.rb.next_turn("ask", text="Keep " + self.token + "?",
+        # The form's heading quotes the reply cut to 600 bytes: the cut
+        # falls inside the token.
+        self.rb.next_turn("ask", text="a " * 290 + self.token + "?",
                           questions=[{"id": "k", "prompt": "Keep " +
                                       self.token + "?", "options": [
                                           "yes " + self.token, "no"]}])
@@ -247,6 +249,8 @@ class EchoedOutsideTools(ToolsCase):
             meta=self.mcp.stateless_meta(capabilities={"elicitation": {}}))
         self.assertEqual(r["result"]["resultType"], "input_required", r)
         self.assert_no_token_in_output()
+        out = "\n".join(self.mcp.lines)
+        self.assertNotIn(self.token[:16], out)        # nor a part of it
 
 
 if __name__ == "__main__":
