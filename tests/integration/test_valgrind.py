@@ -38,6 +38,7 @@ def file_uri(path):
 @unittest.skipUnless(ON, "NEMO_VALGRIND=1 and valgrind run these")
 class Valgrind(ToolsCase):
     backend_config = {"silent_ratio": 0, "turn_ms": 60, "heartbeat_ms": 20}
+    exit_timeout = 120
 
     def setUp(self):
         self.vglogs = tempfile.mkdtemp(prefix="nemo-vg-")
@@ -62,22 +63,16 @@ class Valgrind(ToolsCase):
         return mcp
 
     def stop_server(self, mcp):
-        mcp.close_stdin()
-        try:
-            code = mcp.wait_exit(120)
-        except Exception:  # noqa: BLE001 - close() kills it below
-            code = None
-        err = mcp.stderr()
-        mcp.close()
+        super().stop_server(mcp)      # exit code 99 on a memcheck error
         logs = []
         for name in sorted(os.listdir(self.vglogs)):
             with open(os.path.join(self.vglogs, name)) as fh:
                 logs.append(fh.read())
         self.assertTrue(logs, "valgrind wrote no log")
         for log in logs:
-            # Leaks of the kinds asked for count as errors in the summary.
+            # Leaks of the kinds asked for count as errors in the summary;
+            # a server that had to be killed wrote none.
             self.assertIn("ERROR SUMMARY: 0 errors", log, log[-6000:])
-        self.assertEqual(code, 0, err[-2000:])
 
     def test_handshake_session(self):
         self.mcp.close_stdin()             # the fixture's plain server
