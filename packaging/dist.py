@@ -8,7 +8,7 @@ library only; called by packaging/dist.mk).
   skill ...                OpenClaw / clawhub / Cursor skill folder
   deb ...                  Debian package (dpkg-deb)
   server-json ...          MCP Registry server.json for the bundles in dist/
-  icon OUT                 the 256x256 PNG icon
+  icon OUT                 the 512x512 PNG icon
 
 The tool list in the bundle manifest comes from the binary itself
 (initialize + tools/list over stdio), so it cannot drift from the code.
@@ -107,13 +107,20 @@ def cmd_libs(args):
         os.chmod(os.path.join(here, soname), 0o644)
 
 
+def copy_stripped(binary, target):
+    """The binary without its debug sections (build-release keeps them)."""
+    if not shutil.which("strip") or subprocess.run(
+            ["strip", "-o", target, binary], capture_output=True).returncode:
+        shutil.copy2(binary, target)
+    os.chmod(target, 0o755)
+
+
 def install_binary(binary, dest_dir, lib_dir=None):
     """Copy binary (0755) and its bundled libraries (0644, into lib_dir,
     default beside it)."""
     os.makedirs(dest_dir, exist_ok=True)
     target = os.path.join(dest_dir, "nemo-mcp")
-    shutil.copy2(binary, target)
-    os.chmod(target, 0o755)
+    copy_stripped(binary, target)
     lib_dir = lib_dir or dest_dir
     for lib in bundled_libs(binary):
         os.makedirs(lib_dir, exist_ok=True)
@@ -175,7 +182,7 @@ def png(width, height, pixel):
             chunk(b"IEND", b""))
 
 
-def icon_png(size=256):
+def icon_png(size=512):
     """A rounded violet square with a white play triangle."""
     r = size * 0.18
 
@@ -270,17 +277,27 @@ def write_zip(out, files):
 
 def cmd_mcpb(args):
     tools = list_tools(args.bin)
+    stripped = tempfile.NamedTemporaryFile(prefix="nemo-mcpb-", delete=False)
+    stripped.close()
+    try:
+        copy_stripped(args.bin, stripped.name)
+        write_mcpb(args, tools, stripped.name)
+    finally:
+        os.unlink(stripped.name)
+    print(f"dist: {args.out} ({len(tools)} tools)")
+
+
+def write_mcpb(args, tools, binary):
     manifest = mcpb_manifest(args.version, args.platform, tools)
     files = [("manifest.json",
               (json.dumps(manifest, indent=2) + "\n").encode(), 0o644),
              ("icon.png", icon_png(), 0o644),
-             ("server/nemo-mcp", args.bin, 0o755),
+             ("server/nemo-mcp", binary, 0o755),
              ("server/SKILL.md", args.skill, 0o644)]
     for lib in bundled_libs(args.bin):
         files.append((f"server/{os.path.basename(lib)}", lib, 0o644))
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     write_zip(args.out, files)
-    print(f"dist: {args.out} ({len(tools)} tools)")
 
 
 # ---- skill folder ----------------------------------------------------------

@@ -116,17 +116,25 @@ def run_python(directory, tally, pattern):
     runner.run(suite)
 
 
+def npm_ci(base, tally, what):
+    """Install the pinned node packages of base once; False on failure."""
+    if os.path.isdir(os.path.join(base, "node_modules")):
+        return True
+    proc = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"],
+                          cwd=base, capture_output=True, text=True)
+    if proc.returncode != 0:
+        tally.fail(f"{what}: npm ci", proc.stderr[-2000:])
+        return False
+    return True
+
+
 def run_interop(tally, pattern):
     base = os.path.join(ROOT, "tests", "interop")
     script = os.path.join(base, "run.mjs")
     if not os.path.exists(script):
         return
-    if not os.path.isdir(os.path.join(base, "node_modules")):
-        proc = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"],
-                              cwd=base, capture_output=True, text=True)
-        if proc.returncode != 0:
-            tally.fail("interop: npm ci", proc.stderr[-2000:])
-            return
+    if not npm_ci(base, tally, "interop"):
+        return
     env = dict(os.environ)
     if pattern:
         env["INTEROP_FILTER"] = pattern
@@ -169,6 +177,8 @@ def run_portable(build, tally, pattern):
                                f"\n{proc.stderr[-2000:]}")
         return
     tally.passed += npass
+    if nfail:
+        print("\n".join(tail[-60:]))
     names = [l[5:] for l in tail if l.startswith("FAIL ")]
     for name in names:
         tally.fail("portable/" + name)
@@ -195,6 +205,8 @@ def main():
     if "backend" in suites:
         run_python("tests/backend", tally, args.pattern)
     if "integration" in suites:
+        # the MCP Bundle CLI and Ajv that test_dist.py runs
+        npm_ci(os.path.join(ROOT, "tests", "dist"), tally, "dist")
         run_python("tests/integration", tally, args.pattern)
     if "interop" in suites:
         run_interop(tally, args.pattern)
