@@ -97,6 +97,9 @@ def cmd_libs(args):
             shutil.copy2(os.path.realpath(path), os.path.join(here, name))
             subprocess.run(["install_name_tool", "-change", path,
                             f"@rpath/{name}", binary], check=True)
+        # editing load commands voids the (ad hoc) signature arm64 needs
+        subprocess.run(["codesign", "--force", "--sign", "-", binary],
+                       check=True)
         return
     for soname, path in linux_deps(binary):
         if SYSTEM_LIBS.match(soname):
@@ -158,7 +161,8 @@ def list_tools(binary):
 
 def first_sentence(text):
     text = " ".join(text.split())
-    m = re.match(r"(.+?[.!?])(\s|$)", text)
+    # a full stop after a letter, bracket or quote, before a capital
+    m = re.match(r"(.+?[A-Za-z)`\"'][.!?])(?=\s+[A-Z(`]|$)", text)
     return m.group(1) if m else text
 
 

@@ -37,7 +37,7 @@
 #elif defined(__APPLE__)
 #define PLAT_MACOS 1
 #include <mach-o/dyld.h>
-#include <stdio.h>
+#include <stdint.h>
 #else
 #define PLAT_POSIX 1
 #endif
