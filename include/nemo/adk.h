@@ -5,8 +5,31 @@
 #define NEMO_ADK_H
 
 #include <stddef.h>
+#include <cjson/cJSON.h>
 #include "nemo/buf.h"
 #include "nemo/progress.h"
+
+/* A question the video agent asks the person (its ask_question call). */
+#define ADK_MAX_QUESTIONS 8
+#define ADK_MAX_OPTIONS 12
+typedef struct adk_question {
+    char *id;          /* the agent's id, or "q<n>" when it gave none */
+    char *prompt;
+    char **options;    /* noptions strings; may be 0 (free answer) */
+    int noptions;
+} adk_question;
+
+typedef struct adk_questions {
+    adk_question *items;
+    int n;
+} adk_questions;
+
+void adk_questions_free(adk_questions *q);
+/* The args of an ask_question call -> questions: {"questions":[{id,
+ * prompt|question|text, options:[string | {label|value|text}]}]} or one
+ * {"question", "options"}. Bounded (ADK_MAX_*; long texts cut on a UTF-8
+ * boundary). 0 with q->n >= 1, or -1 (nothing usable; q empty). */
+int adk_questions_parse(const cJSON *args, adk_questions *q);
 
 typedef struct adk_state {
     nemo_buf partial;      /* text of partial chunks since the last final */
@@ -18,6 +41,8 @@ typedef struct adk_state {
     int error;             /* an error event arrived */
     char error_message[512];
     int turn_complete;
+    adk_questions questions;  /* the agent's open ask_question, if any */
+    char waiting_call[128];   /* a long-running call still unanswered */
     long long started_ms;  /* mono */
     long long beat_every_ms;  /* NEMO_HEARTBEAT_MS, default 10000 */
     long long last_beat_ms;   /* turn time of the last "still working" */
@@ -33,5 +58,8 @@ void adk_heartbeat(adk_state *s);  /* SSE comment line */
 /* Final reply: final texts, else (stream ended without a final event) the
  * partial text; NULL when the turn was silent. Caller frees. */
 char *adk_take_reply(adk_state *s);
+/* Did the turn end waiting for the person: an ask_question call, or a
+ * long-running tool call (longRunningToolIds) with no response? */
+int adk_needs_input(const adk_state *s);
 
 #endif

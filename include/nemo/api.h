@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <cjson/cJSON.h>
+#include "nemo/adk.h"
 #include "nemo/cancel.h"
 #include "nemo/error.h"
 #include "nemo/progress.h"
@@ -133,6 +134,11 @@ typedef struct api_turn {
     char last_tool[64];     /* last function call name */
     int heartbeats;
     long long elapsed_ms;
+    /* The turn ended waiting for the person: the agent's questions (at
+     * least one; a turn that waits without an ask_question call gets its
+     * reply as the one question). */
+    int needs_input;
+    adk_questions questions;
 } api_turn;
 void api_turn_free(api_turn *t);
 /* POST /run_sse and read the stream to its end (cap 15 minutes). Progress

@@ -23,6 +23,44 @@ typedef struct tool_env {
     const nemo_skill *skill;
 } tool_env;
 
+/* ---- asking the person (the MCP layer implements this per era) ----
+ * A tool may put a question, or a link to open, in front of the person
+ * through the host. Handshake era: the hook waits for the answer. Stateless
+ * era (2026-07-28): the hook answers TOOL_ASK_SUSPENDED; the tool returns
+ * at once (what it fills in is not sent), the question leaves with the
+ * call's result, and the host calls the tool again with the person's
+ * answer in call->resumed, together with the `resume` the tool gave. */
+typedef enum {
+    TOOL_ASK_ACCEPTED = 0,   /* answered (form: *answers), link accepted */
+    TOOL_ASK_DECLINED,       /* declined or dismissed */
+    TOOL_ASK_UNSUPPORTED,    /* the host cannot ask this way */
+    TOOL_ASK_SUSPENDED,      /* stateless era: return now, see above */
+    TOOL_ASK_FAILED          /* no answer: timeout, error, cancelled */
+} tool_ask_status;
+
+typedef struct tool_ask {
+    const char *message;     /* what the person reads */
+    /* A form: [{id, prompt, options[]}] (each question a choice among its
+     * options plus a free answer); or NULL with url set: a link. */
+    const cJSON *questions;
+    const char *url;
+    const cJSON *resume;     /* stateless era: handed back; copied */
+} tool_ask;
+
+typedef struct tool_asker {
+    /* *answers (form, accepted): {"<question id>": "<answer>"}, owned by
+     * the caller; questions left blank are absent. */
+    tool_ask_status (*ask)(void *ctx, const tool_ask *q, cJSON **answers);
+    void *ctx;
+} tool_asker;
+
+/* A call retried with the person's answer (stateless era). */
+typedef struct tool_resumed {
+    const cJSON *resume;     /* the tool's own resume; NULL: a fresh call */
+    tool_ask_status status;  /* TOOL_ASK_ACCEPTED or TOOL_ASK_DECLINED */
+    const cJSON *answers;    /* form answers, as above; may be NULL */
+} tool_resumed;
+
 typedef struct tool_call {
     tool_env *env;
     const cJSON *args;               /* validated arguments object */
@@ -32,7 +70,13 @@ typedef struct tool_call {
      * extension): long-capable tools start their job and return at once
      * with result->job_id set. */
     int task_mode;
+    const tool_asker *asker;         /* NULL: nobody to ask (CLI, tasks) */
+    tool_resumed resumed;
 } tool_call;
+
+/* call->asker->ask, or TOOL_ASK_UNSUPPORTED without one. */
+tool_ask_status tool_ask_person(tool_call *call, const tool_ask *q,
+                                cJSON **answers);
 
 typedef struct tool_output {
     nemo_result result;

@@ -31,6 +31,7 @@ void adk_free(adk_state *s)
 {
     buf_free(&s->partial);
     buf_free(&s->reply);
+    adk_questions_free(&s->questions);
 }
 
 /* camelCase as ADK writes it, or the snake_case some servers use. */
@@ -102,6 +103,149 @@ static const char *adk_name_of(const cJSON *call)
                                                           : "a tool";
 }
 
+/* ---- the agent's questions (ask_question) ---- */
+
+#define ADK_ASK_TOOL "ask_question"
+#define ADK_ID_MAX 64
+#define ADK_PROMPT_MAX 2000
+#define ADK_OPTION_MAX 200
+
+/* A copy of s cut to at most max bytes, never inside a UTF-8 character,
+ * control characters but newline turned into spaces. NULL for "". */
+static char *adk_text_dup(const char *s, size_t max)
+{
+    size_t n = strlen(s), i;
+    char *d;
+
+    if (n > max) {
+        n = max;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--;
+    }
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\n'))
+        n--;
+    if (n == 0 || !(d = malloc(n + 1)))
+        return NULL;
+    for (i = 0; i < n; i++)
+        d[i] = (unsigned char)s[i] < 0x20 && s[i] != '\n' ? ' ' : s[i];
+    d[n] = '\0';
+    return d;
+}
+
+/* A string member among keys, or the value itself when it is a string. */
+static const char *adk_str_of(const cJSON *v, const char *const *keys)
+{
+    size_t i;
+
+    if (cJSON_IsString(v))
+        return v->valuestring;
+    for (i = 0; keys[i]; i++) {
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(v, keys[i]);
+
+        if (cJSON_IsString(m) && m->valuestring[0])
+            return m->valuestring;
+    }
+    return NULL;
+}
+
+static void adk_question_free(adk_question *it)
+{
+    int k;
+
+    free(it->id);
+    free(it->prompt);
+    for (k = 0; k < it->noptions; k++)
+        free(it->options[k]);
+    free(it->options);
+    memset(it, 0, sizeof *it);
+}
+
+void adk_questions_free(adk_questions *q)
+{
+    int i;
+
+    if (!q)
+        return;
+    for (i = 0; i < q->n; i++)
+        adk_question_free(&q->items[i]);
+    free(q->items);
+    q->items = NULL;
+    q->n = 0;
+}
+
+/* One question from its object (or a bare string); 0 when usable. */
+static int adk_question_parse(const cJSON *v, int index, adk_question *out)
+{
+    static const char *const prompt_keys[] = { "prompt", "question", "text",
+                                               "label", NULL };
+    static const char *const option_keys[] = { "label", "value", "text",
+                                               "title", NULL };
+    static const char *const id_keys[] = { "id", NULL };
+    const char *prompt = adk_str_of(v, prompt_keys), *id;
+    const cJSON *opts, *o;
+    char idbuf[16];
+
+    memset(out, 0, sizeof *out);
+    if (!prompt || !(out->prompt = adk_text_dup(prompt, ADK_PROMPT_MAX)))
+        return -1;   /* nothing allocated */
+    id = cJSON_IsObject(v) ? adk_str_of(cJSON_GetObjectItemCaseSensitive(
+                                            v, "id"), id_keys) : NULL;
+    snprintf(idbuf, sizeof idbuf, "q%d", index + 1);
+    out->id = adk_text_dup(id ? id : idbuf, ADK_ID_MAX);
+    if (!out->id)
+        out->id = strdup(idbuf);
+    opts = cJSON_IsObject(v) ? adk_get(v, "options", "choices") : NULL;
+    out->options = calloc(ADK_MAX_OPTIONS, sizeof *out->options);
+    if (!out->id || !out->options) {
+        adk_question_free(out);
+        return -1;
+    }
+    if (!cJSON_IsArray(opts))
+        opts = NULL;
+    cJSON_ArrayForEach(o, opts) {
+        const char *t = adk_str_of(o, option_keys);
+        char *d;
+
+        if (out->noptions == ADK_MAX_OPTIONS)
+            break;
+        if (t && (d = adk_text_dup(t, ADK_OPTION_MAX)) != NULL)
+            out->options[out->noptions++] = d;
+    }
+    return 0;
+}
+
+int adk_questions_parse(const cJSON *args, adk_questions *q)
+{
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(args, "questions");
+    const cJSON *one = cJSON_GetObjectItemCaseSensitive(args, "question");
+    const cJSON *v;
+    int i = 0;
+
+    memset(q, 0, sizeof *q);
+    q->items = calloc(ADK_MAX_QUESTIONS, sizeof *q->items);
+    if (!q->items)
+        return -1;
+    if (!cJSON_IsArray(list) && cJSON_IsString(one)) {
+        /* {"question": "...", "options": [...]}: the args are the one
+         * question. */
+        if (adk_question_parse(args, 0, &q->items[0]) == 0)
+            q->n = 1;
+    }
+    if (!cJSON_IsArray(list))
+        list = NULL;
+    cJSON_ArrayForEach(v, list) {
+        if (q->n == ADK_MAX_QUESTIONS)
+            break;
+        if (adk_question_parse(v, i++, &q->items[q->n]) == 0)
+            q->n++;
+    }
+    if (q->n == 0) {
+        adk_questions_free(q);
+        return -1;
+    }
+    return 0;
+}
+
 static int adk_is_blank(const char *s, size_t n)
 {
     size_t i;
@@ -156,6 +300,59 @@ static void adk_partial_text(adk_state *s, const char *t, size_t n)
                     preview, cut ? "\xE2\x80\xA6" : "");
 }
 
+/* The agent asks the person: keep its questions (the latest ask wins). */
+static void adk_ask(adk_state *s, const cJSON *call)
+{
+    adk_questions q;
+
+    if (adk_questions_parse(adk_get(call, "args", "arguments"), &q) != 0) {
+        progress_report(s->progress, -1, "the agent asked a question");
+        return;
+    }
+    adk_questions_free(&s->questions);
+    s->questions = q;
+    progress_report(s->progress, -1, "the agent has a question");
+}
+
+/* A function response: answered within the turn, so nothing is waiting
+ * for it any more. */
+static void adk_response(adk_state *s, const cJSON *resp)
+{
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(resp, "id");
+    char name[64];
+
+    snprintf(name, sizeof name, "%s", adk_name_of(resp));
+    if (strcmp(name, ADK_ASK_TOOL) == 0)
+        adk_questions_free(&s->questions);
+    if (cJSON_IsString(id) && strcmp(id->valuestring, s->waiting_call) == 0)
+        s->waiting_call[0] = '\0';
+    progress_report(s->progress, -1, "%s done", name);
+}
+
+/* ADK marks calls the agent waits on outside the turn (a person's answer)
+ * in longRunningToolIds. */
+static void adk_long_running(adk_state *s, const cJSON *ev)
+{
+    const cJSON *ids = adk_get(ev, "longRunningToolIds",
+                               "long_running_tool_ids");
+    const cJSON *id;
+
+    if (!cJSON_IsArray(ids))
+        return;
+    cJSON_ArrayForEach(id, ids) {
+        if (cJSON_IsString(id) && id->valuestring[0]) {
+            snprintf(s->waiting_call, sizeof s->waiting_call, "%s",
+                     id->valuestring);
+            return;
+        }
+    }
+}
+
+int adk_needs_input(const adk_state *s)
+{
+    return s->questions.n > 0 || s->waiting_call[0] != '\0';
+}
+
 static void adk_parts(adk_state *s, const cJSON *parts, int partial)
 {
     const cJSON *part;
@@ -173,14 +370,13 @@ static void adk_parts(adk_state *s, const cJSON *parts, int partial)
         if (cJSON_IsObject(call)) {
             s->function_calls++;
             adk_set_tool(s, adk_name_of(call));
-            progress_report(s->progress, -1, "running %s", s->last_tool);
+            if (strcmp(adk_name_of(call), ADK_ASK_TOOL) == 0)
+                adk_ask(s, call);
+            else
+                progress_report(s->progress, -1, "running %s", s->last_tool);
         }
-        if (cJSON_IsObject(resp)) {
-            char name[64];
-
-            snprintf(name, sizeof name, "%s", adk_name_of(resp));
-            progress_report(s->progress, -1, "%s done", name);
-        }
+        if (cJSON_IsObject(resp))
+            adk_response(s, resp);
     }
     if (text.len) {
         if (partial)
@@ -249,6 +445,7 @@ int adk_event(adk_state *s, const char *data, size_t n)
     if (cJSON_IsObject(content))
         adk_parts(s, cJSON_GetObjectItemCaseSensitive(content, "parts"),
                   partial);
+    adk_long_running(s, ev);
     if (cJSON_IsTrue(adk_get(ev, "turnComplete", "turn_complete")))
         s->turn_complete = 1;
     cJSON_Delete(ev);

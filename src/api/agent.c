@@ -110,6 +110,21 @@ static char *agent_body(const char *sid, const char *text)
     return s;
 }
 
+/* A turn that waits for the person without an ask_question call: its
+ * reply is the question. */
+static void agent_reply_question(api_turn *out)
+{
+    cJSON *args = cJSON_CreateObject();
+
+    cJSON_AddStringToObject(args, "question",
+                            out->reply ? out->reply
+                                       : "The video agent is waiting for "
+                                         "your input.");
+    if (adk_questions_parse(args, &out->questions) != 0)
+        out->needs_input = 0;
+    cJSON_Delete(args);
+}
+
 static void agent_fill(agent_stream *a, api_turn *out, long long started)
 {
     out->reply = adk_take_reply(&a->adk);
@@ -118,6 +133,13 @@ static void agent_fill(agent_stream *a, api_turn *out, long long started)
     snprintf(out->last_tool, sizeof out->last_tool, "%s", a->adk.last_tool);
     out->heartbeats = a->adk.heartbeats;
     out->elapsed_ms = clock_mono_ms() - started;
+    out->needs_input = adk_needs_input(&a->adk);
+    if (!out->needs_input)
+        return;
+    out->questions = a->adk.questions;      /* moved */
+    memset(&a->adk.questions, 0, sizeof a->adk.questions);
+    if (out->questions.n == 0)
+        agent_reply_question(out);
 }
 
 /* Decide how the turn ended. rc/err come from api_send. */
@@ -185,6 +207,7 @@ void api_turn_free(api_turn *t)
     if (!t)
         return;
     free(t->reply);
+    adk_questions_free(&t->questions);
     memset(t, 0, sizeof *t);
 }
 

@@ -139,12 +139,15 @@ static void msg_suffix(const char *msg, char *out, size_t n)
         out[0] = '\0';
 }
 
+/* Where the backend may put the page a person must open. */
+static const char *const link_keys[] = { "register_url", "registerUrl",
+                                         "upgrade_url", "upgradeUrl", "url",
+                                         "link", NULL };
+
 static void credits_message(nemo_err *e, const char *msg, const cJSON *data)
 {
     static const char *const bind_keys[] = { "bind_id", "bindId", "id",
                                              NULL };
-    static const char *const link_keys[] = { "register_url", "registerUrl",
-                                             "url", "link", NULL };
     char sfx[400];
 
     if (!cJSON_IsObject(data))
@@ -247,6 +250,14 @@ void err_from_response(nemo_err *e, int http_status, long code,
     if (row >= 0) {
         msg_suffix(msg, sfx, sizeof sfx);
         err_set(e, err_table[row].kind, err_table[row].message, sfx);
+        /* A plan block may come with the page to register or upgrade. */
+        if (e->kind == NEMO_E_PLAN && cJSON_IsObject(data) &&
+            data_field(data, link_keys, e->link, sizeof e->link) == 0) {
+            size_t l = strlen(e->message);
+
+            snprintf(e->message + l, sizeof e->message - l, " Page: %s",
+                     e->link);
+        }
         goto out;
     }
     msg_suffix(msg, sfx, sizeof sfx);

@@ -42,6 +42,9 @@ static void call_free(mcp_call *c)
 {
     cJSON_Delete(c->msg);
     cJSON_Delete(c->progress_token);
+    cJSON_Delete(c->ask_saved);
+    cJSON_Delete(c->resumed_saved);
+    cJSON_Delete(c->resumed_answers);
     cancel_destroy(&c->cancel);
     pthread_mutex_destroy(&c->mu);
     free(c->key);
@@ -203,6 +206,11 @@ static cJSON *run_tool(mcp_call *c, const tool_def *def, const cJSON *tool,
     tc.cancel = &c->cancel;
     tc.progress = &c->sink;
     tc.task_mode = c->req.modern && c->req.tasks_ok && def->long_running;
+    /* A task runs on unseen: nobody waits on it to ask the person. */
+    tc.asker = tc.task_mode ? NULL : &c->asker;
+    res = mcp_elicit_resume(c, def->name, &tc);
+    if (res)
+        return res;
     /* On this thread, so a request that set a log level sees it. */
     LOG_DEBUG("mcp", "calling tool %s%s", def->name,
               tc.task_mode ? " (task mode)" : "");
@@ -216,6 +224,10 @@ static cJSON *run_tool(mcp_call *c, const tool_def *def, const cJSON *tool,
     if (cancel_requested(&c->cancel)) {
         result_free(&out.result);
         return NULL;
+    }
+    if ((res = mcp_elicit_suspended(c, def->name)) != NULL) {
+        result_free(&out.result);
+        return res;
     }
     if (tc.task_mode && out.job_id[0]) {
         res = mcp_task_created(&c->req, env, out.job_id, &err);
@@ -277,6 +289,7 @@ void mcp_call_setup(mcp_call *c)
 {
     c->sink.report = call_report;
     c->sink.ctx = c;
+    mcp_elicit_setup(c);
 }
 
 void *mcp_call_main(void *arg)

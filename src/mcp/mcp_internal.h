@@ -144,6 +144,7 @@ typedef struct mcp_req {
     int log_severity;                /* modern: -1 = no notifications/message */
     int tasks_ok;                    /* client declared the tasks extension */
     const cJSON *progress_token;     /* in params._meta; NULL none */
+    unsigned client_caps;            /* MCP_CAP_*: this request's era */
 } mcp_req;
 
 /* Fill req from a request (or notification) message and the handshake
@@ -163,6 +164,8 @@ cJSON *mcp_call_result(const mcp_req *req, const nemo_result *r);
 
 /* ---- server.c / call.c: the server and its calls ---- */
 typedef struct mcp_server mcp_server;
+typedef struct mcp_pending mcp_pending;   /* clientreq.c */
+typedef struct mcp_askstate mcp_askstate; /* elicitation.c */
 
 typedef struct mcp_call {
     mcp_server *srv;
@@ -180,6 +183,10 @@ typedef struct mcp_call {
     double progress_seq;        /* last progress value sent */
     char last_message[256];
     nemo_progress sink;
+    tool_asker asker;           /* elicitation.c */
+    cJSON *ask_saved;           /* stateless era: the question to send */
+    cJSON *resumed_saved;       /* a retried call's question + resume */
+    cJSON *resumed_answers;     /* and the person's answers */
     struct mcp_call *next;      /* in srv->calls */
 } mcp_call;
 
@@ -199,6 +206,10 @@ struct mcp_server {
     int ticker_started;
     pthread_t ticker;
     int wake[2];                /* writer -> reader: the stream broke */
+    unsigned client_caps;       /* MCP_CAP_* declared by initialize */
+    mcp_pending *pending;       /* requests sent to the client */
+    long long creq_next_id;
+    mcp_askstate *asks;         /* stateless-era questions awaiting answers */
 };
 
 /* server.c: remove c from the in-flight list and drop the list's
@@ -219,6 +230,67 @@ void mcp_log_attach(mcp_server *srv);
 /* The log observer: forwards log lines as notifications/message. */
 void mcp_log_observer(void *ctx, enum log_level level, const char *module,
                       const char *line);
+
+/* ---- clientreq.c: requests to the client, its capabilities ---- */
+/* What a client declared. Handshake era: initialize's capabilities, kept
+ * in mcp_server.client_caps and copied into every request's
+ * mcp_req.client_caps; stateless era: each request's _meta
+ * io.modelcontextprotocol/clientCapabilities. Read req->client_caps: it
+ * is right for the request's era. */
+enum {
+    MCP_CAP_ELICIT_FORM = 1 << 0,    /* elicitation {} or {form} */
+    MCP_CAP_ELICIT_URL = 1 << 1,     /* elicitation {url} */
+    MCP_CAP_ROOTS = 1 << 2,
+    MCP_CAP_ROOTS_CHANGED = 1 << 3,  /* roots.listChanged (handshake era) */
+    MCP_CAP_SAMPLING = 1 << 4,
+    MCP_CAP_TASKS = 1 << 5           /* extensions: tasks (2026-07-28) */
+};
+unsigned mcp_client_caps_parse(const cJSON *caps);
+
+enum {
+    MCP_CREQ_OK = 0,        /* *result: the client's result object */
+    MCP_CREQ_ERROR,         /* *error: the client's error object */
+    MCP_CREQ_TIMEOUT,
+    MCP_CREQ_CANCELLED,     /* the call's cancel token fired */
+    MCP_CREQ_CLOSED,        /* shutting down, or stdout is gone */
+    MCP_CREQ_UNSUPPORTED,   /* stateless-era request, or no handshake */
+    MCP_CREQ_BUSY           /* too many requests outstanding */
+};
+/* Send method(params) to the client and wait for its answer, at most
+ * timeout_ms, giving up when cancel (may be NULL) fires or the server
+ * stops; then the client gets notifications/cancelled. Takes params.
+ * req: the request being served (refused when it is stateless-era), or
+ * NULL for session-level requests. Never call it on the main (reader)
+ * thread: the answer arrives there. Returns MCP_CREQ_*; caller owns
+ * *result / *error (error may be NULL: not wanted). */
+int mcp_client_request(mcp_server *s, const mcp_req *req, nemo_cancel *cancel,
+                       const char *method, cJSON *params, long long timeout_ms,
+                       cJSON **result, cJSON **error);
+/* The same without waiting: cb runs once, on the reader thread, with the
+ * answer (borrowed), or MCP_CREQ_TIMEOUT after a minute, or
+ * MCP_CREQ_CLOSED at shutdown. Safe on the reader thread. Returns 0 when
+ * sent, else an MCP_CREQ_* status and cb never runs. */
+typedef void (*mcp_creq_cb)(void *ctx, int status, const cJSON *result,
+                            const cJSON *error);
+int mcp_client_request_async(mcp_server *s, const char *method,
+                             cJSON *params, mcp_creq_cb cb, void *ctx);
+/* The reader got a response (m->kind RPC_MSG_RESPONSE): hand it on. */
+void mcp_clientreq_route(mcp_server *s, rpc_msg *m);
+/* Shutdown (after s->stopping is set): wake every waiter. */
+void mcp_clientreq_stop(mcp_server *s);
+
+/* ---- elicitation.c: the tools' "ask the person" hook, per era ---- */
+void mcp_elicit_setup(mcp_call *c);
+/* Stateless era, before the tool runs: a call carrying requestState is
+ * the retry of a question. Fills tc->resumed and returns NULL (run the
+ * tool), or returns the response to send instead (the question again when
+ * the answer is missing; an error result for an unknown state). NULL for a
+ * fresh call. */
+cJSON *mcp_elicit_resume(mcp_call *c, const char *tool, tool_call *tc);
+/* After the tool returned: the input_required response when it asked
+ * (stateless era), else NULL. */
+cJSON *mcp_elicit_suspended(mcp_call *c, const char *tool);
+void mcp_elicit_free_all(mcp_server *s);
 
 /* tasks.c */
 cJSON *mcp_task_created(const mcp_req *req, tool_env *env,

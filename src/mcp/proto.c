@@ -108,6 +108,7 @@ static int req_modern(mcp_req *req, const cJSON *meta, cJSON **err)
         return req_fail(err, req->id, RPC_INVALID_PARAMS,
                         "Invalid params: _meta \"" MCP_META_CAPS
                         "\" is required and must be an object", NULL);
+    req->client_caps = mcp_client_caps_parse(caps);
     ext = cJSON_GetObjectItemCaseSensitive(caps, "extensions");
     req->tasks_ok = cJSON_IsObject(
         cJSON_GetObjectItemCaseSensitive(ext, MCP_EXT_TASKS));

@@ -244,7 +244,11 @@ static cJSON *m_initialize(mcp_server *s, mcp_req *req, rpc_msg *m)
     v = mcp_version_find(pv->valuestring);
     if (!v || (v->features & MCP_F_MODERN))
         v = mcp_version_latest_handshake();
+    pthread_mutex_lock(&s->mu);
     s->session = v;
+    s->client_caps = mcp_client_caps_parse(
+        cJSON_GetObjectItemCaseSensitive(req->params, "capabilities"));
+    pthread_mutex_unlock(&s->mu);
     res = cJSON_CreateObject();
     cJSON_AddStringToObject(res, "protocolVersion", v->name);
     cJSON_AddItemToObject(res, "capabilities", capabilities(0));
@@ -413,6 +417,11 @@ static void handle_request(mcp_server *s, rpc_msg *m)
         send_msg(s, err);
         return;
     }
+    if (!req.modern) {
+        pthread_mutex_lock(&s->mu);
+        req.client_caps = s->client_caps;
+        pthread_mutex_unlock(&s->mu);
+    }
     for (i = 0; i < sizeof methods / sizeof methods[0]; i++)
         if (strcmp(methods[i].method, req.method) == 0) {
             send_msg(s, methods[i].fn(s, &req, m));
@@ -476,7 +485,7 @@ static void handle_line(mcp_server *s, const char *line, size_t len)
         send_msg(s, rpc_error(m.err_id, m.code, m.message, NULL));
         break;
     case RPC_MSG_RESPONSE:
-        LOG_DEBUG("mcp", "ignoring a response sent by the client");
+        mcp_clientreq_route(s, &m);
         break;
     case RPC_MSG_EMPTY:
         break;
@@ -513,6 +522,7 @@ static void stop_calls(mcp_server *s, long long grace_ms)
     }
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
+    mcp_clientreq_stop(s);
     for (i = 0; i < n; i++) {
         pthread_mutex_lock(&list[i]->mu);
         list[i]->cancelled = 1;
@@ -614,6 +624,7 @@ int mcp_serve(tool_env *env, int in_fd, int out_fd)
     close(wake[0]);
     close(wake[1]);
     mcp_out_destroy(&s.out);
+    mcp_elicit_free_all(&s);
     free(s.ended);
     pthread_cond_destroy(&s.cv);
     pthread_mutex_destroy(&s.mu);

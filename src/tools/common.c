@@ -111,11 +111,30 @@ char *tool_err_text(const nemo_err *err)
     return s;
 }
 
+/* The link a person must open for this error (registration, upgrade),
+ * or "". Only the backend's link today; the out-of-credits link built on
+ * the web base with ?bind= and the project's claim link belong here too
+ * once the service layer provides them. */
+static const char *err_link(const nemo_err *err)
+{
+    if (err->kind != NEMO_E_CREDITS && err->kind != NEMO_E_PLAN)
+        return "";
+    return err->link;
+}
+
 void tool_result_err(nemo_result *r, const nemo_err *err)
 {
     char *text = tool_err_text(err);
+    cJSON *st = NULL;
 
-    result_error(r, NULL, "%s", text ? text : "The call failed.");
+    /* Hosts never see the structured part of an error; it tells ask.c
+     * which link to offer. */
+    if (err_link(err)[0]) {
+        st = cJSON_CreateObject();
+        cJSON_AddStringToObject(st, "error", err_kind_name(err->kind));
+        cJSON_AddStringToObject(st, "link", err_link(err));
+    }
+    result_error(r, st, "%s", text ? text : "The call failed.");
     free(text);
 }
 
@@ -123,6 +142,15 @@ void tool_fail_err(tool_output *out, const nemo_err *err)
 {
     tool_result_err(&out->result, err);
     out->job_id[0] = '\0';
+}
+
+tool_ask_status tool_ask_person(tool_call *call, const tool_ask *q,
+                                cJSON **answers)
+{
+    *answers = NULL;
+    if (!call->asker || !call->asker->ask)
+        return TOOL_ASK_UNSUPPORTED;
+    return call->asker->ask(call->asker->ctx, q, answers);
 }
 
 int tool_session(tool_call *call, api_ctl *ctl, const char *first_prompt,

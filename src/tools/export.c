@@ -592,7 +592,7 @@ int tool_export_begin(tool_call *call, const tool_export_req *req,
     return 0;
 }
 
-static int export_run(tool_call *call, tool_output *out)
+static int export_once(tool_call *call, tool_output *out)
 {
     tool_export_req req;
 
@@ -604,6 +604,13 @@ static int export_run(tool_call *call, tool_output *out)
     req.overwrite = tool_arg_bool(call->args, "overwrite", 0);
     req.wait_ms = tool_wait_ms(call->args);
     return tool_export_begin(call, &req, out);
+}
+
+/* A plan that blocks export: the person may register or upgrade through
+ * the host and the export goes again once. */
+static int export_run(tool_call *call, tool_output *out)
+{
+    return tool_with_link_retry(call, out, export_once);
 }
 
 const tool_def tool_export_def = { "export", export_run, 1 };

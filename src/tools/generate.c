@@ -103,6 +103,52 @@ static void fill_timeline(cJSON *st, const timeline *before,
     free(summary);
 }
 
+/* ---- the agent's questions (status "needs_input") ---- */
+
+cJSON *tool_questions_json(const adk_questions *q)
+{
+    cJSON *arr = cJSON_CreateArray(), *o, *opts;
+    int i, k;
+
+    for (i = 0; arr && i < q->n; i++) {
+        o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "id", q->items[i].id);
+        cJSON_AddStringToObject(o, "prompt", q->items[i].prompt);
+        opts = cJSON_AddArrayToObject(o, "options");
+        for (k = 0; k < q->items[i].noptions; k++)
+            cJSON_AddItemToArray(opts,
+                                 cJSON_CreateString(q->items[i].options[k]));
+        cJSON_AddItemToArray(arr, o);
+    }
+    return arr;
+}
+
+/* Each question with its options, and what the model should do. */
+static void questions_text(const cJSON *questions, nemo_buf *text)
+{
+    const cJSON *q, *o;
+    int i = 0;
+
+    if (cJSON_GetArraySize(questions) == 0)
+        return;
+    buf_puts(text, "\n\nThe video agent needs an answer before it can "
+                   "continue:");
+    cJSON_ArrayForEach(q, questions) {
+        const cJSON *opts = cJSON_GetObjectItemCaseSensitive(q, "options");
+        int k = 0;
+
+        buf_printf(text, "\n%d. %s", ++i, cJSON_GetStringValue(
+                       cJSON_GetObjectItemCaseSensitive(q, "prompt")));
+        cJSON_ArrayForEach(o, opts)
+            buf_printf(text, "%s%s", k++ ? " | " : " Options: ",
+                       cJSON_GetStringValue(o));
+    }
+    buf_puts(text, "\nAsk the user (show the options; they may also answer "
+                   "in their own words) and do not answer for them. Then "
+                   "send their answer with `generate` (as the prompt, same "
+                   "session) so the agent continues.");
+}
+
 /* The text a person reads: the reply, the changes when the reply did not
  * already list them, the timeline, and the suggested next steps. */
 static void result_text(const cJSON *st, int silent, nemo_buf *text)
@@ -115,6 +161,7 @@ static void result_text(const cJSON *st, int silent, nemo_buf *text)
 
     buf_puts(text, cJSON_GetStringValue(
                        cJSON_GetObjectItemCaseSensitive(st, "reply")));
+    questions_text(cJSON_GetObjectItemCaseSensitive(st, "questions"), text);
     if (!silent && cJSON_GetArraySize(changes) > 0) {
         char *list = tool_bullets(changes);
         buf_printf(text, "\n\nTimeline changes:\n%s", list ? list : "");
@@ -216,7 +263,11 @@ static void gen_job(nemo_job *j, void *argp, nemo_result *out)
     job_record_set(j, "phase", cJSON_CreateString("after"));
 
     progress_report(p, -1, "reading the timeline after the turn");
-    st = tool_generate_shape("completed", "agent", "");
+    st = tool_generate_shape(turn.needs_input ? "needs_input" : "completed",
+                             "agent", "");
+    if (turn.needs_input)
+        cJSON_AddItemToObject(st, "questions",
+                              tool_questions_json(&turn.questions));
     has_text = turn.reply && turn.reply[0];
     if (api_state_get(a->api, &ctl, sid, &after_state, &err) == 0) {
         adopt_session(&ctl, sid, sizeof sid, old_sid, sizeof old_sid);
@@ -228,6 +279,11 @@ static void gen_job(nemo_job *j, void *argp, nemo_result *out)
     }
     if (has_text) {
         take_reply(st, turn.reply);
+    } else if (turn.needs_input) {
+        /* A question is never "nothing changed". */
+        set_item(st, "reply", cJSON_CreateString(
+                                  "The video agent has a question before it "
+                                  "continues."));
     } else if (!after_err) {
         char *r = tool_silent_reply(
             cJSON_GetObjectItemCaseSensitive(st, "changes"));
@@ -478,19 +534,18 @@ static int route_export(tool_call *call, const char *prompt,
     return tool_export_begin(call, &req, out);
 }
 
-static int route_agent(tool_call *call, const char *prompt, tool_output *out)
+/* One agent turn on session sid as a job, waited for as the call asks.
+ * request_id: the caller's, or NULL (an answer the person gave). */
+int tool_generate_turn(tool_call *call, const char *sid, const char *prompt,
+                       const char *request_id, tool_output *out)
 {
-    char sid[API_SESSION_MAX], errbuf[512] = "";
-    api_ctl ctl;
+    char errbuf[512] = "";
     job_spec spec;
     gen_arg *a;
     nemo_job *j;
     cJSON *resume, *extra;
     int existed = 0;
 
-    tool_ctl_init(&ctl, call->cancel, call->progress);
-    if (tool_session(call, &ctl, prompt, sid, sizeof sid, out) != 0)
-        return 0;
     a = calloc(1, sizeof *a);
     resume = cJSON_CreateObject();
     if (!a || !resume || !(a->session = strdup(sid)) ||
@@ -507,7 +562,7 @@ static int route_agent(tool_call *call, const char *prompt, tool_output *out)
     memset(&spec, 0, sizeof spec);
     spec.tool = "generate";
     spec.session = sid;
-    spec.request_id = tool_arg_str(call->args, "request_id");
+    spec.request_id = request_id;
     spec.resume = resume;
     j = job_start(call->env->jobs, &spec, gen_job, a, gen_arg_free, &existed,
                   errbuf, sizeof errbuf);
@@ -537,6 +592,21 @@ static int route_agent(tool_call *call, const char *prompt, tool_output *out)
     return 0;
 }
 
+static int route_agent(tool_call *call, const char *prompt, tool_output *out)
+{
+    char sid[API_SESSION_MAX];
+    api_ctl ctl;
+
+    tool_ctl_init(&ctl, call->cancel, call->progress);
+    if (tool_session(call, &ctl, prompt, sid, sizeof sid, out) != 0)
+        return 0;
+    tool_generate_turn(call, sid, prompt,
+                       tool_arg_str(call->args, "request_id"), out);
+    /* The agent asked something: put it to the person when the host can. */
+    tool_ask_follow_up(call, tool_generate_turn, out);
+    return 0;
+}
+
 static const struct {
     intent_route route;
     int (*run)(tool_call *call, const char *prompt, tool_output *out);
@@ -548,12 +618,16 @@ static const struct {
     { INTENT_AGENT, route_agent },
 };
 
-static int generate_run(tool_call *call, tool_output *out)
+static int generate_route(tool_call *call, tool_output *out)
 {
     const char *prompt = tool_arg_str(call->args, "prompt");
     intent_route r;
     size_t i;
 
+    /* The person's answer to the agent's question, given through the host
+     * (stateless era): it goes to the agent, not the original prompt. */
+    if (tool_ask_resumed(call, tool_generate_turn, out))
+        return 0;
     if (!prompt || !prompt[0]) {
         tool_fail_msg(out, "Give the user's request as "
                       "`prompt`.");
@@ -564,6 +638,13 @@ static int generate_run(tool_call *call, tool_output *out)
         if (routes[i].route == r)
             return routes[i].run(call, prompt, out);
     return route_agent(call, prompt, out);
+}
+
+/* Out of credits: the person may register through the host and the
+ * request goes again once. */
+static int generate_run(tool_call *call, tool_output *out)
+{
+    return tool_with_link_retry(call, out, generate_route);
 }
 
 const tool_def tool_generate_def = { "generate", generate_run, 1 };

@@ -147,6 +147,10 @@ static int job_run(tool_call *call, tool_output *out)
     cJSON *extra;
     job_status s;
 
+    /* The user's answer to a question a collected turn asked (stateless
+     * era retry). */
+    if (tool_ask_resumed(call, tool_generate_turn, out))
+        return 0;
     if (!id || !id[0])
         return job_list_run(call, out);
     j = job_lookup(call->env->jobs, id);
@@ -168,6 +172,10 @@ static int job_run(tool_call *call, tool_output *out)
         cJSON_AddStringToObject(extra, "session", job_session(j));
     tool_job_report(j, s, extra, out);
     cJSON_Delete(extra);
+    /* A turn that ended with a question: ask the person, as generate
+     * does. */
+    if (job_tool(j) && strcmp(job_tool(j), "generate") == 0)
+        tool_ask_follow_up(call, tool_generate_turn, out);
     job_unref(j);
     return 0;
 }

@@ -136,11 +136,36 @@ void tool_upload_copy_ids(const cJSON *item, cJSON *entry);
  * NULL (borrowed). */
 const cJSON *tool_upload_item(const cJSON *data, int idx);
 
+/* ---- ask.c: asking the person through the host ---- */
+/* One agent turn on session sid as a job, reported into out. */
+typedef int (*tool_turn_fn)(tool_call *call, const char *sid,
+                            const char *prompt, const char *request_id,
+                            tool_output *out);
+/* out holds a generate result. While it is "needs_input" and the person
+ * can be asked, ask and send the answer to the agent as the next turn
+ * (bounded rounds); the result then lists what was `answered`. */
+void tool_ask_follow_up(tool_call *call, tool_turn_fn turn,
+                        tool_output *out);
+/* A call retried with the person's answer (stateless era): out filled,
+ * 1. 0: not such a call. */
+int tool_ask_resumed(tool_call *call, tool_turn_fn turn, tool_output *out);
+/* run(call, out); when that fails with a link the person must open (out
+ * of credits, a plan that blocks export) and the host can show links, the
+ * link is offered and, once the person accepts, run goes again once. */
+int tool_with_link_retry(tool_call *call, tool_output *out,
+                         int (*run)(tool_call *call, tool_output *out));
+
 /* ---- generate.c ---- */
 /* A generate-shaped result object with every field at its neutral value. */
 cJSON *tool_generate_shape(const char *status, const char *route,
                            const char *reply);
 /* The reply for a turn that ended without text. Caller frees. */
 char *tool_silent_reply(const cJSON *changes);
+/* One agent turn on session sid as a job, waited for as the call's
+ * wait_seconds says (the tool_turn_fn of ask.c). */
+int tool_generate_turn(tool_call *call, const char *sid, const char *prompt,
+                       const char *request_id, tool_output *out);
+/* The agent's questions as the output schema's `questions` array. */
+cJSON *tool_questions_json(const adk_questions *q);
 
 #endif

@@ -122,7 +122,16 @@ CONFIG_ALIASES = {"upload_limit_mb": ("upload_limit_bytes", MB)}
 
 FAULT_KINDS = ("status", "code", "rate_limit", "drop", "slow",
                "error_event", "hang")
-TURN_MODES = ("text", "silent", "error", "slow")
+TURN_MODES = ("text", "silent", "error", "slow", "ask")
+
+# A question turn ("ask" mode, or a prompt containing ASK_MARKER): the agent
+# calls its long-running ask_question tool and the turn ends waiting; the
+# session's next prompt is the answer and the agent then does what the
+# first prompt asked.
+ASK_MARKER = "[ask]"
+ASK_QUESTIONS = [{"id": "aspect_ratio",
+                  "prompt": "Which aspect ratio should the video use?",
+                  "options": ["16:9", "9:16", "1:1"]}]
 
 # Keyword rules of the fake agent: op -> keywords (ASCII ones match at a
 # word start, so "animate" matches "animated"; CJK ones match anywhere).
@@ -1672,16 +1681,27 @@ class Handler(BaseHTTPRequestHandler):
             return
         lang = turn_language(prompt, sess["language"])
         with self.B.lock:
-            ops = plan_ops(prompt, sess, lang)
+            # An answer to the agent's question: the work of the prompt
+            # that was asked about goes ahead now.
+            asked = sess.get("pending_ask")
+            ops = plan_ops(asked or prompt, sess, lang)
         cost = self.B.turn_cost(ops)
         if not self.B.freeze(rec, cost):
             self.reply(200, 2001, None, self.register_data(rec["bind_id"]))
             return
         script = self.B.take_turn_script(sid)
+        mode = self.B.decide_mode(script, ops)
+        if ASK_MARKER in prompt.lower() and not script:
+            mode = "ask"
+        with self.B.lock:
+            if mode == "ask":
+                sess["pending_ask"], ops = prompt, []
+            else:
+                sess.pop("pending_ask", None)
         turn = {"rec": rec, "sess": sess, "prompt": prompt, "ops": ops,
                 "lang": lang, "cost": cost, "script": script or {},
-                "mode": self.B.decide_mode(script, ops), "applied": False,
-                "text": None}
+                "mode": mode, "applied": False, "text": None,
+                "answers": asked}
         self.B.update_entry(self.entry, status=200, code=0)
         self.stream_turn(turn)
 
@@ -1720,9 +1740,26 @@ class Handler(BaseHTTPRequestHandler):
         finally:
             self.finish_turn(turn, w, outcome)
 
+    def ask_events(self, w, turn, inv):
+        """The agent asks and waits: a long-running ask_question call (or,
+        with "plain", another long-running tool) and its question text."""
+        s = turn["script"]
+        qs = s.get("questions") or ASK_QUESTIONS
+        cid = "adk-" + str(uuid.uuid4())
+        name = "request_user_input" if s.get("plain") else "ask_question"
+        w.event(adk_event(inv, [{"functionCall": {
+            "id": cid, "name": name, "args": {"questions": qs}}}],
+            longRunningToolIds=[cid]))
+        text = s.get("text") or "Before I start: " + qs[0]["prompt"]
+        turn["text"] = text
+        w.event(adk_event(inv, [{"text": text}], turnComplete=True))
+
     def turn_events(self, w, turn):
         inv = "e-" + str(uuid.uuid4())
         w.heartbeat()
+        if turn["mode"] == "ask":
+            self.ask_events(w, turn, inv)
+            return
         for op in turn["ops"]:
             w.event(adk_event(inv, [{"functionCall": {
                 "id": op["call_id"], "name": op["tool"],
@@ -1785,7 +1822,8 @@ class Handler(BaseHTTPRequestHandler):
             "mode": turn["mode"], "outcome": outcome, "events": w.events,
             "heartbeats": w.heartbeats, "text": turn["text"],
             "tools": [o["tool"] for o in turn["ops"]], "cost": turn["cost"],
-            "charged": not error, "language": turn["lang"]})
+            "charged": not error, "language": turn["lang"],
+            "answers": turn.get("answers")})
         self.mark_done()
 
     def h_upload(self, sid):

@@ -323,6 +323,38 @@ class TurnTests(BackendCase):
         self.assertEqual(self.rb.requests("/run_sse")[-1]["sse"]["outcome"],
                          "silent")
 
+    def test_question_turn_then_answer(self):
+        token, sid = self.session()
+        resp = self.turn(token, sid, "make a video about cats [ask]")
+        self.assertEqual(resp.status, 200)
+        (call_ev,) = [ev for ev in resp.events
+                      if "functionCall" in ev["content"]["parts"][0]]
+        call = call_ev["content"]["parts"][0]["functionCall"]
+        self.assertEqual(call["name"], "ask_question")
+        self.assertEqual(call_ev["longRunningToolIds"], [call["id"]])
+        self.assertEqual(call["args"]["questions"][0]["options"],
+                         ["16:9", "9:16", "1:1"])
+        self.assertFalse(any("functionResponse" in ev["content"]["parts"][0]
+                             for ev in resp.events))
+        self.assertTrue(resp.events[-1]["turnComplete"])
+        self.assertEqual(self.draft(token, sid)["t"], [])
+        # The answer: the asked-about prompt's work is done now.
+        self.turn(token, sid, "16:9")
+        self.assertEqual(len(self.draft(token, sid)["t"]), 1)
+        log = self.rb.requests("/run_sse")
+        self.assertEqual(log[0]["sse"]["mode"], "ask")
+        self.assertEqual(log[1]["sse"]["answers"],
+                         "make a video about cats [ask]")
+        # A scripted question with another long-running tool.
+        self.rb.next_turn("ask", plain=True, questions=[
+            {"id": "x", "prompt": "Bold?", "options": []}])
+        resp = self.turn(token, sid, "add a title")
+        names = [ev["content"]["parts"][0]["functionCall"]["name"]
+                 for ev in resp.events
+                 if "functionCall" in ev["content"]["parts"][0]]
+        self.assertEqual(names, ["request_user_input"])
+        self.assertIn("Bold?", resp.text)
+
     def test_silent_ratio_is_seeded(self):
         def sequence(seed):
             with RefBackend(seed=seed, config={"turn_ms": 0}) as rb:

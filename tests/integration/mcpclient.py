@@ -9,6 +9,11 @@
 Stateless era (2026-07-28): pass meta=mcp.stateless_meta() to request(), or
 use mcp.call_tool(..., era="2026-07-28").
 
+Requests the server sends (elicitation/create, roots/list; handshake era
+only) go to mcp.on_request(msg), which returns a result dict (or
+{"error": {...}} for an error response); without a handler they get a
+method-not-found error. mcp.server_requests lists them.
+
 Every line the server writes is kept in mcp.lines (raw) and mcp.messages
 (parsed); a line that is not JSON is recorded in mcp.garbage so tests can
 assert that stdout carries only protocol.
@@ -66,6 +71,8 @@ class McpProcess:
         self._cv = threading.Condition()
         self._next_id = 1
         self._eof = False
+        self.on_request = None
+        self.server_requests = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -85,10 +92,33 @@ class McpProcess:
                 if isinstance(msg, dict) and "id" in msg and (
                         "result" in msg or "error" in msg):
                     self._responses.setdefault(_key(msg["id"]), []).append(msg)
+                is_request = isinstance(msg, dict) and "id" in msg and \
+                    "method" in msg
+                if is_request:
+                    self.server_requests.append(msg)
                 self._cv.notify_all()
+            if is_request:
+                self._answer(msg)
         with self._cv:
             self._eof = True
             self._cv.notify_all()
+
+    def _answer(self, req):
+        """Answer a request from the server (on the reader thread)."""
+        handler = self.on_request
+        out = handler(req) if handler else {"error": {
+            "code": -32601, "message": "Method not found"}}
+        msg = {"jsonrpc": "2.0", "id": req["id"]}
+        if out is None:
+            return            # never answered (timeouts)
+        if "error" in out and len(out) == 1:
+            msg["error"] = out["error"]
+        else:
+            msg["result"] = out
+        try:
+            self.send(msg)
+        except (BrokenPipeError, ValueError, OSError):
+            pass
 
     def send_raw(self, data):
         if isinstance(data, str):
@@ -179,10 +209,10 @@ class McpProcess:
             msg["params"] = params
         self.send(msg)
 
-    def initialize(self, version=HANDSHAKE):
+    def initialize(self, version=HANDSHAKE, capabilities=None):
         r = self.request("initialize", {
             "protocolVersion": version,
-            "capabilities": {},
+            "capabilities": capabilities or {},
             "clientInfo": {"name": "tests", "version": "1.0"},
         })
         if "error" in r:

@@ -277,10 +277,17 @@ def check_transcript(sent, messages):
         tok = _meta_of(req).get("progressToken")
         if tok is not None:
             token_era[_key(tok)] = request_era(req)
+    handshake = any(isinstance(m, dict) and m.get("method") == "initialize"
+                    for m in sent)
     for m in messages:
         assert isinstance(m, dict), f"not a JSON object: {m!r}"
+        if "method" in m and "id" in m:
+            # Requests to the client exist only in the handshake era (the
+            # stateless era asks through input_required results).
+            assert handshake, f"a request to a stateless client: {m}"
+            mcp_schema(LEGACY).check(m, "ServerRequest")
+            continue
         if "method" in m:
-            assert "id" not in m, f"the server sent a request: {m}"
             _check_notification(m, token_era)
             continue
         if "error" in m and "id" in m and m["id"] is None:
@@ -310,6 +317,12 @@ def check_transcript(sent, messages):
             mcp_schema("ext-tasks").check(result, TASK_RESULT_DEFS[method])
         elif method == "tools/call" and result.get("resultType") == "task":
             mcp_schema("ext-tasks").check(result, "CreateTaskResult")
+        elif method == "tools/call" and \
+                result.get("resultType") == "input_required":
+            assert era == MODERN, m
+            s.check(result, "InputRequiredResult")
+            for r in result.get("inputRequests", {}).values():
+                s.check(r, "InputRequest")
         elif method in RESULT_DEFS[era]:
             s.check(result, RESULT_DEFS[era][method])
 
@@ -324,5 +337,10 @@ def _check_notification(m, token_era):
     elif method == "notifications/message":
         for era in (LEGACY, MODERN):
             mcp_schema(era).check(m, "LoggingMessageNotification")
+    elif method == "notifications/cancelled":
+        # The server giving up on its own request (handshake era).
+        mcp_schema(LEGACY).check(m, "CancelledNotification")
+    elif method == "notifications/elicitation/complete":
+        mcp_schema(LEGACY).check(m, "ElicitationCompleteNotification")
     else:
         raise AssertionError(f"unexpected notification from the server: {m}")

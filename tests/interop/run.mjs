@@ -12,8 +12,9 @@ import { EraValidator, HANDSHAKE, STATELESS, schemaDir } from './schema.mjs';
 import { STEPS } from './suite.mjs';
 import * as v1 from './v1.test.mjs';
 import * as v2 from './v2.test.mjs';
+import * as elicit from './elicitation.test.mjs';
 
-const SUITES = [v1, v2];
+const SUITES = [v1, v2, elicit];
 
 // The validators must reject what the schemas forbid, or every other test
 // would pass vacuously.
@@ -70,7 +71,7 @@ async function main() {
     }
     try {
         for (const suite of SUITES) {
-            if (!STEPS.some(step => runner.selected(`${suite.name}/${step}`))) continue;
+            if (!(suite.STEPS || STEPS).some(step => runner.selected(`${suite.name}/${step}`))) continue;
             await suite.run(runner, backend, dir);
         }
     } finally {

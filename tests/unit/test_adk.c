@@ -335,6 +335,98 @@ TEST(recorded_turn_every_chunk_boundary)
     free(s);
 }
 
+/* ---- the agent's questions ---- */
+
+#define ASK(args) "{\"content\":{\"parts\":[{\"functionCall\":{\"id\":" \
+    "\"c1\",\"name\":\"ask_question\",\"args\":" args "}}]}," \
+    "\"longRunningToolIds\":[\"c1\"]}"
+
+TEST(ask_question_becomes_questions)
+{
+    adk_state s;
+
+    adk_init(&s, NULL);
+    CHECK(!adk_needs_input(&s));
+    CHECK_INT(feed(&s, ASK("{\"questions\":[{\"id\":\"ar\",\"prompt\":"
+                           "\"Which ratio?\",\"options\":[\"16:9\","
+                           "{\"label\":\"9:16\"},7]},{\"question\":"
+                           "\"Who is it for?\"}]}")), 0);
+    CHECK(adk_needs_input(&s));
+    CHECK_INT(s.questions.n, 2);
+    CHECK_STR(s.questions.items[0].id, "ar");
+    CHECK_STR(s.questions.items[0].prompt, "Which ratio?");
+    CHECK_INT(s.questions.items[0].noptions, 2);
+    CHECK_STR(s.questions.items[0].options[1], "9:16");
+    CHECK_STR(s.questions.items[1].id, "q2");          /* no id given */
+    CHECK_STR(s.questions.items[1].prompt, "Who is it for?");
+    CHECK_INT(s.questions.items[1].noptions, 0);
+    CHECK(s.function_calls == 1);
+    adk_free(&s);
+}
+
+TEST(answered_within_the_turn_is_not_waiting)
+{
+    adk_state s;
+
+    adk_init(&s, NULL);
+    feed(&s, ASK("{\"question\":\"Bold?\",\"options\":[\"yes\","
+                 "\"no\"]}"));
+    CHECK_INT(s.questions.n, 1);
+    CHECK_INT(s.questions.items[0].noptions, 2);
+    feed(&s, "{\"content\":{\"parts\":[{\"functionResponse\":{\"id\":"
+             "\"c1\",\"name\":\"ask_question\",\"response\":{}}}]}}");
+    CHECK(!adk_needs_input(&s));
+    /* A long-running call of another tool, never answered, waits too. */
+    feed(&s, "{\"content\":{\"parts\":[{\"functionCall\":{\"id\":\"c2\","
+             "\"name\":\"request_user_input\",\"args\":{}}}]},"
+             "\"long_running_tool_ids\":[\"c2\"]}");
+    CHECK(adk_needs_input(&s));
+    CHECK_INT(s.questions.n, 0);
+    adk_free(&s);
+}
+
+TEST(hostile_questions_are_bounded)
+{
+    nemo_buf b = NEMO_BUF_INIT;
+    adk_questions q;
+    cJSON *args;
+    int i;
+
+    buf_puts(&b, "{\"questions\":[");
+    for (i = 0; i < 20; i++)
+        buf_printf(&b, "%s{\"prompt\":\"q%d\",\"options\":[\"a\",\"b\","
+                   "\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\",\"j\","
+                   "\"k\",\"l\",\"m\",\"n\"]}", i ? "," : "", i);
+    buf_puts(&b, "]}");
+    args = cJSON_Parse(b.data);
+    CHECK_INT(adk_questions_parse(args, &q), 0);
+    CHECK_INT(q.n, ADK_MAX_QUESTIONS);
+    CHECK_INT(q.items[0].noptions, ADK_MAX_OPTIONS);
+    adk_questions_free(&q);
+    cJSON_Delete(args);
+    buf_reset(&b);
+
+    /* A long prompt is cut on a character boundary. */
+    buf_puts(&b, "{\"question\":\"");
+    for (i = 0; i < 1500; i++)
+        buf_puts(&b, "\xC3\xA9");     /* 3000 bytes of e-acute */
+    buf_puts(&b, "\"}");
+    args = cJSON_Parse(b.data);
+    CHECK_INT(adk_questions_parse(args, &q), 0);
+    CHECK(strlen(q.items[0].prompt) <= 2000);
+    CHECK_INT(strlen(q.items[0].prompt) % 2, 0);
+    adk_questions_free(&q);
+    cJSON_Delete(args);
+
+    /* Nothing usable: no questions, no leak. */
+    args = cJSON_Parse("{\"questions\":[1,{\"options\":[\"a\"]},\"\"]}");
+    CHECK_INT(adk_questions_parse(args, &q), -1);
+    CHECK_INT(q.n, 0);
+    cJSON_Delete(args);
+    CHECK_INT(adk_questions_parse(NULL, &q), -1);
+    buf_free(&b);
+}
+
 int main(void)
 {
     RUN(final_text_repeating_partials_is_shown_once);
@@ -347,5 +439,8 @@ int main(void)
     RUN(heartbeats_report_at_most_every_interval);
     RUN(preview_is_short_and_utf8_safe);
     RUN(recorded_turn_every_chunk_boundary);
+    RUN(ask_question_becomes_questions);
+    RUN(answered_within_the_turn_is_not_waiting);
+    RUN(hostile_questions_are_bounded);
     return unit_done();
 }
