@@ -28,6 +28,8 @@ PKGS      := libcjson yaml-0.1
 DEPS_HINT := brew install pkg-config cjson libyaml
 CURL_SONAME = libcurl.4.dylib
 DL_LIBS   :=
+# the BSD/Darwin extensions glibc's _DEFAULT_SOURCE gives on Linux
+OS_CFLAGS := -D_DARWIN_C_SOURCE
 else
 PKGS      := libcjson libcurl uuid yaml-0.1
 DEPS_HINT  = apt-get install $(APT_PKGS)
@@ -38,6 +40,7 @@ CURL_LIBDIR = $(shell pkg-config --variable=libdir libcurl 2>/dev/null)
 CURL_SONAME = $(or $(shell readelf -d "$(CURL_LIBDIR)/libcurl.so" 2>/dev/null \
                  | sed -n 's/.*soname: \[\(.*\)\]/\1/p'),libcurl.so.4)
 DL_LIBS   := -ldl
+OS_CFLAGS :=
 endif
 APT_PKGS  := libcjson-dev libcurl4-openssl-dev uuid-dev libyaml-dev pkg-config
 
@@ -52,7 +55,7 @@ WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 CFLAGS    ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
              -DNEMO_VERSION=\"$(VERSION)\" -DNEMO_PREFIX=\"$(PREFIX)\" \
-             -Iinclude $(WARN) $(CFLAGS) $(PKG_CFLAGS) \
+             -Iinclude $(WARN) $(OS_CFLAGS) $(CFLAGS) $(PKG_CFLAGS) \
              $(EXTRA_CFLAGS)
 LDLIBS     = $(or $(RELEASE_LIBS),$(PKG_LIBS)) $(DL_LIBS) -lpthread \
              $(EXTRA_LDFLAGS)

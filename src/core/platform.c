@@ -10,7 +10,7 @@
  *
  * NEMO_FORCE_PORTABLE selects the last set on any system, so that Linux
  * CI runs the suite through it (`make portable`). */
-#if defined(__APPLE__)
+#if defined(__APPLE__) && !defined(_DARWIN_C_SOURCE)
 #define _DARWIN_C_SOURCE 1      /* renamex_np, _NSGetExecutablePath */
 #endif
 
