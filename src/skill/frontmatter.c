@@ -31,7 +31,7 @@
 #define FM_MAX_BYTES (1024 * 1024)
 #define FM_MAX_DEPTH 64
 #define FM_MAX_ENTRIES 4096
-#define FM_MAX_PAIR_FIXES 256   /* surrogate pairs rewritten, per document */
+#define FM_MAX_PAIR_FIXES 256   /* quoted scalars with surrogate pairs */
 
 typedef struct fm_frame {
     cJSON *node;        /* the object or array being filled */
@@ -366,28 +366,48 @@ static int fm_hex4(const char *s, unsigned *out)
     return 0;
 }
 
-/* libyaml stopped on a \u escape that is a UTF-16 surrogate (it reports
- * the position of the hex digits). When it is the high half of a JSON
- * surrogate pair, rewrite the pair in place as the one \UXXXXXXXX escape
- * YAML knows; -1 when it is not a pair. */
-static int fm_fix_pair(fm_parser *p, char *text, size_t *len,
-                       const yaml_mark_t *m)
+/* libyaml stopped on a \u escape that is a UTF-16 surrogate, inside the
+ * double-quoted scalar whose opening quote is at m. Rewrite every JSON
+ * surrogate pair ("\uD83C\uDFAC") of that scalar as the one \UXXXXXXXX
+ * escape YAML knows, walking its escapes as YAML does; -1 when there was
+ * no pair to rewrite (a lone surrogate stays an error). */
+static int fm_fix_pairs(fm_parser *p, char *text, size_t *len,
+                        const yaml_mark_t *m)
 {
-    size_t at = fm_offset_of(p, m->line, m->column);
-    unsigned hi, lo, cp;
+    size_t i = fm_offset_of(p, m->line, m->column), out;
+    int fixed = 0;
 
-    if (at < 2 || at + 10 > *len || memcmp(text + at - 2, "\\u", 2) != 0 ||
-        text[at + 4] != '\\' || text[at + 5] != 'u' ||
-        fm_hex4(text + at, &hi) < 0 || fm_hex4(text + at + 6, &lo) < 0 ||
-        hi < 0xD800 || hi > 0xDBFF || lo < 0xDC00 || lo > 0xDFFF)
+    if (i >= *len || text[i] != '"')
         return -1;
-    cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
-    /* "\uHHHH\uLLLL" (12 bytes) -> "\UXXXXXXXX" (10 bytes) */
-    snprintf(text + at - 2, 11, "\\U%08X", cp);
-    memmove(text + at + 8, text + at + 10, *len - (at + 10));
-    *len -= 2;
+    for (out = ++i; i < *len && text[i] != '"';) {
+        unsigned hi, lo;
+
+        if (text[i] != '\\') {
+            text[out++] = text[i++];
+            continue;
+        }
+        if (i + 12 <= *len && text[i + 1] == 'u' && text[i + 6] == '\\' &&
+            text[i + 7] == 'u' && fm_hex4(text + i + 2, &hi) == 0 &&
+            fm_hex4(text + i + 8, &lo) == 0 && hi >= 0xD800 &&
+            hi <= 0xDBFF && lo >= 0xDC00 && lo <= 0xDFFF) {
+            char esc[11];
+
+            snprintf(esc, sizeof esc, "\\U%08X",
+                     0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00));
+            memcpy(text + out, esc, 10);
+            out += 10;
+            i += 12;
+            fixed++;
+            continue;
+        }
+        text[out++] = text[i++];    /* the backslash and what it escapes */
+        if (i < *len)
+            text[out++] = text[i++];
+    }
+    memmove(text + out, text + i, *len - i);
+    *len -= i - out;
     text[*len] = '\0';
-    return 0;
+    return fixed ? 0 : -1;
 }
 
 static size_t fm_count_lines(const fm_parser *p)
@@ -439,8 +459,9 @@ static int fm_is_pair_error(const yaml_parser_t *yp)
            strstr(yp->problem, "invalid Unicode character escape");
 }
 
-/* One libyaml pass over text. 1 when libyaml stopped on a surrogate pair
- * it refuses and *m says where; 0 done (p->root or p->failed). */
+/* One libyaml pass over text. 1 when libyaml stopped on a surrogate it
+ * refuses, *m at the quoted scalar holding it; 0 done (p->root or
+ * p->failed). */
 static int fm_run(fm_parser *p, yaml_mark_t *m)
 {
     yaml_parser_t yp;
@@ -458,7 +479,7 @@ static int fm_run(fm_parser *p, yaml_mark_t *m)
 
         if (!yaml_parser_parse(&yp, &e)) {
             if (fm_is_pair_error(&yp)) {
-                *m = yp.problem_mark;
+                *m = yp.context_mark;   /* the opening quote */
                 retry = 1;
             } else {
                 fm_yaml_error(p, &yp);
@@ -497,7 +518,7 @@ static cJSON *fm_root(fm_parser *p, char *text, size_t len)
     p->len = len;
     while (fm_run(p, &m)) {
         fm_reset(p);
-        if (++fixes > FM_MAX_PAIR_FIXES || fm_fix_pair(p, text, &len, &m)) {
+        if (++fixes > FM_MAX_PAIR_FIXES || fm_fix_pairs(p, text, &len, &m)) {
             fm_fail(p, m.line, "invalid Unicode escape (a lone UTF-16 "
                                "surrogate)");
             break;
