@@ -96,11 +96,19 @@ int api_state_get(nemo_api *api, api_ctl *ctl, const char *sid,
                   cJSON **state, nemo_err *err);
 
 /* ---- upload (api/upload.c) ---- */
-/* Stream one local file (already checked by filecheck) as multipart field
- * "files". *data: the envelope data. */
+/* One local file, already checked by filecheck and still open: exactly
+ * its first `bytes` bytes are sent from fd (never re-opened by path), and
+ * a file that changes meanwhile fails the upload (see http_part). */
+typedef struct api_upload_src {
+    int fd;
+    long long bytes;
+    long long mtime_ns;          /* as checked; 0: not compared */
+    const char *filename;        /* name sent to the server */
+    const char *content_type;
+} api_upload_src;
+/* Stream src as multipart field "files". *data: the envelope data. */
 int api_upload_file(nemo_api *api, api_ctl *ctl, const char *sid,
-                    const char *path, const char *filename,
-                    const char *content_type, cJSON **data, nemo_err *err);
+                    const api_upload_src *src, cJSON **data, nemo_err *err);
 int api_upload_urls(nemo_api *api, api_ctl *ctl, const char *sid,
                     const char *const *urls, size_t n, cJSON **data,
                     nemo_err *err);
@@ -110,6 +118,7 @@ typedef struct api_render_status {
     char status[32];        /* queued | rendering | completed | failed | ... */
     double progress;        /* 0..100, -1 unknown */
     char url[2048];         /* output.url when completed */
+    long long bytes;        /* output.size when reported, else -1 */
     char message[256];      /* failure reason when failed */
 } api_render_status;
 /* Starts a render of draft; render_id ("render_<ms>") is chosen by the
@@ -119,12 +128,58 @@ int api_render_start(nemo_api *api, api_ctl *ctl, const char *sid,
                      const char *format, const char *quality, nemo_err *err);
 int api_render_status_get(nemo_api *api, api_ctl *ctl, const char *render_id,
                           api_render_status *out, nemo_err *err);
-/* Stream url to a temp file beside dest, check length and the MP4 ftyp box,
- * fsync, rename into place. Never replaces an existing dest unless
- * overwrite. Leaves nothing behind on failure. */
-int api_download(nemo_api *api, api_ctl *ctl, const char *url,
-                 const char *dest, int overwrite, long long *bytes,
-                 nemo_err *err);
+/* A download of a finished render (or any backend-given link). */
+typedef struct api_download_req {
+    const char *url;
+    const char *dest;          /* file path; checked again here by the
+                                * download rules (fsp_download_target) */
+    int overwrite;             /* replace an existing dest that is an MP4 */
+    long long expect_bytes;    /* size the render reported; -1 unknown */
+    /* Called once the file is complete, checked and synced, just before
+     * it is renamed into place: the caller records what it will claim. */
+    void (*before_place)(void *ctx, long long bytes, const char *sha256);
+    /* Called with the temp file's path once it exists (a process killed
+     * mid-download leaves it; whoever resumes can remove it). */
+    void (*on_temp)(void *ctx, const char *tmp);
+    void *ctx;
+} api_download_req;
+
+/* Default hard cap on a download (NEMO_DOWNLOAD_MAX_BYTES overrides). */
+#define API_DOWNLOAD_MAX_DEFAULT (4LL << 30)
+
+/* Stream req->url to a temp file beside dest: at most expect_bytes (when
+ * known) and NEMO_DOWNLOAD_MAX_BYTES; a Content-Length that disagrees, a
+ * short or long body, or a body that is not a whole ISO-BMFF file (see
+ * mp4.h) fails. Then fsync, before_place, rename into place. Never
+ * replaces an existing dest unless overwrite, and then only an MP4.
+ * Backend links are https to public addresses only, unless the API base
+ * itself is loopback (tests). Leaves nothing behind on failure. */
+int api_download(nemo_api *api, api_ctl *ctl, const api_download_req *req,
+                 long long *bytes, nemo_err *err);
+
+/* Where a download goes (fsp_download_target), plus: an existing file is
+ * replaced (overwrite) only when it is itself an MP4. 0 with out; -1 with
+ * a reason for a person. */
+int api_download_target(const char *download_to, const char *name,
+                        int overwrite, char *out, size_t n, char *reason,
+                        size_t rn);
+
+/* Remove a temp file an earlier api_download of dest left behind (a
+ * process killed mid-download): only a regular file beside dest named
+ * like the ones api_download makes. */
+void api_download_drop_temp(const char *dest, const char *tmp);
+
+/* 1 when path is a regular file (not a symlink) of exactly bytes bytes
+ * whose SHA-256 is sha256 (hex): the file a download wrote. */
+int api_download_is_ours(const char *path, long long bytes,
+                         const char *sha256);
+
+/* Non-zero when links handed over by the backend may use plain http and
+ * loopback addresses: only when the API base itself is loopback (local
+ * tests). NEMO_TEST_REMOTE_BASE=1 makes a loopback base count as remote
+ * for this decision alone, so tests can exercise the remote rules without
+ * TLS; it can only make the rules stricter. */
+int api_backend_links_local_ok(const nemo_api *api);
 
 /* ---- agent turn over SSE (api/agent.c) ---- */
 typedef struct api_turn {

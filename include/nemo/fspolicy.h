@@ -44,6 +44,25 @@ size_t fsp_each_root(fsp_access access,
  * root realpath'd, no trailing slash except "/"). */
 int fsp_inside(const char *resolved, const char *root);
 
+/* Where a download may be written: export's download_to, and a resumed
+ * export's recorded dest, checked again before anything is written.
+ *   - path as given ("~/" is $HOME, relative to the working directory);
+ *     when it names an existing folder and name is not NULL, the file is
+ *     <folder>/<name>.mp4; with name NULL a folder is refused;
+ *   - the file name ends in ".mp4" and does not start with '.';
+ *   - its folder exists (resolved with realpath) and is writable; none of
+ *     the folder's components starts with '.' (~/.ssh, ~/.config, ...)
+ *     unless an allowed root (NEMO_DOWNLOAD_ROOTS or the host's roots)
+ *     holds the target; when roots are set, nothing outside them;
+ *   - an existing target must be a regular file (not a symlink) and is
+ *     refused unless overwrite.
+ * 0 with out = the absolute target (folder realpath'd) and *exists (an
+ * existing regular file: the caller replaces it only if it is an MP4);
+ * -1 with a reason for a person. */
+int fsp_download_target(const char *path, const char *name, int overwrite,
+                        char *out, size_t n, int *exists, char *reason,
+                        size_t rn);
+
 /* Free the host roots (tests, shutdown). */
 void fsp_reset(void);
 

@@ -10,13 +10,29 @@
 #include "nemo/error.h"
 #include "nemo/progress.h"
 
-/* One part of a multipart/form-data body (streamed from disk). */
+/* One part of a multipart/form-data body, streamed from an open file:
+ * exactly the first size bytes of fd are sent (pread, never read whole),
+ * so what goes out is what was checked, whatever happens to the path.
+ * A file that shrinks fails at once; one that grew or was modified
+ * (size or mtime differ at the end) fails before the body is complete,
+ * so the server never gets a whole file. */
 typedef struct http_part {
     const char *field;       /* "files" */
-    const char *path;        /* file streamed from disk (never read whole) */
+    int fd;                  /* open, readable; not closed here */
+    long long size;          /* bytes to send (the checked size) */
+    long long mtime_ns;      /* the checked mtime; 0: not compared */
     const char *filename;    /* name sent to the server */
     const char *content_type;
 } http_part;
+
+/* Which hops must go to public https addresses (links from the backend
+ * must not reach this machine or its network). Checked on the URL and on
+ * the address actually connected, before anything is sent. */
+typedef enum {
+    HTTP_PUBLIC_NONE = 0,    /* any allowed URL (http_url_allowed) */
+    HTTP_PUBLIC_REDIRECTS,   /* redirect targets only */
+    HTTP_PUBLIC_ALL          /* every hop (a URL the backend handed over) */
+} http_public;
 
 typedef struct http_request {
     const char *method;          /* "GET", "POST" */
@@ -36,6 +52,7 @@ typedef struct http_request {
     nemo_cancel *cancel;         /* aborts the transfer promptly */
     const nemo_progress *progress; /* upload/download progress, may be NULL */
     const char *progress_label;  /* "uploading clip.mp4" */
+    http_public public_only;     /* default: none */
 } http_request;
 
 typedef struct http_response {
@@ -64,6 +81,8 @@ void http_response_free(http_response *r);
 
 /* Perform the request. status and content_type are filled before the
  * first on_data call, so a reader can tell an error page from a stream.
+ * Hops that req->public_only covers must be https to a public address,
+ * checked on the URL and on each address before connecting to it.
  * Redirects: at most 3, only to https (or loopback http); 303 (and 301/302
  * after a POST) continue as GET; an Authorization header is never sent to
  * a different scheme/host/port than the one it was given for.

@@ -125,6 +125,15 @@ const char *api_base_url(const nemo_api *api)
     return api->base;
 }
 
+int api_backend_links_local_ok(const nemo_api *api)
+{
+    const char *knob = getenv("NEMO_TEST_REMOTE_BASE");
+
+    if (knob && strcmp(knob, "1") == 0)
+        return 0;
+    return http_url_is_loopback(api->base);
+}
+
 const nemo_skill *api_skill(const nemo_api *api)
 {
     return &api->skill;
@@ -522,6 +531,10 @@ static int send_once(nemo_api *api, api_ctl *ctl, const api_send_opts *o,
     rq.cancel = ctl ? ctl->cancel : NULL;
     rq.progress = ctl ? ctl->progress : NULL;
     rq.progress_label = o->progress_label;
+    /* The API base is the user's choice; where it redirects us is the
+     * backend's, and must be a public https server. */
+    rq.public_only = api_backend_links_local_ok(api) ? HTTP_PUBLIC_NONE
+                                                     : HTTP_PUBLIC_REDIRECTS;
 
     rc = http_perform(&rq, resp, err);
     *streamed = ss.streamed;

@@ -50,8 +50,10 @@
     X(mime_addpart, curl_mimepart *, (curl_mime *m), (m), NULL) \
     X(mime_name, CURLcode, (curl_mimepart *p, const char *s), (p, s), \
       CURLE_FAILED_INIT) \
-    X(mime_filedata, CURLcode, (curl_mimepart *p, const char *s), (p, s), \
-      CURLE_FAILED_INIT) \
+    X(mime_data_cb, CURLcode, \
+      (curl_mimepart *p, curl_off_t size, curl_read_callback rd, \
+       curl_seek_callback sk, curl_free_callback fr, void *arg), \
+      (p, size, rd, sk, fr, arg), CURLE_FAILED_INIT) \
     X(mime_filename, CURLcode, (curl_mimepart *p, const char *s), (p, s), \
       CURLE_FAILED_INIT) \
     X(mime_type, CURLcode, (curl_mimepart *p, const char *s), (p, s), \

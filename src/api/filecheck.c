@@ -2,7 +2,8 @@
  *
  * Runs before any byte leaves the machine. The file is opened (O_NONBLOCK,
  * so a FIFO cannot hang us) and judged by fstat on that descriptor, so what
- * is checked is what was opened. The content must match the extension's
+ * is checked is what was opened; an accepted file's descriptor is handed
+ * to the upload, which sends from it (never re-opening the path). The content must match the extension's
  * family by its magic bytes: a PNG renamed to .mp4 is refused here with a
  * reason, rather than by the backend after the upload. */
 #include <ctype.h>
@@ -285,6 +286,7 @@ int filecheck_file(const char *path, long long max_bytes,
     int fd = -1, rc = -1;
 
     memset(info, 0, sizeof *info);
+    info->fd = -1;
     if (max_bytes <= 0 || max_bytes > FC_DEFAULT_MAX)
         max_bytes = FC_DEFAULT_MAX;
     if (!path || !*path) {
@@ -323,11 +325,25 @@ int filecheck_file(const char *path, long long max_bytes,
     }
     if (fc_magic_check(fd, type, info))
         goto out;
+    info->mtime_ns = (long long)st.st_mtim.tv_sec * 1000000000LL +
+                     st.st_mtim.tv_nsec;
+    /* The upload sends from this very descriptor: nothing done to the
+     * path after this point changes what goes out. */
+    info->fd = fd;
+    fd = -1;
     rc = 0;
 out:
     if (fd >= 0)
         close(fd);
     return rc;
+}
+
+void filecheck_close(filecheck_info *info)
+{
+    if (info && info->fd >= 0) {
+        close(info->fd);
+        info->fd = -1;
+    }
 }
 
 int filecheck_url(const char *url, char *reason, size_t n)

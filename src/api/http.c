@@ -11,16 +11,20 @@
  * header is dropped as soon as a hop changes scheme, host or port. */
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "curl_dyn.h"
 #include "nemo/clock.h"
 #include "nemo/http.h"
 #include "nemo/log.h"
+#include "nemo/netaddr.h"
 
 #define HTTP_MAX_REDIRECTS 3
 #define HTTP_URL_MAX 4096
@@ -394,6 +398,10 @@ typedef struct xfer {
     int reader_abort;
     int too_large;
     int cancelled;
+    char part_error[256];        /* an upload's file failed us: why */
+    char refused_addr[64];       /* a non-public address we would not
+                                  * connect to, "" when none */
+    netaddr_class refused_class;
     long long last_report_ms;
     int last_pct;
     int done_reported;
@@ -537,7 +545,89 @@ fail:
     return NULL;
 }
 
-static curl_mime *build_mime(CURL *h, const http_request *req, nemo_err *err)
+/* ---- uploads: exactly the checked bytes of an open file ---- */
+
+typedef struct part_src {
+    const http_part *part;
+    xfer *x;
+    long long off;
+} part_src;
+
+static long long mtime_ns_of(const struct stat *st)
+{
+    return (long long)st->st_mtim.tv_sec * 1000000000LL +
+           st->st_mtim.tv_nsec;
+}
+
+/* The file ended early, or at the end it is no longer what was checked:
+ * fail before the body is complete, so no whole file reaches the server. */
+static size_t part_fail(part_src *s, const char *what)
+{
+    snprintf(s->x->part_error, sizeof s->x->part_error,
+             "%s %s after it was checked; the upload was stopped before "
+             "the server got a whole file. Upload it again once it is no "
+             "longer being changed.",
+             s->part->filename ? s->part->filename : "the file", what);
+    return CURL_READFUNC_ABORT;
+}
+
+/* The file as it is now against what was checked; NULL when the same. */
+static const char *part_changed(const part_src *s)
+{
+    struct stat st;
+
+    if (fstat(s->part->fd, &st) != 0)
+        return "could not be checked again";
+    if ((long long)st.st_size > s->part->size)
+        return "grew";
+    if ((long long)st.st_size < s->part->size)
+        return "shrank";
+    if (s->part->mtime_ns && mtime_ns_of(&st) != s->part->mtime_ns)
+        return "was modified";
+    return NULL;
+}
+
+/* libcurl stops asking once it has size bytes, so the last chunk is held
+ * back until the file is seen unchanged: a changed file never reaches
+ * the server whole. */
+static size_t part_read(char *buf, size_t size, size_t nitems, void *arg)
+{
+    part_src *s = arg;
+    size_t want = size * nitems;
+    const char *changed;
+    ssize_t got;
+
+    if (s->off >= s->part->size)
+        return 0;
+    if ((long long)want > s->part->size - s->off)
+        want = (size_t)(s->part->size - s->off);
+    do
+        got = pread(s->part->fd, buf, want, (off_t)s->off);
+    while (got < 0 && errno == EINTR);
+    if (got < 0)
+        return part_fail(s, "could not be read");
+    if (got == 0)
+        return part_fail(s, "shrank");
+    if (s->off + got == s->part->size && (changed = part_changed(s)))
+        return part_fail(s, changed);
+    s->off += got;
+    return (size_t)got;
+}
+
+/* libcurl rewinds a body it must send again. */
+static int part_seek(void *arg, curl_off_t offset, int origin)
+{
+    part_src *s = arg;
+
+    if (origin != SEEK_SET || offset < 0 || offset > s->part->size)
+        return CURL_SEEKFUNC_CANTSEEK;
+    s->off = offset;
+    return CURL_SEEKFUNC_OK;
+}
+
+/* srcs[0..nparts) are owned by the caller and outlive the transfer. */
+static curl_mime *build_mime(CURL *h, const http_request *req, xfer *x,
+                             part_src *srcs, nemo_err *err)
 {
     curl_mime *mime = curl_mime_init(h);
     size_t i;
@@ -550,20 +640,82 @@ static curl_mime *build_mime(CURL *h, const http_request *req, nemo_err *err)
         const http_part *p = &req->parts[i];
         curl_mimepart *part = curl_mime_addpart(mime);
 
-        /* filedata streams the file from disk while sending. */
-        if (!part || curl_mime_name(part, p->field) != CURLE_OK ||
-            curl_mime_filedata(part, p->path) != CURLE_OK ||
+        srcs[i].part = p;
+        srcs[i].x = x;
+        srcs[i].off = 0;
+        if (!part || p->fd < 0 || p->size < 0 ||
+            curl_mime_name(part, p->field) != CURLE_OK ||
+            curl_mime_data_cb(part, (curl_off_t)p->size, part_read,
+                              part_seek, NULL, &srcs[i]) != CURLE_OK ||
             (p->filename && curl_mime_filename(part, p->filename) !=
                                 CURLE_OK) ||
             (p->content_type && curl_mime_type(part, p->content_type) !=
                                     CURLE_OK)) {
             err_set(err, NEMO_E_IO, "cannot attach %s to the upload",
-                    p->path);
+                    p->filename ? p->filename : "a file");
             curl_mime_free(mime);
             return NULL;
         }
     }
     return mime;
+}
+
+/* ---- links from the backend: public https addresses only ---- */
+
+/* Refuse to open a socket to anything but a public address. This sees
+ * the address libcurl resolved and is about to connect to, so a name
+ * that resolves to 127.0.0.1 (or rebinds to it) is caught too. */
+static curl_socket_t public_socket(void *ctx, curlsocktype purpose,
+                                   struct curl_sockaddr *a)
+{
+    xfer *x = ctx;
+    netaddr_class c = netaddr_classify_sockaddr(&a->addr,
+                                                (size_t)a->addrlen);
+
+    (void)purpose;
+    if (c != NETADDR_PUBLIC) {
+        netaddr_sockaddr_text(&a->addr, (size_t)a->addrlen, x->refused_addr,
+                              sizeof x->refused_addr);
+        x->refused_class = c;
+        return CURL_SOCKET_BAD;
+    }
+    return socket(a->family, a->socktype, a->protocol);
+}
+
+/* With a proxy, the socket goes to the proxy, which connects for us:
+ * then only the URL can be judged here. */
+static int proxy_in_env(void)
+{
+    static const char *const names[] = { "https_proxy", "HTTPS_PROXY",
+                                         "all_proxy", "ALL_PROXY",
+                                         "http_proxy" };
+    size_t i;
+
+    for (i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (getenv(names[i]) && getenv(names[i])[0])
+            return 1;
+    return 0;
+}
+
+/* The URL part of the rule: https, and not a literal non-public address
+ * (names are judged by public_socket once resolved). */
+static int public_url_ok(const url_parts *u, nemo_err *err)
+{
+    netaddr_class c;
+
+    if (strcmp(u->scheme, "https") != 0) {
+        err_set(err, NEMO_E_PROTOCOL, "Refusing a link to %s from the "
+                "backend: only https links are followed", u->host);
+        return -1;
+    }
+    c = netaddr_classify_text(u->host);
+    if (c != NETADDR_PUBLIC && c != NETADDR_INVALID) {
+        err_set(err, NEMO_E_PROTOCOL, "Refusing a link to %s from the "
+                "backend: it is %s, not a public server", u->host,
+                netaddr_class_name(c));
+        return -1;
+    }
+    return 0;
 }
 
 static void set_method(CURL *h, const http_request *req, const char *method,
@@ -636,6 +788,17 @@ static void transport_error(nemo_err *err, CURLcode rc, const xfer *x,
         err_set(err, NEMO_E_CANCELLED, "The request was cancelled");
         return;
     }
+    if (x->part_error[0]) {
+        err_set(err, NEMO_E_IO, "%s", x->part_error);
+        return;
+    }
+    if (x->refused_addr[0]) {
+        err_set(err, NEMO_E_PROTOCOL, "Refusing to connect to %s (%s) for "
+                "a link from the backend: %s is %s; only public https "
+                "servers are allowed", u->host, x->refused_addr,
+                x->refused_addr, netaddr_class_name(x->refused_class));
+        return;
+    }
     if (x->reader_abort) {
         err_set(err, NEMO_E_PROTOCOL,
                 "The response stream was abandoned by its reader");
@@ -685,6 +848,7 @@ typedef struct hop {
     const char *method;
     int with_body;
     int send_auth;
+    int public_only;           /* this hop must reach a public address */
     char next[HTTP_URL_MAX];   /* redirect target, "" when none */
 } hop;
 
@@ -694,6 +858,7 @@ static int perform_hop(const http_request *req, hop *hp, http_response *resp,
     char errbuf[CURL_ERROR_SIZE] = "";
     struct curl_slist *hdrs = NULL;
     curl_mime *mime = NULL;
+    part_src *srcs = NULL;
     CURLU *cu = NULL;
     CURL *h = NULL;
     url_parts u;
@@ -711,6 +876,8 @@ static int perform_hop(const http_request *req, hop *hp, http_response *resp,
     hp->next[0] = '\0';
     if (http_url_allowed(hp->url, err) != 0 || url_parse(hp->url, &u) != 0)
         return -1;
+    if (hp->public_only && public_url_ok(&u, err) != 0)
+        return -1;
     h = curl_easy_init();
     cu = curl_url();
     hdrs = build_headers(req, hp->send_auth);
@@ -720,8 +887,12 @@ static int perform_hop(const http_request *req, hop *hp, http_response *resp,
         goto out;
     }
     if (hp->with_body && req->parts && req->nparts &&
-        !(mime = build_mime(h, req, err)))
+        (!(srcs = calloc(req->nparts, sizeof *srcs)) ||
+         !(mime = build_mime(h, req, &x, srcs, err)))) {
+        if (!srcs)
+            err_set(err, NEMO_E_IO, "out of memory building an upload");
         goto out;
+    }
     curl_easy_setopt(h, CURLOPT_CURLU, cu);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
@@ -746,6 +917,12 @@ static int perform_hop(const http_request *req, hop *hp, http_response *resp,
     curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 15L);
     if (http_host_is_loopback(u.host))
         curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+    if (hp->public_only && !proxy_in_env()) {
+        curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, public_socket);
+        curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &x);
+        /* a pooled connection was opened without this check */
+        curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+    }
     if (http_share)
         curl_easy_setopt(h, CURLOPT_SHARE, http_share);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
@@ -756,6 +933,10 @@ static int perform_hop(const http_request *req, hop *hp, http_response *resp,
     curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_xferinfo);
     curl_easy_setopt(h, CURLOPT_XFERINFODATA, &x);
     set_method(h, req, hp->method, hp->with_body, mime);
+    /* Larger reads from the file: fewer callbacks and syscalls for a
+     * 500 MB upload (libcurl's default is 64 KB). */
+    if (mime)
+        curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 256L * 1024);
 
     rc = run_transfer(h, &x);
 
@@ -788,6 +969,7 @@ out:
     if (h)
         curl_easy_cleanup(h);
     curl_mime_free(mime);
+    free(srcs);
     curl_url_cleanup(cu);
     curl_slist_free_all(hdrs);
     return ret;
@@ -816,6 +998,10 @@ int http_perform(const http_request *req, http_response *resp, nemo_err *err)
     hp.send_auth = 1;
     for (hops = 0;; hops++) {
         char host[256] = "?";
+
+        hp.public_only = req->public_only == HTTP_PUBLIC_ALL ||
+                         (req->public_only == HTTP_PUBLIC_REDIRECTS &&
+                          hops > 0);
 
         if (perform_hop(req, &hp, resp, err) != 0)
             break;

@@ -2,10 +2,11 @@
  *
  * The download never leaves a half-written file: bytes go to a temporary
  * file beside the target (same directory, so the final step is a rename on
- * one file system), are counted against Content-Length and checked for an
- * MP4 ftyp box, synced, and only then linked into place. Without overwrite
- * the final step refuses to replace a file, even one created while the
- * download ran. */
+ * one file system), are capped (the render's reported size, else
+ * NEMO_DOWNLOAD_MAX_BYTES), counted against Content-Length, checked as a
+ * whole ISO-BMFF file while they stream (mp4.h), hashed, synced, and only
+ * then linked into place. Without overwrite the final step refuses to
+ * replace a file, even one created while the download ran. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -18,18 +19,18 @@
 
 #include "api_internal.h"
 #include "nemo/clock.h"
+#include "nemo/fspolicy.h"
 #include "nemo/log.h"
+#include "nemo/mp4.h"
+#include "nemo/num.h"
 #include "nemo/platform.h"
+#include "nemo/sha256.h"
 #include "nemo/store.h"
 
-#ifndef RENAME_NOREPLACE
-#define RENAME_NOREPLACE (1 << 0)
-#endif
 
 #define RENDER_PATH "/api/render/proxy/lambda"
 #define DL_TIMEOUT_MS (60LL * 60 * 1000)
 #define DL_STALL_SECS 60
-#define DL_MAGIC 12
 
 /* ---- start ---- */
 
@@ -208,6 +209,22 @@ static void render_message(const cJSON *const *scopes, size_t n, char *out,
     snprintf(out, cap, "%s", cJSON_IsString(v) ? v->valuestring : "");
 }
 
+/* The output's size in bytes, when the backend says: the download stops
+ * there. -1 when absent or absurd. */
+static long long render_size(const cJSON *const *scopes, size_t n)
+{
+    static const char *const keys[] = { "size", "bytes", "file_size",
+                                        "fileSize", NULL };
+    static const char *const output[] = { "output", "outputs", NULL };
+    const cJSON *o = render_find(scopes, n, output);
+
+    if (cJSON_IsArray(o))
+        o = cJSON_GetArrayItem(o, 0);
+    if (!cJSON_IsObject(o))
+        return -1;
+    return num_ll_or(render_find(&o, 1, keys), 1, 1LL << 50, -1);
+}
+
 int api_render_status_get(nemo_api *api, api_ctl *ctl, const char *render_id,
                           api_render_status *out, nemo_err *err)
 {
@@ -224,6 +241,7 @@ int api_render_status_get(nemo_api *api, api_ctl *ctl, const char *render_id,
 
     memset(out, 0, sizeof *out);
     out->progress = -1;
+    out->bytes = -1;
     err_clear(err);
     if (!render_id || !*render_id ||
         api_escape_segment(render_id, esc, sizeof esc) != 0) {
@@ -241,6 +259,7 @@ int api_render_status_get(nemo_api *api, api_ctl *ctl, const char *render_id,
     render_status_word(render_find(scopes, n, status_keys), out->status,
                        sizeof out->status);
     render_url(scopes, n, out->url, sizeof out->url);
+    out->bytes = render_size(scopes, n);
     if (!out->status[0])
         snprintf(out->status, sizeof out->status, "%s",
                  out->url[0] ? "completed" : "unknown");
@@ -311,12 +330,40 @@ static int dl_same_origin(const char *a, const char *b)
 typedef struct dl_ctx {
     int fd;
     long long bytes;
-    unsigned char head[DL_MAGIC];
-    size_t head_len;
-    int bad_magic;
+    long long limit;            /* no more than this may arrive */
+    long long expect;           /* the render's reported size, -1 */
+    const http_response *resp;
+    mp4_scan scan;
+    sha256_ctx sha;
+    int started;                /* the first chunk was seen */
+    int bad_announce;           /* a Content-Length that did not fit */
+    long long announced;
+    int too_big;
+    int bad_mp4;
+    int bad_status;
     int write_errno;
     nemo_cancel *cancel;
 } dl_ctx;
+
+/* The first chunk: headers are known. An error page is not data; a
+ * Content-Length past the cap or other than the render's size is a lie
+ * we need not wait for. */
+static int dl_start(dl_ctx *d)
+{
+    long long cl = d->resp->content_length;
+
+    d->started = 1;
+    if (d->resp->status < 200 || d->resp->status > 299) {
+        d->bad_status = 1;
+        return 1;
+    }
+    if (cl >= 0 && (cl > d->limit || (d->expect >= 0 && cl != d->expect))) {
+        d->bad_announce = 1;
+        d->announced = cl;
+        return 1;
+    }
+    return 0;
+}
 
 static int dl_write(void *ctx, const char *data, size_t n)
 {
@@ -324,17 +371,18 @@ static int dl_write(void *ctx, const char *data, size_t n)
 
     if (cancel_requested(d->cancel))
         return 1;
-    if (d->head_len < DL_MAGIC) {
-        size_t take = n < DL_MAGIC - d->head_len ? n : DL_MAGIC - d->head_len;
-
-        memcpy(d->head + d->head_len, data, take);
-        d->head_len += take;
-        /* Not an MP4 (an error page, a redirect body): stop early. */
-        if (d->head_len >= 8 && memcmp(d->head + 4, "ftyp", 4) != 0) {
-            d->bad_magic = 1;
-            return 1;
-        }
+    if (!d->started && dl_start(d) != 0)
+        return 1;
+    if ((long long)n > d->limit - d->bytes) {
+        d->too_big = 1;
+        return 1;
     }
+    /* Not an MP4 (an error page, a script): stop as soon as that shows. */
+    if (mp4_scan_feed(&d->scan, data, n) != 0) {
+        d->bad_mp4 = 1;
+        return 1;
+    }
+    sha256_update(&d->sha, data, n);
     while (n > 0) {
         ssize_t w = write(d->fd, data, n);
 
@@ -423,40 +471,6 @@ exists:
     return -1;
 }
 
-static int dl_check_dest(const char *dest, int overwrite, nemo_err *err)
-{
-    struct stat st;
-
-    if (!dest || !*dest) {
-        err_set(err, NEMO_E_INVALID, "no download path given");
-        return -1;
-    }
-    if (dest[strlen(dest) - 1] == '/' ||
-        (stat(dest, &st) == 0 && S_ISDIR(st.st_mode))) {
-        int n = (int)strlen(dest);
-
-        while (n > 1 && dest[n - 1] == '/')
-            n--;
-        err_set(err, NEMO_E_INVALID, "%s is a folder; give a file path inside "
-                                     "it, such as %.*s/video.mp4", dest, n,
-                dest);
-        return -1;
-    }
-    if (lstat(dest, &st) != 0)
-        return 0;
-    if (!overwrite) {
-        err_set(err, NEMO_E_INVALID, "%s already exists; pass overwrite to "
-                                     "replace it", dest);
-        return -1;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        err_set(err, NEMO_E_INVALID, "%s exists and is not a regular file; "
-                                     "it will not be replaced", dest);
-        return -1;
-    }
-    return 0;
-}
-
 /* "Name: value" without control characters: a hand-edited SKILL.md must
  * not be able to inject header lines. */
 static void dl_header(char *out, size_t n, const char *name,
@@ -499,7 +513,7 @@ static void dl_headers(nemo_api *api, const char *url, char *auth, size_t an,
 }
 
 /* Why the transfer failed, in order of what a person should hear. */
-static int dl_judge(int rc, const http_response *resp, const dl_ctx *d,
+static int dl_judge(int rc, const http_response *resp, dl_ctx *d,
                     nemo_cancel *cancel, nemo_err *err)
 {
     if (rc != 0 && cancel_requested(cancel)) {
@@ -518,9 +532,23 @@ static int dl_judge(int rc, const http_response *resp, const dl_ctx *d,
                 strerror(d->write_errno));
         return -1;
     }
-    if (d->bad_magic || (rc == 0 && d->head_len < 8)) {
+    if (d->bad_announce) {
+        err_set(err, NEMO_E_PROTOCOL, "the server announced %lld bytes, but "
+                "%s %lld; nothing was saved", d->announced,
+                d->expect >= 0 ? "the render reported"
+                               : "downloads are limited to", d->limit);
+        return -1;
+    }
+    if (d->too_big) {
+        err_set(err, NEMO_E_PROTOCOL, "the server sent more than %s %lld "
+                "bytes; nothing was saved", d->expect >= 0
+                ? "the render's reported" : "the download limit of",
+                d->limit);
+        return -1;
+    }
+    if (d->bad_mp4) {
         err_set(err, NEMO_E_PROTOCOL, "the downloaded file is not an MP4 "
-                                      "video (no ftyp box); nothing was saved");
+                "video (%s); nothing was saved", d->scan.reason);
         return -1;
     }
     if (rc != 0) {
@@ -531,21 +559,133 @@ static int dl_judge(int rc, const http_response *resp, const dl_ctx *d,
                                 "bytes: %s", d->bytes, why);
         return -1;
     }
-    if (resp->content_length >= 0 && d->bytes != resp->content_length) {
+    if ((resp->content_length >= 0 && d->bytes != resp->content_length) ||
+        (d->expect >= 0 && d->bytes != d->expect)) {
         err_set(err, NEMO_E_NETWORK, "the download was cut short: %lld of "
                                      "%lld bytes arrived", d->bytes,
-                resp->content_length);
+                d->expect >= 0 ? d->expect : resp->content_length);
+        return -1;
+    }
+    if (mp4_scan_finish(&d->scan) != 0) {
+        err_set(err, NEMO_E_PROTOCOL, "the downloaded file is not an MP4 "
+                "video (%s); nothing was saved", d->scan.reason);
         return -1;
     }
     return 0;
 }
 
-int api_download(nemo_api *api, api_ctl *ctl, const char *url,
-                 const char *dest, int overwrite, long long *bytes,
-                 nemo_err *err)
+int api_download_target(const char *download_to, const char *name,
+                        int overwrite, char *out, size_t n, char *reason,
+                        size_t rn)
+{
+    char why[200];
+    int exists = 0, fd, rc;
+
+    if (fsp_download_target(download_to, name, overwrite, out, n, &exists,
+                            reason, rn) != 0)
+        return -1;
+    if (!exists)
+        return 0;
+    /* overwrite replaces a video, never a script or a key file that
+     * happens to be named .mp4. */
+    fd = open(out, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+                   O_CLOEXEC);
+    rc = fd >= 0 ? mp4_check_fd(fd, why, sizeof why) : -1;
+    if (fd < 0)
+        snprintf(why, sizeof why, "%s", strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    if (rc != 0)
+        snprintf(reason, rn, "%s exists and is not an MP4 video (%s); "
+                 "overwrite only replaces an MP4. Choose another "
+                 "download_to.", out, why);
+    return rc;
+}
+
+void api_download_drop_temp(const char *dest, const char *tmp)
+{
+    const char *ds = dest ? strrchr(dest, '/') : NULL;
+    const char *ts = tmp ? strrchr(tmp, '/') : NULL;
+    size_t tl, nl;
+    struct stat st;
+
+    if (!ds || !ts || ds - dest != ts - tmp ||
+        strncmp(dest, tmp, (size_t)(ds - dest)) != 0)
+        return;
+    tl = strlen(ts + 1);
+    nl = strlen(ds + 1);
+    /* ".<name>.<hex>.part", as dl_temp names them */
+    if (ts[1] != '.' || tl < nl + 8 || strcmp(ts + 1 + tl - 5, ".part") ||
+        strncmp(ts + 2, ds + 1, nl < 180 ? nl : 180) != 0)
+        return;
+    if (lstat(tmp, &st) == 0 && S_ISREG(st.st_mode) && unlink(tmp) == 0)
+        LOG_INFO("download", "removed %s, left by an interrupted download",
+                 tmp);
+}
+
+int api_download_is_ours(const char *path, long long bytes,
+                         const char *sha256)
+{
+    char hex[SHA256_HEX_LEN + 1];
+    struct stat st;
+    long long got = -1;
+    int fd, ours;
+
+    if (!path || !sha256 || strlen(sha256) != SHA256_HEX_LEN || bytes < 0)
+        return 0;
+    fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+                    O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ours = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+           (long long)st.st_size == bytes &&
+           sha256_fd(fd, bytes, &got, hex) == 0 && got == bytes &&
+           strcmp(hex, sha256) == 0;
+    close(fd);
+    return ours;
+}
+
+/* The cap for this download: the render's size when it said, never more
+ * than NEMO_DOWNLOAD_MAX_BYTES. */
+static int dl_limits(dl_ctx *d, long long expect, nemo_err *err)
+{
+    long long max = clock_env_ms("NEMO_DOWNLOAD_MAX_BYTES",
+                                 API_DOWNLOAD_MAX_DEFAULT, 1, 1LL << 50);
+
+    d->expect = expect > 0 ? expect : -1;
+    d->limit = d->expect >= 0 ? d->expect : max;
+    if (d->expect > max) {
+        err_set(err, NEMO_E_PROTOCOL, "the render is %lld bytes, over the "
+                "download limit of %lld bytes (NEMO_DOWNLOAD_MAX_BYTES)",
+                d->expect, max);
+        return -1;
+    }
+    return 0;
+}
+
+static int dl_finish(dl_ctx *d, const api_download_req *rq, const char *tmp,
+                     const char *dest, nemo_err *err)
+{
+    char hex[SHA256_HEX_LEN + 1];
+
+    if (fsync(d->fd) != 0 || close(d->fd) != 0) {
+        d->fd = -1;
+        err_set(err, NEMO_E_IO, "cannot save the download: %s",
+                strerror(errno));
+        return -1;
+    }
+    d->fd = -1;
+    sha256_final_hex(&d->sha, hex);
+    if (rq->before_place)
+        rq->before_place(rq->ctx, d->bytes, hex);
+    return dl_place(tmp, dest, rq->overwrite, err);
+}
+
+int api_download(nemo_api *api, api_ctl *ctl, const api_download_req *rq,
+                 long long *bytes, nemo_err *err)
 {
     char tmp[PATH_MAX + 64], auth[API_TOKEN_MAX + 32] = "", label[300];
-    char extra[4][256];
+    char dest[PATH_MAX], reason[PATH_MAX + 512], extra[4][256];
     const char *hdrs[7];
     const char *name;
     http_request req;
@@ -561,24 +701,38 @@ int api_download(nemo_api *api, api_ctl *ctl, const char *url,
     d.fd = -1;
     tmp[0] = '\0';
     http_response_init(&resp);
-    if (!url || http_url_allowed(url, err) != 0)
+    if (!rq || !rq->url || http_url_allowed(rq->url, err) != 0)
         goto out;
-    if (dl_check_dest(dest, overwrite, err) != 0)
+    /* The same rules as when the export was asked for: a dest read back
+     * from the journal is not trusted more than the model's argument. */
+    if (!rq->dest || api_download_target(rq->dest, NULL, rq->overwrite,
+                                         dest, sizeof dest, reason,
+                                         sizeof reason) != 0) {
+        err_set(err, NEMO_E_INVALID, "%s",
+                rq->dest ? reason : "no download path given");
         goto out;
-    if (dl_same_origin(url, api->base) &&
+    }
+    if (dl_limits(&d, rq->expect_bytes, err) != 0)
+        goto out;
+    if (dl_same_origin(rq->url, api->base) &&
         api_auth_ensure(api, ctl, err) != 0)
         goto out;
     if ((d.fd = dl_temp(dest, tmp, sizeof tmp, err)) < 0) {
         tmp[0] = '\0';
         goto out;
     }
+    if (rq->on_temp)
+        rq->on_temp(rq->ctx, tmp);
     d.cancel = cancel;
-    name = strrchr(dest, '/') ? strrchr(dest, '/') + 1 : dest;
+    d.resp = &resp;
+    mp4_scan_init(&d.scan);
+    sha256_init(&d.sha);
+    name = strrchr(dest, '/') + 1;
     snprintf(label, sizeof label, "downloading %s", name);
-    dl_headers(api, url, auth, sizeof auth, extra, hdrs);
+    dl_headers(api, rq->url, auth, sizeof auth, extra, hdrs);
     memset(&req, 0, sizeof req);
     req.method = "GET";
-    req.url = url;
+    req.url = rq->url;
     req.headers = hdrs;
     req.on_data = dl_write;
     req.on_data_ctx = &d;
@@ -587,18 +741,12 @@ int api_download(nemo_api *api, api_ctl *ctl, const char *url,
     req.cancel = cancel;
     req.progress = ctl ? ctl->progress : NULL;
     req.progress_label = label;
+    req.public_only = api_backend_links_local_ok(api) ? HTTP_PUBLIC_NONE
+                                                      : HTTP_PUBLIC_ALL;
     prc = http_perform(&req, &resp, err);
     memset(auth, 0, sizeof auth);
-    if (dl_judge(prc, &resp, &d, cancel, err) != 0)
-        goto out;
-    if (fsync(d.fd) != 0 || close(d.fd) != 0) {
-        d.fd = -1;
-        err_set(err, NEMO_E_IO, "cannot save the download: %s",
-                strerror(errno));
-        goto out;
-    }
-    d.fd = -1;
-    if (dl_place(tmp, dest, overwrite, err) != 0)
+    if (dl_judge(prc, &resp, &d, cancel, err) != 0 ||
+        dl_finish(&d, rq, tmp, dest, err) != 0)
         goto out;
     tmp[0] = '\0';                        /* it is dest now */
     fs_fsync_dir_of(dest);

@@ -1,6 +1,9 @@
 /* upload.c - send local files (streamed from disk) or URLs to a session.
  *
- * Files have been judged by filecheck before they get here. An upload is
+ * Files have been judged by filecheck before they get here, and arrive as
+ * the descriptor filecheck judged: the bytes sent are the bytes checked,
+ * whatever happens to the path in between (a symlink swapped in, a file
+ * renamed over it). An upload is
  * not retried blindly once its body went out; the one retry is after a
  * 1002 (session not found), which the backend answers without keeping the
  * file, on the new session api_session_recover creates. */
@@ -52,8 +55,7 @@ static int upload_send(nemo_api *api, api_ctl *ctl, const char *sid,
 }
 
 int api_upload_file(nemo_api *api, api_ctl *ctl, const char *sid,
-                    const char *path, const char *filename,
-                    const char *content_type, cJSON **data, nemo_err *err)
+                    const api_upload_src *src, cJSON **data, nemo_err *err)
 {
     http_part part;
     api_send_opts o;
@@ -61,15 +63,18 @@ int api_upload_file(nemo_api *api, api_ctl *ctl, const char *sid,
 
     err_clear(err);
     *data = NULL;
-    if (!path || !*path) {
+    if (!src || src->fd < 0 || src->bytes < 0) {
         err_set(err, NEMO_E_INVALID, "no file to upload");
         return -1;
     }
     memset(&part, 0, sizeof part);
     part.field = "files";
-    part.path = path;
-    part.filename = filename && *filename ? filename : path;
-    part.content_type = content_type;
+    part.fd = src->fd;
+    part.size = src->bytes;
+    part.mtime_ns = src->mtime_ns;
+    part.filename = src->filename && *src->filename ? src->filename
+                                                    : "upload";
+    part.content_type = src->content_type;
     snprintf(label, sizeof label, "uploading %s", part.filename);
     memset(&o, 0, sizeof o);
     o.method = "POST";

@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "nemo/fspolicy.h"
 
@@ -270,4 +273,182 @@ void fsp_reset(void)
     fsp_host = NULL;
     fsp_nhost = 0;
     pthread_mutex_unlock(&fsp_mu);
+}
+
+/* ---- download targets ---- */
+
+/* path with "~/" expanded and made absolute, trailing slashes dropped;
+ * *slash when there was one. */
+static int fsp_absolute(const char *in, char *out, size_t n, int *slash)
+{
+    const char *home = getenv("HOME");
+    char cwd[PATH_MAX];
+    size_t len;
+    int w;
+
+    if ((strcmp(in, "~") == 0 || strncmp(in, "~/", 2) == 0) && home &&
+        home[0])
+        w = snprintf(out, n, "%s%s", home, in + 1);
+    else if (in[0] == '/')
+        w = snprintf(out, n, "%s", in);
+    else if (getcwd(cwd, sizeof cwd))
+        w = snprintf(out, n, "%s/%s", cwd, in);
+    else
+        return -1;
+    if (w < 0 || (size_t)w >= n)
+        return -1;
+    len = strlen(out);
+    *slash = len > 1 && out[len - 1] == '/';
+    while (len > 1 && out[len - 1] == '/')
+        out[--len] = '\0';
+    return 0;
+}
+
+/* A video file name: "<something>.mp4", not hidden, no control bytes. */
+static int fsp_video_name(const char *base, char *reason, size_t rn)
+{
+    size_t len = strlen(base), i;
+
+    for (i = 0; i < len; i++)
+        if ((unsigned char)base[i] < 0x20 || base[i] == 0x7f) {
+            snprintf(reason, rn, "The file name has control characters; "
+                     "choose another download_to.");
+            return -1;
+        }
+    if (base[0] == '.') {
+        snprintf(reason, rn, "%s is a hidden file name (it starts with "
+                 "'.'); exports are saved as visible .mp4 files.", base);
+        return -1;
+    }
+    if (len < 5 || strcasecmp(base + len - 4, ".mp4") != 0) {
+        snprintf(reason, rn, "%s does not end in .mp4; exports are saved "
+                 "only as .mp4 files (give a path such as "
+                 "~/Videos/clip.mp4, or a folder).", base);
+        return -1;
+    }
+    return 0;
+}
+
+/* A component of dir starting with '.' ("/home/u/.ssh"); NULL if none. */
+static const char *fsp_dot_component(const char *dir)
+{
+    const char *p;
+
+    for (p = dir; (p = strchr(p, '/')) != NULL; p++)
+        if (p[1] == '.')
+            return p + 1;
+    return NULL;
+}
+
+/* Split abs into its real folder and its file name (name used for an
+ * existing folder). */
+static int fsp_split(const char *abs, int slash, const char *name,
+                     char *dir, char *base, size_t bn, char *reason,
+                     size_t rn)
+{
+    char parent[PATH_MAX];
+    struct stat st;
+    const char *cut;
+
+    if (stat(abs, &st) == 0 && S_ISDIR(st.st_mode)) {
+        if (!name) {
+            snprintf(reason, rn, "%s is a folder; give a file path inside "
+                     "it, such as %s/video.mp4", abs, abs);
+            return -1;
+        }
+        if (!realpath(abs, dir) ||
+            (size_t)snprintf(base, bn, "%s.mp4", name) >= bn) {
+            snprintf(reason, rn, "download_to is too long.");
+            return -1;
+        }
+        return 0;
+    }
+    if (slash) {
+        snprintf(reason, rn, "The folder %s does not exist.", abs);
+        return -1;
+    }
+    cut = strrchr(abs, '/');
+    snprintf(parent, sizeof parent, "%.*s", cut == abs ? 1 : (int)(cut - abs),
+             abs);
+    if ((size_t)snprintf(base, bn, "%s", cut + 1) >= bn) {
+        snprintf(reason, rn, "The file name is too long.");
+        return -1;
+    }
+    if (!realpath(parent, dir) || stat(dir, &st) != 0 ||
+        !S_ISDIR(st.st_mode)) {
+        snprintf(reason, rn, "The folder %s does not exist; create it first "
+                 "or choose another download_to.", parent);
+        return -1;
+    }
+    return 0;
+}
+
+/* What is at target now: 0 nothing, 1 a regular file, -1 refused. */
+static int fsp_existing(const char *target, int overwrite, char *reason,
+                        size_t rn)
+{
+    struct stat st;
+
+    if (lstat(target, &st) != 0)
+        return 0;
+    if (S_ISLNK(st.st_mode)) {
+        snprintf(reason, rn, "%s is a symbolic link; it will not be "
+                 "replaced. Choose another download_to.", target);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(reason, rn, "%s exists and is not a regular file; choose "
+                 "another download_to.", target);
+        return -1;
+    }
+    if (!overwrite) {
+        snprintf(reason, rn, "%s already exists. Pass overwrite: true to "
+                 "replace it, or choose another download_to.", target);
+        return -1;
+    }
+    return 1;
+}
+
+int fsp_download_target(const char *path, const char *name, int overwrite,
+                        char *out, size_t n, int *exists, char *reason,
+                        size_t rn)
+{
+    char abs[PATH_MAX], dir[PATH_MAX], base[NAME_MAX + 1];
+    const char *dot;
+    int slash = 0, have;
+
+    *exists = 0;
+    if (!path || !path[0] ||
+        fsp_absolute(path, abs, sizeof abs, &slash) != 0) {
+        snprintf(reason, rn, "download_to is empty or too long.");
+        return -1;
+    }
+    if (fsp_split(abs, slash, name, dir, base, sizeof base, reason, rn) != 0 ||
+        fsp_video_name(base, reason, rn) != 0)
+        return -1;
+    if ((size_t)snprintf(out, n, "%s%s%s", dir, strcmp(dir, "/") ? "/" : "",
+                         base) >= n) {
+        snprintf(reason, rn, "download_to is too long.");
+        return -1;
+    }
+    /* Hidden folders hold configuration (~/.ssh, ~/.config/autostart):
+     * only a root the user set explicitly may admit one. */
+    dot = fsp_dot_component(dir);
+    if (dot && fsp_each_root(FSP_WRITE, NULL, NULL) == 0) {
+        snprintf(reason, rn, "%s is inside a hidden folder (%.*s); exports "
+                 "are not saved there unless NEMO_DOWNLOAD_ROOTS (or the "
+                 "host's roots) include it.", out,
+                 (int)strcspn(dot, "/"), dot);
+        return -1;
+    }
+    if (fsp_check(FSP_WRITE, out, reason, rn) != 0)
+        return -1;
+    if (access(dir, W_OK) != 0) {
+        snprintf(reason, rn, "The folder %s is not writable.", dir);
+        return -1;
+    }
+    if ((have = fsp_existing(out, overwrite, reason, rn)) < 0)
+        return -1;
+    *exists = have;
+    return 0;
 }

@@ -65,22 +65,12 @@ void mcp_call_unref(mcp_call *c)
 
 /* ---- progress ---- */
 
-void mcp_call_progress(mcp_call *c, const char *message, int heartbeat)
+/* Caller holds c->mu. */
+static void progress_send_locked(mcp_call *c, const char *message,
+                                 long long now)
 {
-    long long now = clock_mono_ms();
     cJSON *params, *n;
 
-    if (!c->progress_token)
-        return;
-    tl_sending = 1;
-    pthread_mutex_lock(&c->mu);
-    if (c->done || c->cancelled)
-        goto out;
-    if (!heartbeat && c->progress_seq > 0 &&
-        now - c->last_sent_ms < CALL_PROGRESS_MIN_MS)
-        goto out;   /* the next heartbeat carries the latest message */
-    if (heartbeat && now - c->last_sent_ms < c->srv->heartbeat_ms)
-        goto out;
     params = cJSON_CreateObject();
     cJSON_AddItemToObject(params, "progressToken",
                           cJSON_Duplicate(c->progress_token, 1));
@@ -91,9 +81,41 @@ void mcp_call_progress(mcp_call *c, const char *message, int heartbeat)
         mcp_out_send(&c->srv->out, n);
     cJSON_Delete(n);
     c->last_sent_ms = now;
+    c->progress_held = 0;
+}
+
+void mcp_call_progress(mcp_call *c, const char *message, int heartbeat)
+{
+    long long now = clock_mono_ms();
+
+    if (!c->progress_token)
+        return;
+    tl_sending = 1;
+    pthread_mutex_lock(&c->mu);
+    if (c->done || c->cancelled)
+        goto out;
+    if (!heartbeat && c->progress_seq > 0 &&
+        now - c->last_sent_ms < CALL_PROGRESS_MIN_MS) {
+        c->progress_held = 1;   /* the next heartbeat or the end sends it */
+        goto out;
+    }
+    if (heartbeat && now - c->last_sent_ms < c->srv->heartbeat_ms)
+        goto out;
+    progress_send_locked(c, message, now);
 out:
     pthread_mutex_unlock(&c->mu);
     tl_sending = 0;
+}
+
+/* A message the throttle held back is sent before the response, so the
+ * host always sees the last step the call reached. Caller holds c->mu. */
+static void progress_flush_locked(mcp_call *c)
+{
+    if (c->progress_token && c->progress_held && c->last_message[0]) {
+        tl_sending = 1;
+        progress_send_locked(c, c->last_message, clock_mono_ms());
+        tl_sending = 0;
+    }
 }
 
 static void call_report(void *ctx, double fraction, const char *message)
@@ -308,8 +330,10 @@ void *mcp_call_main(void *arg)
     mcp_server_unlink(s, c);
     pthread_mutex_unlock(&s->mu);
     pthread_mutex_lock(&c->mu);
-    c->done = 1;
     cancelled = c->cancelled || cancel_requested(&c->cancel);
+    if (resp && !cancelled)
+        progress_flush_locked(c);
+    c->done = 1;
     pthread_mutex_unlock(&c->mu);
     if (resp && !cancelled)
         mcp_out_send(&s->out, resp);

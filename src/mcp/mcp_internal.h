@@ -181,6 +181,7 @@ typedef struct mcp_call {
     long long started_ms;       /* monotonic */
     long long last_sent_ms;     /* last progress notification, monotonic */
     double progress_seq;        /* last progress value sent */
+    int progress_held;          /* a throttled message is not sent yet */
     char last_message[256];
     nemo_progress sink;
     tool_asker asker;           /* elicitation.c */

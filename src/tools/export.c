@@ -16,6 +16,7 @@
 
 #include "nemo/clock.h"
 #include "nemo/log.h"
+#include "nemo/num.h"
 #include "tools_internal.h"
 
 #define RENDER_POLL_DEFAULT_MS 30000
@@ -39,6 +40,10 @@ typedef struct export_arg {
     char *quality;
     char *dest;          /* NULL: no download */
     char *phase;         /* resumed: how far the dead process got */
+    char *file_sha;      /* resumed: the finished download's SHA-256 */
+    char *temp;          /* resumed: the dead process's temp file */
+    long long file_bytes; /* ... and size, recorded before its rename */
+    nemo_job *job;       /* while running: where to record the file */
     int overwrite;
     int generate_shape;
     int resumed;
@@ -57,6 +62,8 @@ static void export_arg_free(void *p)
     free(a->quality);
     free(a->dest);
     free(a->phase);
+    free(a->file_sha);
+    free(a->temp);
     free(a);
 }
 
@@ -84,103 +91,14 @@ int tool_render_phase(const char *status)
     return 0;
 }
 
-/* download_to with ~/ expanded and made absolute. */
-static int target_absolute(const char *in, char *out, size_t n)
-{
-    const char *home = getenv("HOME");
-    char cwd[PATH_MAX];
-    int w;
-
-    if ((strcmp(in, "~") == 0 || strncmp(in, "~/", 2) == 0) && home &&
-        home[0])
-        w = snprintf(out, n, "%s%s", home, in + 1);
-    else if (in[0] == '/')
-        w = snprintf(out, n, "%s", in);
-    else if (getcwd(cwd, sizeof cwd))
-        w = snprintf(out, n, "%s/%s", cwd, in);
-    else
-        return -1;
-    return w < 0 || (size_t)w >= n ? -1 : 0;
-}
-
-static int target_file_ok(const char *path, int overwrite, char *msg,
-                          size_t mn)
-{
-    struct stat st;
-
-    if (lstat(path, &st) != 0)
-        return 0;   /* a new file */
-    if (!S_ISREG(st.st_mode) && !(S_ISLNK(st.st_mode) && overwrite)) {
-        snprintf(msg, mn, "%s exists and is not a regular file; choose "
-                 "another download_to.", path);
-        return -1;
-    }
-    if (!overwrite) {
-        snprintf(msg, mn, "%s already exists. Pass overwrite: true to "
-                 "replace it, or choose another download_to.", path);
-        return -1;
-    }
-    return 0;
-}
-
+/* The rules live in fspolicy (paths) and api (overwrite only an MP4). */
 int tool_download_target(const char *download_to, const char *name,
                          int overwrite, char *out, size_t n, char *msg,
                          size_t mn)
 {
-    char path[PATH_MAX], parent[PATH_MAX];
-    struct stat st;
-    size_t len;
-    int slash;
-    char *cut;
-
     msg[0] = '\0';
-    if (!download_to || !download_to[0] ||
-        target_absolute(download_to, path, sizeof path) != 0) {
-        snprintf(msg, mn, "download_to is empty or too long.");
-        return -1;
-    }
-    len = strlen(path);
-    slash = len > 1 && path[len - 1] == '/';
-    while (len > 1 && path[len - 1] == '/')
-        path[--len] = '\0';
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        if (access(path, W_OK) != 0) {
-            snprintf(msg, mn, "The folder %s is not writable.", path);
-            return -1;
-        }
-        if (snprintf(out, n, "%s%s%s.mp4", path,
-                     strcmp(path, "/") == 0 ? "" : "/", name) >= (int)n) {
-            snprintf(msg, mn, "download_to is too long.");
-            return -1;
-        }
-        return target_file_ok(out, overwrite, msg, mn);
-    }
-    if (slash) {
-        snprintf(msg, mn, "The folder %s does not exist.", path);
-        return -1;
-    }
-    snprintf(parent, sizeof parent, "%s", path);
-    cut = strrchr(parent, '/');
-    if (cut == parent)
-        cut[1] = '\0';
-    else if (cut)
-        *cut = '\0';
-    if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        snprintf(msg, mn, "The folder %s does not exist; create it first or "
-                 "choose another download_to.", parent);
-        return -1;
-    }
-    if (access(parent, W_OK) != 0) {
-        snprintf(msg, mn, "The folder %s is not writable.", parent);
-        return -1;
-    }
-    if (target_file_ok(path, overwrite, msg, mn) != 0)
-        return -1;
-    if (snprintf(out, n, "%s", path) >= (int)n) {
-        snprintf(msg, mn, "download_to is too long.");
-        return -1;
-    }
-    return 0;
+    return api_download_target(download_to, name, overwrite, out, n, msg,
+                               mn);
 }
 
 /* "render_<ms>", unique within the process even for two exports started in
@@ -274,7 +192,7 @@ static int not_found(const nemo_err *err)
 /* Poll until the render finishes. 0 with url; -1 with err; -2 when a
  * resumed render turns out never to have been started. */
 static int render_poll(nemo_job *j, const export_arg *a, api_ctl *ctl,
-                       char *url, size_t un, nemo_err *err)
+                       char *url, size_t un, long long *size, nemo_err *err)
 {
     long long poll_ms = clock_env_ms("NEMO_RENDER_POLL_MS",
                                      RENDER_POLL_DEFAULT_MS, 1, 600000);
@@ -298,6 +216,7 @@ static int render_poll(nemo_job *j, const export_arg *a, api_ctl *ctl,
             }
             if (phase > 0) {
                 snprintf(url, un, "%s", rs.url);
+                *size = rs.bytes;
                 return 0;
             }
             if (phase < 0) {
@@ -336,17 +255,38 @@ static int render_poll(nemo_job *j, const export_arg *a, api_ctl *ctl,
 }
 
 /* A resumed job whose previous process was downloading when it died may
- * already have renamed the file into place (the target was checked to be
- * free before the render started). */
+ * already have renamed the file into place. It claims the file at dest
+ * only when it is the one that process wrote: the size and SHA-256
+ * recorded just before the rename must match. Anything else at dest (a
+ * file planted there, or the user's own) is left alone, and the download
+ * below then refuses to replace it. */
 static int already_downloaded(const export_arg *a, long long *bytes)
 {
-    struct stat st;
-
     if (!a->resumed || !a->phase || strcmp(a->phase, "downloading") != 0 ||
-        a->overwrite || stat(a->dest, &st) != 0 || !S_ISREG(st.st_mode))
+        !a->file_sha || !api_download_is_ours(a->dest, a->file_bytes,
+                                              a->file_sha))
         return 0;
-    *bytes = (long long)st.st_size;
+    *bytes = a->file_bytes;
     return 1;
+}
+
+/* Journalled as soon as it exists, so a resumed job can remove it. */
+static void record_temp(void *ctx, const char *tmp)
+{
+    export_arg *a = ctx;
+
+    job_record_set(a->job, "temp", cJSON_CreateString(tmp));
+}
+
+/* Journalled before the rename, so a resumed job can recognise it. */
+static void record_file(void *ctx, long long bytes, const char *sha256)
+{
+    export_arg *a = ctx;
+    cJSON *f = cJSON_CreateObject();
+
+    cJSON_AddNumberToObject(f, "bytes", (double)bytes);
+    cJSON_AddStringToObject(f, "sha256", sha256);
+    job_record_set(a->job, "file", f);
 }
 
 static void download_failed(const export_arg *a, const char *url,
@@ -366,7 +306,8 @@ static void export_job(nemo_job *j, void *argp, nemo_result *out)
     export_arg *a = argp;
     const nemo_progress *p = job_progress(j);
     char url[2048];
-    long long bytes = 0;
+    long long bytes = 0, size = -1;
+    api_download_req dl;
     api_ctl ctl;
     nemo_err err;
     int rc;
@@ -384,7 +325,7 @@ static void export_job(nemo_job *j, void *argp, nemo_result *out)
         }
         job_record_set(j, "phase", cJSON_CreateString("rendering"));
     }
-    rc = render_poll(j, a, &ctl, url, sizeof url, &err);
+    rc = render_poll(j, a, &ctl, url, sizeof url, &size, &err);
     if (rc == -2) {
         export_interrupted(j, a, "the server process restarted before the "
                            "render was started.", out);
@@ -398,8 +339,18 @@ static void export_job(nemo_job *j, void *argp, nemo_result *out)
     if (a->dest && !already_downloaded(a, &bytes)) {
         job_record_set(j, "phase", cJSON_CreateString("downloading"));
         progress_report(p, -1, "downloading to %s", a->dest);
-        if (api_download(a->api, &ctl, url, a->dest, a->overwrite, &bytes,
-                         &err) != 0) {
+        memset(&dl, 0, sizeof dl);
+        dl.url = url;
+        dl.dest = a->dest;
+        dl.overwrite = a->overwrite;
+        dl.expect_bytes = size;
+        dl.before_place = record_file;
+        dl.on_temp = record_temp;
+        dl.ctx = a;
+        if (a->temp)
+            api_download_drop_temp(a->dest, a->temp);
+        a->job = j;
+        if (api_download(a->api, &ctl, &dl, &bytes, &err) != 0) {
             download_failed(a, url, &err, out);
             return;
         }
@@ -414,6 +365,37 @@ static char *dup_str(const cJSON *obj, const char *key)
         cJSON_GetObjectItemCaseSensitive(obj, key));
 
     return v ? strdup(v) : NULL;
+}
+
+/* What the dead process recorded about its download: the temp file it
+ * was writing, and the finished file's size and hash. */
+static void resume_download_state(export_arg *a, const cJSON *res)
+{
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(res, "file");
+
+    a->temp = dup_str(res, "temp");
+    a->file_sha = dup_str(f, "sha256");
+    a->file_bytes = num_ll_or(cJSON_GetObjectItemCaseSensitive(f, "bytes"),
+                              0, 1LL << 50, -1);
+}
+
+/* A dest read back from the journal obeys the same rules as download_to
+ * (the file may already be there: the download it made, checked later by
+ * its hash). */
+static int resume_dest_ok(export_arg *a, nemo_result *out)
+{
+    char path[PATH_MAX], why[PATH_MAX + 512], text[640];
+
+    if (api_download_target(a->dest, NULL, 1, path, sizeof path, why,
+                            sizeof why) == 0) {
+        free(a->dest);
+        a->dest = strdup(path);
+        return a->dest ? 0 : -1;
+    }
+    snprintf(text, sizeof text, "the server process restarted, and the "
+             "download path it had recorded is not allowed: %.500s", why);
+    export_interrupted(NULL, a, text, out);
+    return -1;
 }
 
 int tool_export_resume(const cJSON *record, job_fn *fn, void **arg,
@@ -431,6 +413,7 @@ int tool_export_resume(const cJSON *record, job_fn *fn, void **arg,
     a->quality = dup_str(res, "quality");
     a->dest = dup_str(res, "dest");
     a->phase = dup_str(res, "phase");
+    resume_download_state(a, res);
     a->overwrite = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
         res, "overwrite"));
     a->generate_shape = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
@@ -450,6 +433,8 @@ int tool_export_resume(const cJSON *record, job_fn *fn, void **arg,
                            "render was started.", out);
         goto fail;
     }
+    if (a->dest && resume_dest_ok(a, out) != 0)
+        goto fail;
     *fn = export_job;
     *arg = a;
     *arg_free = export_arg_free;

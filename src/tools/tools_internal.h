@@ -120,8 +120,9 @@ typedef struct tool_export_req {
 int tool_export_begin(tool_call *call, const tool_export_req *req,
                       tool_output *out);
 /* Where a download goes: download_to as a file path, or an existing
- * directory + "/<name>.mp4". Refuses (-1, msg) an existing file unless
- * overwrite, a non-regular target and a missing parent folder. */
+ * directory + "/<name>.mp4", under the rules of api_download_target
+ * (fsp_download_target: .mp4 only, no hidden folders, roots; overwrite
+ * replaces only an MP4). -1 with msg when refused. */
 int tool_download_target(const char *download_to, const char *name,
                          int overwrite, char *out, size_t n, char *msg,
                          size_t mn);

@@ -32,9 +32,13 @@ typedef struct up_arg {
 static void up_arg_free(void *p)
 {
     up_arg *a = p;
+    size_t i;
 
     if (!a)
         return;
+    for (i = 0; a->items && i < a->n; i++)
+        if (!a->items[i].is_url)
+            filecheck_close(&a->items[i].info);
     free(a->session);
     free(a->items);
     cJSON_Delete(a->entries);
@@ -214,6 +218,7 @@ static up_arg *up_check(tool_call *call, const cJSON *files,
         const char *src = cJSON_GetStringValue(it);
         char path[4096];
 
+        u->info.fd = -1;
         expand_home(src ? src : "", path, sizeof path);
         u->accepted = src && filecheck_file(path, max, &u->info) == 0;
         if (!src)
@@ -285,23 +290,29 @@ static void send_file(up_arg *a, up_item *u, api_ctl *ctl, up_prog *up)
 {
     const nemo_progress *outer = ctl->progress;
     nemo_progress wrap = { up_prog_report, up };
+    api_upload_src src;
     cJSON *data = NULL;
     nemo_err err;
 
     err_clear(&err);
+    memset(&src, 0, sizeof src);
+    src.fd = u->info.fd;
+    src.bytes = u->info.bytes;
+    src.mtime_ns = u->info.mtime_ns;
+    src.filename = u->info.name;
+    src.content_type = u->info.content_type;
     up->name = u->info.name;
     up->size = u->info.bytes;
     up_prog_report(up, -1, "");
     ctl->progress = &wrap;
-    if (api_upload_file(a->api, ctl, a->session, u->info.resolved,
-                        u->info.name, u->info.content_type, &data,
-                        &err) == 0) {
+    if (api_upload_file(a->api, ctl, a->session, &src, &data, &err) == 0) {
         entry_status(u->entry, "uploaded", NULL);
         tool_upload_copy_ids(tool_upload_item(data, 0), u->entry);
     } else {
         entry_error(u->entry, &err);
     }
     ctl->progress = outer;
+    filecheck_close(&u->info);
     cJSON_Delete(data);
 }
 

@@ -5,7 +5,7 @@ import os
 import unittest
 
 from mcpclient import text_of
-from tools_fixture import SEED_DRAFT, ToolsCase
+from tools_fixture import SAMPLE_MP4, SEED_DRAFT, ToolsCase
 
 
 class Export(ToolsCase):
@@ -75,7 +75,15 @@ class Export(ToolsCase):
         self.assertEqual(self.renders(), [])
         with open(dest, "rb") as fh:
             self.assertEqual(fh.read(), b"precious")
-        # With overwrite it is replaced.
+        # overwrite replaces only an MP4: "precious" is not one.
+        text = self.fails("export", {"download_to": dest, "overwrite": True})
+        self.assertIn("not an MP4", text)
+        self.assertEqual(self.renders(), [])
+        with open(dest, "rb") as fh:
+            self.assertEqual(fh.read(), b"precious")
+        # An MP4 there is replaced.
+        with open(SAMPLE_MP4, "rb") as src, open(dest, "wb") as fh:
+            fh.write(src.read())
         st = self.ok("export", {"download_to": dest, "overwrite": True,
                                 "wait_seconds": 30})
         self.assertEqual(st["bytes"], os.path.getsize(dest))

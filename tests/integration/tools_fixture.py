@@ -103,9 +103,11 @@ class ToolsCase(unittest.TestCase):
     """One backend and one server per test."""
 
     backend_config = {"silent_ratio": 0, "turn_ms": 60, "heartbeat_ms": 20}
+    backend_class = RefBackend     # tests/backend/hostile.py for attacks
 
     def setUp(self):
-        self.rb = RefBackend(seed=11, config=dict(self.backend_config))
+        self.rb = self.backend_class(seed=11,
+                                     config=dict(self.backend_config))
         self.rb.start()
         self.addCleanup(self.rb.stop)
         self.token = self.rb.issue_token()

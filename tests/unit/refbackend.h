@@ -22,6 +22,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "nemo/api.h"
 #include "nemo/buf.h"
 
 typedef struct mb_backend {
@@ -179,6 +180,29 @@ __attribute__((unused)) static int mb_count(mb_backend *b, const char *prefix)
 
     cJSON_Delete(r);
     return n;
+}
+
+/* Upload a file by path through api_upload_file (which sends from an
+ * open descriptor, as the upload tool does after its checks). */
+static inline int mb_upload_path(nemo_api *api, api_ctl *ctl,
+                                 const char *sid, const char *path,
+                                 const char *name, const char *ctype,
+                                 cJSON **data, nemo_err *err)
+{
+    api_upload_src src;
+    off_t size;
+    int rc;
+
+    memset(&src, 0, sizeof src);
+    src.fd = open(path, O_RDONLY | O_CLOEXEC);
+    size = src.fd >= 0 ? lseek(src.fd, 0, SEEK_END) : -1;
+    src.bytes = (long long)size;
+    src.filename = name;
+    src.content_type = ctype;
+    rc = api_upload_file(api, ctl, sid, &src, data, err);
+    if (src.fd >= 0)
+        close(src.fd);
+    return rc;
 }
 
 #endif

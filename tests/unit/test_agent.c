@@ -313,8 +313,8 @@ TEST(upload_file_and_urls)
     char body[300];
 
     memset(&ctl, 0, sizeof ctl);
-    CHECK_INT(api_upload_file(api, &ctl, sid, "tests/fixtures/media/sample.png",
-                              "sample.png", "image/png", &data, &err), 0);
+    CHECK_INT(mb_upload_path(api, &ctl, sid, "tests/fixtures/media/sample.png",
+                             "sample.png", "image/png", &data, &err), 0);
     f = cJSON_GetArrayItem(cJSON_GetObjectItem(data, "files"), 0);
     CHECK(cJSON_GetStringValue(cJSON_GetObjectItem(f, "file_id")) != NULL);
     CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(f, "name")),
@@ -351,8 +351,8 @@ TEST(upload_file_and_urls)
     /* A lost session: recovered and the upload sent once more. */
     snprintf(body, sizeof body, "{\"session_id\":\"%s\"}", sid);
     CHECK_INT(mb_control(&B, "/_control/lose_session", body, NULL), 0);
-    CHECK_INT(api_upload_file(api, &ctl, sid, "tests/fixtures/media/sample.mp4",
-                              "sample.mp4", "video/mp4", &data, &err), 0);
+    CHECK_INT(mb_upload_path(api, &ctl, sid, "tests/fixtures/media/sample.mp4",
+                             "sample.mp4", "video/mp4", &data, &err), 0);
     CHECK(ctl.session_reset);
     CHECK(strcmp(ctl.new_session, sid) != 0);
     cJSON_Delete(data);

@@ -87,6 +87,39 @@ static int setup(void)
     return 0;
 }
 
+/* api_download without a reported size (the cap still applies). */
+static int dl(api_ctl *ctl, const char *url, const char *dest, int overwrite,
+              long long *bytes, nemo_err *err)
+{
+    api_download_req rq;
+
+    memset(&rq, 0, sizeof rq);
+    rq.url = url;
+    rq.dest = dest;
+    rq.overwrite = overwrite;
+    rq.expect_bytes = -1;
+    return api_download(api, ctl, &rq, bytes, err);
+}
+
+typedef struct placed {
+    long long bytes;
+    char sha[80];
+    int calls;
+    int existed;        /* dest existed when before_place ran */
+    const char *dest;
+} placed;
+
+static void on_place(void *ctx, long long bytes, const char *sha256)
+{
+    placed *p = ctx;
+    struct stat st;
+
+    p->bytes = bytes;
+    snprintf(p->sha, sizeof p->sha, "%s", sha256);
+    p->calls++;
+    p->existed = stat(p->dest, &st) == 0;
+}
+
 static const char draft_json[] =
     "{\"d\":10000,\"t\":[{\"tt\":0,\"m\":{\"name\":\"Video\"},\"sg\":[{\"s\":0,"
     "\"d\":10000,\"m\":{\"label\":\"city timelapse\"}}]}]}";
@@ -166,13 +199,67 @@ TEST(download_happy_path)
 
     memset(&ctl, 0, sizeof ctl);
     in_dir(dest, sizeof dest, "video.mp4");
-    CHECK_INT(api_download(api, &ctl, mp4_url, dest, 0, &bytes, &err), 0);
+    CHECK_INT(dl(&ctl, mp4_url, dest, 0, &bytes, &err), 0);
     CHECK(bytes > 100);
     CHECK_INT(file_size(dest), bytes);
     CHECK_INT(fs_read_all(dest, &data, &len, 1 << 20), 0);
     CHECK(len >= 8 && memcmp(data + 4, "ftyp", 4) == 0);
     free(data);
     CHECK_INT(count_entries(NULL), 1);      /* no temp file left */
+}
+
+/* Finding 10: what a resumed export may claim is what was recorded just
+ * before the rename: the size and SHA-256 of the bytes written. */
+TEST(download_records_what_it_will_claim)
+{
+    api_download_req rq;
+    api_ctl ctl;
+    nemo_err err;
+    placed p;
+    char dest[512], link[520];
+    long long bytes = -1;
+    FILE *f;
+
+    memset(&ctl, 0, sizeof ctl);
+    memset(&p, 0, sizeof p);
+    in_dir(dest, sizeof dest, "claimed.mp4");
+    p.dest = dest;
+    memset(&rq, 0, sizeof rq);
+    rq.url = mp4_url;
+    rq.dest = dest;
+    rq.expect_bytes = -1;
+    rq.before_place = on_place;
+    rq.ctx = &p;
+    CHECK_INT(api_download(api, &ctl, &rq, &bytes, &err), 0);
+    CHECK_INT(p.calls, 1);
+    CHECK(!p.existed);                    /* recorded before the rename */
+    CHECK_INT(p.bytes, bytes);
+    CHECK_INT(strlen(p.sha), 64);
+    CHECK(api_download_is_ours(dest, p.bytes, p.sha));
+    CHECK(!api_download_is_ours(dest, p.bytes + 1, p.sha));
+    /* a symlink to it is not it */
+    snprintf(link, sizeof link, "%s.lnk", dest);
+    CHECK_INT(symlink(dest, link), 0);
+    CHECK(!api_download_is_ours(link, p.bytes, p.sha));
+    unlink(link);
+    /* the same size, other bytes */
+    f = fopen(dest, "r+b");
+    CHECK(f != NULL);
+    if (f) {
+        fseek(f, -1, SEEK_END);
+        fputc('!', f);
+        fclose(f);
+    }
+    CHECK(!api_download_is_ours(dest, p.bytes, p.sha));
+    unlink(dest);
+    /* a reported size the body does not have fails, leaving nothing */
+    rq.expect_bytes = bytes + 10;
+    CHECK_INT(api_download(api, &ctl, &rq, &bytes, &err), -1);
+    CHECK_CONTAINS(err.message, "but the render reported");
+    rq.expect_bytes = 100;
+    CHECK_INT(api_download(api, &ctl, &rq, &bytes, &err), -1);
+    CHECK_CONTAINS(err.message, "the render reported 100");
+    CHECK_INT(count_entries(NULL), 1);
 }
 
 TEST(existing_file_is_not_replaced_without_overwrite)
@@ -188,14 +275,25 @@ TEST(existing_file_is_not_replaced_without_overwrite)
     in_dir(dest, sizeof dest, "mine.mp4");
     CHECK_INT(fs_write_atomic(dest, "precious", 8, 0644), 0);
     stat(dest, &before);
-    CHECK_INT(api_download(api, &ctl, mp4_url, dest, 0, &bytes, &err), -1);
+    CHECK_INT(dl(&ctl, mp4_url, dest, 0, &bytes, &err), -1);
     CHECK_CONTAINS(err.message, "already exists");
     CHECK_INT(fs_read_all(dest, &data, &len, 1024), 0);
     CHECK_STR(data, "precious");
     free(data);
     CHECK_INT(count_entries("."), 0);
-    /* With overwrite it is replaced (a new file, renamed into place). */
-    CHECK_INT(api_download(api, &ctl, mp4_url, dest, 1, &bytes, &err), 0);
+    /* overwrite replaces only an MP4: "precious" is not one. */
+    CHECK_INT(dl(&ctl, mp4_url, dest, 1, &bytes, &err), -1);
+    CHECK_CONTAINS(err.message, "not an MP4");
+    CHECK_INT(fs_read_all(dest, &data, &len, 1024), 0);
+    CHECK_STR(data, "precious");
+    free(data);
+    /* An MP4 is replaced (a new file, renamed into place). */
+    CHECK_INT(fs_read_all("tests/fixtures/sample.mp4", &data, &len, 1 << 20),
+              0);
+    CHECK_INT(fs_write_atomic(dest, data, len, 0644), 0);
+    free(data);
+    stat(dest, &before);
+    CHECK_INT(dl(&ctl, mp4_url, dest, 1, &bytes, &err), 0);
     stat(dest, &after);
     CHECK(after.st_ino != before.st_ino);
     CHECK_INT(file_size(dest), bytes);
@@ -234,7 +332,7 @@ TEST(file_created_during_download_is_not_clobbered)
     r.created = 0;
     memset(&ctl, 0, sizeof ctl);
     ctl.progress = &p;
-    CHECK_INT(api_download(api, &ctl, mp4_url, dest, 0, &bytes, &err), -1);
+    CHECK_INT(dl(&ctl, mp4_url, dest, 0, &bytes, &err), -1);
     CHECK(r.created);
     CHECK_CONTAINS(err.message, "already exists");
     CHECK_INT(fs_read_all(dest, &data, &len, 1024), 0);
@@ -256,7 +354,7 @@ TEST(interrupted_download_leaves_nothing)
                          "{\"path\":\"/files/\",\"kind\":\"drop\","
                          "\"after\":1000}", NULL), 0);
     in_dir(dest, sizeof dest, "dropped.mp4");
-    CHECK_INT(api_download(api, &ctl, mp4_url, dest, 0, &bytes, &err), -1);
+    CHECK_INT(dl(&ctl, mp4_url, dest, 0, &bytes, &err), -1);
     CHECK_INT(err.kind, NEMO_E_NETWORK);
     CHECK_CONTAINS(err.message, "interrupted");
     CHECK_INT(file_size(dest), -1);
@@ -274,19 +372,19 @@ TEST(http_error_and_not_mp4_leave_nothing)
     memset(&ctl, 0, sizeof ctl);
     in_dir(dest, sizeof dest, "missing.mp4");
     snprintf(url, sizeof url, "%s/files/nothing_here.mp4", B.url);
-    CHECK_INT(api_download(api, &ctl, url, dest, 0, &bytes, &err), -1);
+    CHECK_INT(dl(&ctl, url, dest, 0, &bytes, &err), -1);
     CHECK_INT(err.kind, NEMO_E_NOT_FOUND);
     CHECK_CONTAINS(err.message, "HTTP 404");
     CHECK_INT(file_size(dest), -1);
 
     /* A PNG served where an MP4 was expected. */
-    CHECK_INT(api_upload_file(api, &ctl, sid, "tests/fixtures/media/sample.png",
-                              "sample.png", "image/png", &data, &err), 0);
+    CHECK_INT(mb_upload_path(api, &ctl, sid, "tests/fixtures/media/sample.png",
+                             "sample.png", "image/png", &data, &err), 0);
     files = cJSON_GetObjectItem(data, "files");
     snprintf(url, sizeof url, "%s", cJSON_GetStringValue(cJSON_GetObjectItem(
                                         cJSON_GetArrayItem(files, 0), "url")));
     cJSON_Delete(data);
-    CHECK_INT(api_download(api, &ctl, url, dest, 0, &bytes, &err), -1);
+    CHECK_INT(dl(&ctl, url, dest, 0, &bytes, &err), -1);
     CHECK_INT(err.kind, NEMO_E_PROTOCOL);
     CHECK_CONTAINS(err.message, "not an MP4");
     CHECK_INT(file_size(dest), -1);
@@ -308,7 +406,7 @@ TEST(disk_full_leaves_nothing)
     small.rlim_max = old.rlim_max;
     CHECK_INT(setrlimit(RLIMIT_FSIZE, &small), 0);
     in_dir(dest, sizeof dest, "full.mp4");
-    CHECK_INT(api_download(api, &ctl, mp4_url, dest, 0, &bytes, &err), -1);
+    CHECK_INT(dl(&ctl, mp4_url, dest, 0, &bytes, &err), -1);
     setrlimit(RLIMIT_FSIZE, &old);
     CHECK_INT(err.kind, NEMO_E_IO);
     CHECK_CONTAINS(err.message, "cannot write the download");
@@ -329,7 +427,7 @@ TEST(cancelled_download_leaves_nothing)
     memset(&ctl, 0, sizeof ctl);
     ctl.cancel = &c;
     in_dir(dest, sizeof dest, "cancelled.mp4");
-    CHECK_INT(api_download(api, &ctl, mp4_url, dest, 0, &bytes, &err), -1);
+    CHECK_INT(dl(&ctl, mp4_url, dest, 0, &bytes, &err), -1);
     CHECK_INT(err.kind, NEMO_E_CANCELLED);
     CHECK_INT(file_size(dest), -1);
     CHECK_INT(count_entries(NULL), 1);
@@ -344,15 +442,15 @@ TEST(directory_and_bad_destinations_are_refused)
     long long bytes = -1;
 
     memset(&ctl, 0, sizeof ctl);
-    CHECK_INT(api_download(api, &ctl, mp4_url, dir, 1, &bytes, &err), -1);
+    CHECK_INT(dl(&ctl, mp4_url, dir, 1, &bytes, &err), -1);
     CHECK_INT(err.kind, NEMO_E_INVALID);
     CHECK_CONTAINS(err.message, "is a folder");
     snprintf(dest, sizeof dest, "%s/no/such/dir/v.mp4", dir);
-    CHECK_INT(api_download(api, &ctl, mp4_url, dest, 0, &bytes, &err), -1);
+    CHECK_INT(dl(&ctl, mp4_url, dest, 0, &bytes, &err), -1);
     CHECK_CONTAINS(err.message, "does not exist");
-    CHECK_INT(api_download(api, &ctl, "ftp://example.com/v.mp4", dest, 0,
+    CHECK_INT(dl(&ctl, "ftp://example.com/v.mp4", dest, 0,
                            &bytes, &err), -1);
-    CHECK_INT(api_download(api, &ctl, mp4_url, "", 0, &bytes, &err), -1);
+    CHECK_INT(dl(&ctl, mp4_url, "", 0, &bytes, &err), -1);
     CHECK_INT(count_entries(NULL), 1);
 }
 
@@ -377,7 +475,7 @@ TEST(no_token_to_another_origin)
     snprintf(url, sizeof url, "%.*slocalhost%s", (int)(host - mp4_url),
              mp4_url, host + strlen("127.0.0.1"));
     in_dir(dest, sizeof dest, "cdn.mp4");
-    CHECK_INT(api_download(api, &ctl, url, dest, 0, &bytes, &err), 0);
+    CHECK_INT(dl(&ctl, url, dest, 0, &bytes, &err), 0);
     reqs = mb_requests(&B, "/files/");
     n = cJSON_GetArraySize(reqs);
     last = cJSON_GetArrayItem(reqs, n - 1);
@@ -408,6 +506,7 @@ int main(void)
     RUN(render_start_and_poll_to_completed);
     RUN(render_failure_reports_its_reason);
     RUN(download_happy_path);
+    RUN(download_records_what_it_will_claim);
     RUN(existing_file_is_not_replaced_without_overwrite);
     RUN(file_created_during_download_is_not_clobbered);
     RUN(interrupted_download_leaves_nothing);

@@ -95,6 +95,68 @@ TEST(host_roots_intersect_env_roots)
     CHECK_INT(fsp_check(FSP_READ, p, why, sizeof why), 0);
 }
 
+/* The download rules (issue 11, finding 2), including the host's roots
+ * admitting a hidden folder the user opened. */
+TEST(download_targets)
+{
+    char d[PATH_MAX], hidden[PATH_MAX], p[PATH_MAX + 32], out[PATH_MAX];
+    char why[2048];
+    const char *roots[1];
+    FILE *f;
+    int exists = -1;
+
+    unsetenv("NEMO_DOWNLOAD_ROOTS");
+    fsp_reset();
+    sub(d, "dl");
+    /* a folder: the given name + .mp4; with no name a folder is refused */
+    CHECK_INT(fsp_download_target(d, "render_7", 0, out, sizeof out,
+                                  &exists, why, sizeof why), 0);
+    snprintf(p, sizeof p, "%s/render_7.mp4", d);
+    CHECK_STR(out, p);
+    CHECK_INT(exists, 0);
+    CHECK_INT(fsp_download_target(d, NULL, 0, out, sizeof out, &exists, why,
+                                  sizeof why), -1);
+    CHECK_CONTAINS(why, "is a folder");
+    /* an existing file: refused, or reported to the caller (overwrite) */
+    f = fopen(p, "w");
+    if (f)
+        fclose(f);
+    CHECK_INT(fsp_download_target(p, NULL, 0, out, sizeof out, &exists, why,
+                                  sizeof why), -1);
+    CHECK_CONTAINS(why, "already exists");
+    CHECK_INT(fsp_download_target(p, NULL, 1, out, sizeof out, &exists, why,
+                                  sizeof why), 0);
+    CHECK_INT(exists, 1);
+    unlink(p);
+    /* names: .mp4 only, never hidden; upper case .MP4 is fine */
+    snprintf(p, sizeof p, "%s/clip.MP4", d);
+    CHECK_INT(fsp_download_target(p, NULL, 0, out, sizeof out, &exists, why,
+                                  sizeof why), 0);
+    snprintf(p, sizeof p, "%s/.mp4", d);
+    CHECK_INT(fsp_download_target(p, NULL, 0, out, sizeof out, &exists, why,
+                                  sizeof why), -1);
+    snprintf(p, sizeof p, "%s/clip.mp4.sh", d);
+    CHECK_INT(fsp_download_target(p, NULL, 0, out, sizeof out, &exists, why,
+                                  sizeof why), -1);
+    CHECK_CONTAINS(why, "does not end in .mp4");
+    /* a hidden folder: refused until a root (here the host's) holds it */
+    sub(hidden, ".hidden");
+    snprintf(p, sizeof p, "%s/clip.mp4", hidden);
+    CHECK_INT(fsp_download_target(p, NULL, 0, out, sizeof out, &exists, why,
+                                  sizeof why), -1);
+    CHECK_CONTAINS(why, "hidden folder (.hidden)");
+    roots[0] = hidden;
+    CHECK_INT(fsp_set_host_roots(roots, 1), 0);
+    CHECK_INT(fsp_download_target(p, NULL, 0, out, sizeof out, &exists, why,
+                                  sizeof why), 0);
+    /* ... and then nothing outside it */
+    snprintf(p, sizeof p, "%s/clip.mp4", d);
+    CHECK_INT(fsp_download_target(p, NULL, 0, out, sizeof out, &exists, why,
+                                  sizeof why), -1);
+    CHECK_CONTAINS(why, "MCP roots");
+    fsp_reset();
+}
+
 int main(void)
 {
     char tmpl[] = "/tmp/nemo-fsp-XXXXXX", real[PATH_MAX], cmd[PATH_MAX + 16];
@@ -107,6 +169,7 @@ int main(void)
     RUN(inside_is_component_wise);
     RUN(env_roots_per_access);
     RUN(host_roots_intersect_env_roots);
+    RUN(download_targets);
     fsp_reset();
     rc = unit_done();
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

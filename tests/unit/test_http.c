@@ -662,7 +662,7 @@ TEST(http_multipart_upload_streams_with_progress)
     char path[] = "/tmp/nemo-upload-XXXXXX";
     int fd = mkstemp(path);
     static char chunk[1 << 16];
-    http_part part = { "files", path, "clip.mp4", "video/mp4" };
+    http_part part = { "files", -1, 48LL << 16, 0, "clip.mp4", "video/mp4" };
     prog_seen ps;
     nemo_progress prog = { on_progress, &ps };
     http_request q;
@@ -674,7 +674,7 @@ TEST(http_multipart_upload_streams_with_progress)
     memset(chunk, 'm', sizeof chunk);
     for (i = 0; i < 48; i++)   /* 3 MB */
         CHECK(write(fd, chunk, sizeof chunk) == (ssize_t)sizeof chunk);
-    close(fd);
+    part.fd = fd;
     memset(&ps, 0, sizeof ps);
     memset(&q, 0, sizeof q);
     http_response_init(&r);
@@ -696,6 +696,59 @@ TEST(http_multipart_upload_streams_with_progress)
     CHECK(r.upload_bytes > 3 * 1048576);
     cJSON_Delete(d);
     http_response_free(&r);
+    close(fd);
+    unlink(path);
+}
+
+/* The part is the first `size` bytes of the descriptor, whatever the
+ * file does meanwhile: one that ends early fails at once, one that is
+ * longer at the end fails before the body completes. */
+TEST(http_upload_sends_the_checked_size_only)
+{
+    char path[] = "/tmp/nemo-upload-XXXXXX";
+    int fd = mkstemp(path);
+    static char chunk[1 << 16];
+    http_part part = { "files", -1, 0, 0, "clip.mp4", "video/mp4" };
+    http_request q;
+    http_response r;
+    nemo_err e;
+    int i;
+
+    memset(chunk, 'm', sizeof chunk);
+    for (i = 0; i < 16; i++)   /* 1 MB */
+        CHECK(write(fd, chunk, sizeof chunk) == (ssize_t)sizeof chunk);
+    part.fd = fd;
+    memset(&q, 0, sizeof q);
+    q.method = "POST";
+    q.url = url_of("/upload");
+    q.headers = auth_headers;
+    q.parts = &part;
+    q.nparts = 1;
+    /* checked at 1 MB + 1: it "shrank" */
+    part.size = (16LL << 16) + 1;
+    http_response_init(&r);
+    CHECK_INT(http_perform(&q, &r, &e), -1);
+    CHECK_INT(e.kind, NEMO_E_IO);
+    CHECK_CONTAINS(e.message, "clip.mp4 shrank after it was checked");
+    CHECK(r.upload_bytes <= (double)(16LL << 16) + 1024);
+    http_response_free(&r);
+    /* checked at 512 KB: it "grew"; no more than 512 KB was read */
+    part.size = 8LL << 16;
+    http_response_init(&r);
+    CHECK_INT(http_perform(&q, &r, &e), -1);
+    CHECK_INT(e.kind, NEMO_E_IO);
+    CHECK_CONTAINS(e.message, "clip.mp4 grew after it was checked");
+    CHECK(r.upload_bytes <= (double)(8LL << 16) + 1024);
+    CHECK(r.status == 0 || r.status >= 400);
+    http_response_free(&r);
+    /* the same size but modified since the check */
+    part.size = 16LL << 16;
+    part.mtime_ns = 1;
+    http_response_init(&r);
+    CHECK_INT(http_perform(&q, &r, &e), -1);
+    CHECK_CONTAINS(e.message, "was modified after it was checked");
+    http_response_free(&r);
+    close(fd);
     unlink(path);
 }
 
@@ -728,8 +781,7 @@ TEST(http_download_progress_is_throttled)
 
 TEST(http_missing_upload_file)
 {
-    http_part part = { "files", "/nonexistent/clip.mp4", "clip.mp4",
-                       "video/mp4" };
+    http_part part = { "files", -1, 10, 0, "clip.mp4", "video/mp4" };
     http_request q;
     http_response r;
     nemo_err e;
@@ -768,6 +820,7 @@ int main(void)
     RUN(http_total_timeout);
     RUN(http_multipart_upload_streams_with_progress);
     RUN(http_download_progress_is_throttled);
+    RUN(http_upload_sends_the_checked_size_only);
     RUN(http_missing_upload_file);
     srv_stop();
     http_global_cleanup();

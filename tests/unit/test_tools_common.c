@@ -235,6 +235,69 @@ TEST(render_phase)
     CHECK_INT(tool_render_phase(NULL), 0);
 }
 
+static void copy_file(const char *from, const char *to)
+{
+    char buf[4096];
+    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+    size_t n;
+
+    while (in && out && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        fwrite(buf, 1, n, out);
+    if (in)
+        fclose(in);
+    if (out)
+        fclose(out);
+}
+
+/* The attacks of issue 11: shell start-up files, key files, hidden
+ * folders, names that are not .mp4, and roots. */
+TEST(download_target_refuses_what_is_not_a_video_place)
+{
+    char dir[] = "/tmp/nemo-tools-XXXXXX", out[4096], msg[4608], p[4200];
+    char home[4200];
+
+    CHECK(mkdtemp(dir) != NULL);
+    setenv("HOME", dir, 1);
+    unsetenv("NEMO_DOWNLOAD_ROOTS");
+    snprintf(home, sizeof home, "%s/.bashrc", dir);
+    copy_file("tests/fixtures/sample.png", home);
+    CHECK_INT(tool_download_target("~/.bashrc", "r", 1, out, sizeof out, msg,
+                                   sizeof msg), -1);
+    CHECK_CONTAINS(msg, "hidden file name");
+    CHECK_INT(tool_download_target("~/notes.txt", "r", 1, out, sizeof out,
+                                   msg, sizeof msg), -1);
+    CHECK_CONTAINS(msg, "does not end in .mp4");
+    snprintf(p, sizeof p, "%s/.ssh", dir);
+    mkdir(p, 0700);
+    CHECK_INT(tool_download_target("~/.ssh/authorized_keys", "r", 1, out,
+                                   sizeof out, msg, sizeof msg), -1);
+    CHECK_INT(tool_download_target("~/.ssh/", "r", 0, out, sizeof out, msg,
+                                   sizeof msg), -1);
+    CHECK_CONTAINS(msg, "hidden folder (.ssh)");
+    CHECK_INT(tool_download_target("~/.ssh/x.mp4", "r", 0, out, sizeof out,
+                                   msg, sizeof msg), -1);
+    CHECK_CONTAINS(msg, "hidden folder");
+    /* ... through a symlinked folder too */
+    snprintf(home, sizeof home, "%s/videos", dir);
+    CHECK_INT(symlink(p, home), 0);
+    CHECK_INT(tool_download_target("~/videos/x.mp4", "r", 0, out, sizeof out,
+                                   msg, sizeof msg), -1);
+    CHECK_CONTAINS(msg, "hidden folder");
+    /* a root that holds the hidden folder admits it; outside: nothing */
+    setenv("NEMO_DOWNLOAD_ROOTS", p, 1);
+    CHECK_INT(tool_download_target("~/.ssh/x.mp4", "r", 0, out, sizeof out,
+                                   msg, sizeof msg), 0);
+    CHECK_INT(tool_download_target("~/x.mp4", "r", 0, out, sizeof out, msg,
+                                   sizeof msg), -1);
+    CHECK_CONTAINS(msg, "outside the folders");
+    unsetenv("NEMO_DOWNLOAD_ROOTS");
+    unlink(home);
+    rmdir(p);
+    snprintf(p, sizeof p, "%s/.bashrc", dir);
+    unlink(p);
+    CHECK_INT(rmdir(dir), 0);
+}
+
 TEST(download_target)
 {
     char dir[] = "/tmp/nemo-tools-XXXXXX", out[4096], msg[4608], p[4200];
@@ -266,6 +329,11 @@ TEST(download_target)
                                    sizeof msg), -1);
     CHECK_CONTAINS(msg, "already exists");
     CHECK_CONTAINS(msg, "overwrite");
+    /* overwrite replaces an MP4 only: this one is empty */
+    CHECK_INT(tool_download_target(p, "r", 1, out, sizeof out, msg,
+                                   sizeof msg), -1);
+    CHECK_CONTAINS(msg, "not an MP4");
+    copy_file("tests/fixtures/sample.mp4", p);
     CHECK_INT(tool_download_target(p, "r", 1, out, sizeof out, msg,
                                    sizeof msg), 0);
     CHECK_STR(out, p);
@@ -296,6 +364,14 @@ TEST(download_target)
     CHECK_INT(tool_download_target(p, "r", 1, out, sizeof out, msg,
                                    sizeof msg), -1);
     CHECK_CONTAINS(msg, "not a regular file");
+    /* a symlink is never replaced, even one to an MP4 */
+    snprintf(p, sizeof p, "%s/sub/link.mp4", dir);
+    snprintf(cwd, sizeof cwd, "%s/out.mp4", dir);
+    CHECK_INT(symlink(cwd, p), 0);
+    CHECK_INT(tool_download_target(p, "r", 1, out, sizeof out, msg,
+                                   sizeof msg), -1);
+    CHECK_CONTAINS(msg, "symbolic link");
+    unlink(p);
     snprintf(p, sizeof p, "%s/sub/r.mp4", dir);
     rmdir(p);
     snprintf(p, sizeof p, "%s/sub", dir);
@@ -524,6 +600,7 @@ int main(void)
     RUN(session_note);
     RUN(render_phase);
     RUN(download_target);
+    RUN(download_target_refuses_what_is_not_a_video_place);
     RUN(upload_ids);
     RUN(generate_shapes);
     RUN(registry);
