@@ -121,6 +121,10 @@ int plat_cond_init(pthread_cond_t *cv)
  * loop re-checks its own monotonic deadline after each). */
 #define PLAT_SLICE_MS 1000
 
+/* Longer waits come back after a day (as if woken): no timespec overflow
+ * whatever a caller computes. */
+#define PLAT_MAX_WAIT_MS (24LL * 3600 * 1000)
+
 int plat_cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, long long ms)
 {
     struct timespec ts;
@@ -128,6 +132,10 @@ int plat_cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, long long ms)
 
     if (ms < 0)
         ms = 0;
+    if (ms > PLAT_MAX_WAIT_MS) {
+        (void)plat_cond_wait_ms(cv, mu, PLAT_MAX_WAIT_MS);
+        return 0;
+    }
 #if defined(PLAT_LINUX)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     plat_add_ms(&ts, ms);
