@@ -241,9 +241,11 @@ class Skill(Backend):
         self.assertEqual(fm["name"], "nemo-mcp")
         self.assertEqual(fm["version"], version())
         oc = fm["metadata"]["openclaw"]
+        # the seeds' shape, with no variable required (anonymous token)
         self.assertEqual(oc["requires"]["env"], [])
+        self.assertEqual(oc["requires"]["configPaths"],
+                         ["~/.config/nemovideo/"])
         self.assertEqual(oc["primaryEnv"], "NEMO_TOKEN")
-        self.assertTrue(oc["configPaths"])
         body = text.split("---\n", 2)[2]
         for tool in TOOLS:   # every flow works without MCP
             self.assertIn(f"nemo-mcp call {tool}", body)
