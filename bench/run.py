@@ -84,6 +84,7 @@ def nemo_server(build, backend_url, config_dir):
            and k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
     env.update({"NO_PROXY": "127.0.0.1,localhost", "NEMO_API_BASE": backend_url,
                 "NEMO_CONFIG_DIR": config_dir, "NEMO_LOG": "error",
+                "NEMO_STATE_DIR": os.path.join(config_dir, "state"),
                 "NEMO_SKILL_FILE": os.path.join(ROOT, "SKILL.md")})
     return Server("nemo-mcp", [binary], env)
 

@@ -53,9 +53,11 @@ void cli_usage(FILE *f)
 "  4    internal error (the server could not start)\n"
 "  130  interrupted (Ctrl-C or SIGTERM during `call`)\n"
 "\n"
-"environment: NEMO_TOKEN, NEMO_API_BASE, NEMO_CONFIG_DIR, NEMO_LOG\n"
-"(error|warn|info|debug, on stderr), NEMO_SKILL_FILE, NEMO_UPLOAD_ROOTS,\n"
-"NEMO_HEARTBEAT_MS, NEMO_RENDER_POLL_MS, NEMO_JOB_TTL_MS.\n");
+"environment: NEMO_TOKEN, NEMO_API_URL (or NEMO_API_BASE), NEMO_WEB_URL,\n"
+"NEMO_CLIENT_ID, NEMO_CONFIG_DIR (shared client id), NEMO_STATE_DIR (token,\n"
+"session, jobs), NEMO_LOG (error|warn|info|debug, on stderr),\n"
+"NEMO_SKILL_FILE, SKILL_SOURCE, NEMO_UPLOAD_ROOTS, NEMO_HEARTBEAT_MS,\n"
+"NEMO_RENDER_POLL_MS, NEMO_JOB_TTL_MS.\n");
 }
 
 static const struct {
@@ -499,6 +501,7 @@ int cli_call(tool_env *env, const cli_opts *o)
     if (tc.task_mode && out.job_id[0] && !cancel_requested(&r.cancel))
         cli_wait_job(env, &r, out.job_id, &sink, &out.result);
     cli_progress_clear(&r);
+    result_redact(&out.result);
     print_result(o, &out.result);
     rc = r.interrupted ? CLI_EXIT_INTERRUPTED
          : out.result.is_error ? CLI_EXIT_TOOL : CLI_EXIT_OK;

@@ -5,7 +5,8 @@
  *   1001 -> one new anonymous token, retry;  1002 -> new session, retry,
  *   ctl->session_reset = 1;  429 -> wait Retry-After/30 s
  *   (NEMO_RETRY_429_MS), retry once;  HTTP 400 on token acquisition ->
- *   new client id, retry;  network/5xx -> bounded backoff retries for reads
+ *   nemo-mcp's own client id (the shared one is never replaced), retry
+ *   once;  network/5xx -> bounded backoff retries for reads
  *   only. Requests that spend credits (run_sse) are never retried blindly.
  *
  * Thread-safe: one nemo_api is shared by all tool calls. */
@@ -22,6 +23,9 @@
 
 #define API_DEFAULT_BASE "https://mega-api-prod.nemovideo.ai"
 #define API_SESSION_MAX 128
+#define API_CLIENT_ID_MAX 64
+#define API_USER_ID_MAX 128
+#define API_DEFAULT_WEB "https://nemovideo.com"
 
 typedef struct nemo_api nemo_api;
 
@@ -34,8 +38,11 @@ typedef struct api_ctl {
     char new_session[API_SESSION_MAX];
 } api_ctl;
 
-/* Base URL: NEMO_API_BASE, else skill->api_domain, else API_DEFAULT_BASE.
- * skill is copied. NULL + err on refused configuration. */
+/* Base URL: NEMO_API_URL, else NEMO_API_BASE (older name), else
+ * skill->api_domain, else API_DEFAULT_BASE. Web URL (links for the
+ * browser): NEMO_WEB_URL, else API_DEFAULT_WEB. Plain http only to
+ * loopback for both. skill is copied. NULL + err on refused
+ * configuration. */
 nemo_api *api_new(const nemo_skill *skill, nemo_err *err);
 void api_free(nemo_api *api);
 const char *api_base_url(const nemo_api *api);
@@ -45,9 +52,17 @@ const nemo_skill *api_skill(const nemo_api *api);
 typedef struct api_auth_info {
     char source[32];        /* "env" | "store" | "new" | "none" */
     long long expires_ms;   /* wall clock, 0 when unknown */
-    char client_id[64];
+    char client_id[API_CLIENT_ID_MAX];
+    /* "NEMO_CLIENT_ID" | "shared" (the ecosystem's file) | "own" (nemo-mcp's
+     * replacement for a shared id it cannot use) | "unusable" | "" */
+    char client_id_source[32];
+    char client_id_path[512];
+    char user_id[API_USER_ID_MAX];
     char store_path[512];
 } api_auth_info;
+/* NEMO_TOKEN trimmed into out; 0 when unset, empty or an unexpanded
+ * "${...}" placeholder (warned once on stderr). */
+int api_env_token(char *out, size_t n);
 /* Make sure a token is available (env, store, or a new anonymous one,
  * shared safely between processes). Never exposes the token. */
 int api_auth_ensure(nemo_api *api, api_ctl *ctl, nemo_err *err);
@@ -66,6 +81,7 @@ typedef struct api_session {
     char id[API_SESSION_MAX];
     char task_id[API_SESSION_MAX];
     char language[16];
+    char user_id[API_USER_ID_MAX];  /* from the answer, "" when not given */
     int created;   /* 1 when made by this call */
 } api_session;
 /* Language for a first prompt: Chinese/Japanese/Korean scripts -> zh/ja/ko,
@@ -82,10 +98,30 @@ int api_session_current(nemo_api *api, api_ctl *ctl, const char *first_prompt,
  * as the `session` tool does after starting a new one. */
 int api_session_set_current(nemo_api *api, const api_session *s,
                             nemo_err *err);
+/* The current session if there is one (in memory, else the one the config
+ * dir remembers for this backend), without creating one or touching the
+ * network: 0 and *out, or -1 when there is none yet. */
+int api_session_known(nemo_api *api, api_session *out);
 /* Resolve a tool's optional "session" argument: the given id or current. */
 int api_session_resolve(nemo_api *api, api_ctl *ctl, const char *given,
                         const char *first_prompt, char *out, size_t n,
                         nemo_err *err);
+
+/* ---- links for the browser (api/links.c) ---- */
+/* The claim link of a session ("open the project in the browser"):
+ * <web>/workspace/claim?ct=<claim_token>, from POST /api/auth/claim-token,
+ * cached per session until the claim token expires. task_id may be NULL
+ * (the current session's is used when sid is current). 0 and out; -1 when
+ * there is none (logged, never an error for the caller). Never contains the
+ * API token. */
+int api_claim_url(nemo_api *api, api_ctl *ctl, const char *sid,
+                  const char *task_id, char *out, size_t n);
+/* The registration link for an anonymous account out of credits:
+ * <web>/register?bind=<id>. bind_id NULL: the account's user_id when it is
+ * anonymous ("anon_..."). 0 and out; -1 when no id is known. */
+int api_register_url(nemo_api *api, const char *bind_id, char *out,
+                     size_t n);
+const char *api_web_url(const nemo_api *api);
 
 /* ---- credits, state ---- */
 typedef struct api_credits { double available, frozen, total; } api_credits;

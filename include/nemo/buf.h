@@ -21,6 +21,8 @@ int buf_putc(nemo_buf *b, char c);
 int buf_printf(nemo_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int buf_vprintf(nemo_buf *b, const char *fmt, va_list ap);
+/* Append data[0..n) as standard base64 (RFC 4648, padded). */
+int buf_base64(nemo_buf *b, const void *data, size_t n);
 /* Drop the first n bytes (used by stream parsers). */
 void buf_consume(nemo_buf *b, size_t n);
 void buf_reset(nemo_buf *b);          /* len = 0, keeps memory */

@@ -35,6 +35,7 @@ typedef struct nemo_err {
     char message[768];    /* for a person; never contains the token */
     char bind_id[128];    /* 2001: id for the registration link's ?bind= */
     char link[256];       /* 2001: registration/top-up link when known */
+    char detail[320];     /* 2001: " (backend: <msg>)" or "" */
 } nemo_err;
 
 void err_clear(nemo_err *e);
@@ -44,6 +45,9 @@ void err_set(nemo_err *e, nemo_err_kind kind, const char *fmt, ...)
  * the seeds' table. data may be NULL. */
 void err_from_response(nemo_err *e, int http_status, long code,
                        const char *msg, const cJSON *data);
+/* A 2001 error whose backend gave no link: use link (built by the
+ * client, api_register_url) and say so in the message. */
+void err_credits_link(nemo_err *e, const char *link);
 const char *err_kind_name(nemo_err_kind kind);  /* "auth", "credits", ... */
 /* What a person or model should do next, one sentence; "" when nothing. */
 const char *err_advice(nemo_err_kind kind);

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <cjson/cJSON.h>
 
+/* 1 when the state dir can hold the journal (not refused, see store.h). */
+int journal_available(void);
 int journal_write(const cJSON *record);        /* needs record.id */
 cJSON *journal_read(const char *id);           /* NULL when unknown/corrupt */
 /* Remove a record and its lock file (not its request claim). */

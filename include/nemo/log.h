@@ -2,6 +2,7 @@
 #ifndef NEMO_LOG_H
 #define NEMO_LOG_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 enum log_level { NLOG_ERROR = 0, NLOG_WARN, NLOG_INFO, NLOG_DEBUG };
@@ -19,12 +20,24 @@ const char *log_level_name(enum log_level level);
 void log_msg(enum log_level level, const char *module, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Register a secret (the token). Every log line, every err_set message and
- * every string passed to log_redact has each registered secret replaced by
- * "[redacted]". Secrets shorter than 8 bytes are ignored. Thread-safe. */
+/* Register a secret (the token). Every log line, every err_set message,
+ * every tool result and journal record, and every string passed to
+ * log_redact has each registered secret replaced by "[redacted]": one of 8
+ * bytes or more wherever it appears, a shorter one where it stands as a
+ * whole token (not next to a letter, digit or one of "_-.~+/"). The whole
+ * text is redacted before anything is cut. Thread-safe. */
 void log_add_secret(const char *secret);
-/* Redact in place; returns s. */
+/* Redact in place (the result cut to cap); returns s. */
 char *log_redact(char *s, size_t cap);
+/* A redacted copy (malloc'd; NULL when out of memory). */
+char *log_redact_dup(const char *s);
+/* vsnprintf into out, redacting the whole text before it is cut to cap. */
+void log_vformat(char *out, size_t cap, const char *fmt, va_list ap);
+/* Redact every string in a JSON tree (tool results, journal records). */
+struct cJSON;
+void log_redact_json(struct cJSON *j);
+/* s with control characters and invalid UTF-8 shown as \xNN. */
+void log_escape(char *out, size_t cap, const char *s);
 /* Non-zero when s contains a registered secret. */
 int log_contains_secret(const char *s);
 /* Optional observer (the MCP layer forwards to notifications/message). */

@@ -18,6 +18,8 @@ int result_copy(nemo_result *dst, const nemo_result *src);
  * unless given). Takes ownership of structured. */
 void result_error(nemo_result *r, cJSON *structured, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Replace every registered secret in text and structured. */
+void result_redact(nemo_result *r);
 /* Serialise to {"text":..,"structured":..,"isError":..} and back (journal). */
 cJSON *result_to_json(const nemo_result *r);
 int result_from_json(nemo_result *r, const cJSON *j);

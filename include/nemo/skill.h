@@ -27,8 +27,10 @@ typedef struct nemo_skill {
 void skill_load(nemo_skill *out, const char *exe_path);
 /* Parse one file into out (no search). 0 ok, -1 (out->warning set). */
 int skill_load_file(nemo_skill *out, const char *path);
-/* Platform from an install path, via the table; NEMO_SKILL_PLATFORM
- * overrides. home may be NULL ($HOME). */
+/* Platform: SKILL_SOURCE, else NEMO_SKILL_PLATFORM, else from the install
+ * path via the table (~/.clawhub clawhub, ~/.cursor/skills cursor,
+ * ~/.openclaw openclaw, ~/.claude/skills claude_code), else "unknown".
+ * home may be NULL ($HOME). */
 const char *skill_platform_for_path(const char *path, const char *home);
 
 #endif

@@ -100,6 +100,15 @@ const tool_def *tool_find(const char *name);
  * resumed jobs use env->api, so env must outlive the job table. */
 void tool_register_resumers(tool_env *env);
 
+/* The timeline of session sid as the `state` tool reports it (structured
+ * + text), for readers outside a tool call (MCP resources). Never creates
+ * or replaces a session: a session the backend lost is an error (err). */
+int tool_timeline_read(tool_env *env, const char *sid, nemo_cancel *cancel,
+                       nemo_result *out, nemo_err *err);
+/* The file types upload accepts: "mp4, mov, ..." (completion offers
+ * only these). */
+const char *tool_upload_types(void);
+
 /* Helpers for tool implementations (src/tools/common.c). */
 const char *tool_arg_str(const cJSON *args, const char *key);   /* or NULL */
 long long tool_arg_int(const cJSON *args, const char *key, long long def);

@@ -10,6 +10,23 @@
 #include "nemo/http.h"
 
 #define API_TOKEN_MAX 2048
+#define API_CLAIM_CACHE 8
+
+/* A token with what the backend said about it. */
+typedef struct api_token {
+    char token[API_TOKEN_MAX];
+    char user_id[API_USER_ID_MAX];  /* "anon_..." for anonymous accounts */
+    long long expires_ms;           /* wall clock; 0: unknown */
+    long long obtained_ms;
+    char client_id[API_CLIENT_ID_MAX];
+} api_token;
+
+/* A cached claim link (api/links.c). */
+typedef struct api_claim {
+    char session[API_SESSION_MAX];
+    char url[1024];
+    long long expires_ms;           /* wall clock */
+} api_claim;
 
 struct nemo_api {
     char base[512];             /* no trailing slash */
@@ -20,7 +37,14 @@ struct nemo_api {
     char token[API_TOKEN_MAX];  /* "" until api_auth_ensure */
     long long token_expires_ms; /* wall clock; 0 unknown */
     char token_source[32];      /* env | store | new */
-    char client_id[64];
+    char client_id[API_CLIENT_ID_MAX];
+    char client_id_mem[API_CLIENT_ID_MAX]; /* no usable config dir: this
+                                 * process's own id, never written */
+    char user_id[API_USER_ID_MAX]; /* the account's id ("anon_..."), from
+                                 * the token, session or state answer */
+    char web[512];              /* NEMO_WEB_URL, no trailing slash */
+    char web_source[32];
+    api_claim claims[API_CLAIM_CACHE]; /* guarded by mu */
     unsigned token_generation;  /* bumped on every new token */
     /* Added by api/auth.c + api/session.c: */
     pthread_mutex_t auth_mu;    /* one token acquisition at a time; taken
@@ -87,6 +111,28 @@ int api_session_recover(nemo_api *api, api_ctl *ctl, const char *old_sid,
  * only one thread/process refreshes; the others reuse its token). */
 int api_auth_refresh(nemo_api *api, api_ctl *ctl, unsigned seen_generation,
                      nemo_err *err);
+
+/* The anonymous-token answer (data of the envelope) -> token, user_id and
+ * expiry. now_ms: the wall clock at receipt. An absurd, past or missing
+ * expiry never makes the token look expired: absent means the documented
+ * 7 days, unbelievable means 0 ("unknown"). Pure; -1 with err when there
+ * is no token. */
+int auth_token_parse(const cJSON *data, long long now_ms, api_token *out,
+                     nemo_err *err);
+/* The session answer -> id, task id, user_id (out->user_id, "" when not
+ * given). Pure; -1 with err when there is no session id. */
+int api_session_parse(const cJSON *data, api_session *out, nemo_err *err);
+/* The claim-token answer -> claim token and its expiry (now_ms + expires_in;
+ * 0 when not said or absurd). Pure; -1 with err when there is none. */
+int api_claim_parse(const cJSON *data, long long now_ms, char *token,
+                    size_t n, long long *expires_ms, nemo_err *err);
+/* A user id fit for a URL query (letters, digits, "_-.:", bounded). */
+int api_user_id_usable(const char *s);
+/* Remember the account's user id from any answer that carries one. */
+void api_note_user_id(nemo_api *api, const cJSON *data);
+/* NEMO_WEB_URL (default https://nemovideo.com), checked like the API
+ * base. */
+int api_set_web(nemo_api *api, nemo_err *err);
 
 /* URL-escape one path segment (session ids, render ids). */
 int api_escape_segment(const char *in, char *out, size_t n);

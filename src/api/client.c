@@ -21,6 +21,7 @@
 #include "api_internal.h"
 #include "nemo/clock.h"
 #include "nemo/log.h"
+#include "nemo/num.h"
 
 #define API_TRIES 3
 #define API_BACKOFF_MS 500
@@ -45,16 +46,23 @@ static void skill_defaults(nemo_skill *s)
 
 static int set_base(nemo_api *api, nemo_err *err)
 {
-    const char *env = getenv("NEMO_API_BASE");
+    static const char *const names[] = { "NEMO_API_URL", "NEMO_API_BASE" };
+    const char *env = NULL;
     const char *base = API_DEFAULT_BASE, *src = "default";
-    size_t n;
+    size_t n, i;
 
+    /* The ecosystem's name first; NEMO_API_BASE is the older alias. */
+    for (i = 0; i < 2 && !(env && *env); i++) {
+        env = getenv(names[i]);
+        src = names[i];
+    }
     if (env && *env) {
         base = env;
-        src = "NEMO_API_BASE";
     } else if (api->skill.api_domain[0]) {
         base = api->skill.api_domain;
         src = "SKILL.md apiDomain";
+    } else {
+        src = "default";
     }
     n = strlen(base);
     while (n > 0 && base[n - 1] == '/')
@@ -89,7 +97,7 @@ nemo_api *api_new(const nemo_skill *skill, nemo_err *err)
         api->skill = *skill;
     else
         skill_defaults(&api->skill);
-    if (set_base(api, err) != 0) {
+    if (set_base(api, err) != 0 || api_set_web(api, err) != 0) {
         free(api);
         return NULL;
     }
@@ -270,8 +278,9 @@ static long envelope_code(const cJSON *root, int *present)
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "code");
 
     *present = c != NULL;
+    /* Out of range ({"code":1e19}) is an unknown error, not a cast. */
     if (cJSON_IsNumber(c))
-        return (long)c->valuedouble;
+        return (long)num_ll_or(c, -2147483647LL, 2147483647LL, -1);
     if (cJSON_IsString(c)) {
         char *end;
         long v = strtol(c->valuestring, &end, 10);
@@ -487,6 +496,17 @@ static long long backoff_ms(int attempt)
     return ms + (base ? clock_mono_ms() % (base / 4 + 1) : 0);
 }
 
+/* Out of credits with no link from the backend: the registration link
+ * for the anonymous account (the bind id it sent, else our user_id). */
+static void credits_link(nemo_api *api, nemo_err *err)
+{
+    char link[sizeof err->link];
+
+    if (api_register_url(api, err->bind_id[0] ? err->bind_id : NULL, link,
+                         sizeof link) == 0)
+        err_credits_link(err, link);
+}
+
 static int wait_or_cancel(api_ctl *ctl, long long ms, nemo_err *err)
 {
     if (cancel_sleep_ms(ctl ? ctl->cancel : NULL, ms)) {
@@ -690,6 +710,8 @@ int api_send(nemo_api *api, api_ctl *ctl, const api_send_opts *o,
                 break;
             continue;
         }
+        if (err->kind == NEMO_E_CREDITS && !err->link[0])
+            credits_link(api, err);
         /* HTTP 400 means "client id" only at the token endpoint. */
         if (err->kind == NEMO_E_CLIENT_ID && !o->no_auth)
             err->kind = NEMO_E_BACKEND;

@@ -34,9 +34,8 @@ static void line(doctor *d, int level, const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
+    log_vformat(text, sizeof text, fmt, ap);   /* never the token */
     va_end(ap);
-    log_redact(text, sizeof text);   /* belt and braces: never the token */
     fprintf(d->out, "%s %s\n", tags[level], text);
     if (level == DOC_FAIL)
         d->fails++;
@@ -81,50 +80,65 @@ static void check_version(doctor *d)
     line(d, DOC_FAIL, "libcurl: %s", err.message);
 }
 
-static void check_config_dir(doctor *d)
+/* One of the two dirs: refused or unusable means no persistence. */
+static void check_dir(doctor *d, int config)
 {
-    char dir[PATH_MAX];
-    struct stat st;
+    char dir[PATH_MAX] = "", why[768];
+    const char *what = config ? "config dir" : "state dir";
 
-    if (store_dir(dir, sizeof dir) != 0) {
-        line(d, DOC_FAIL, "config dir: cannot create it (set NEMO_CONFIG_DIR "
-             "or HOME): %s", strerror(errno));
+    if (store_dir_status(config, dir, sizeof dir, why, sizeof why) != 0) {
+        line(d, DOC_WARN, "%s: not used: %s; nemo-mcp runs without saving "
+             "%s", what, why, config ? "or reading the shared client id "
+             "(a new one each start)" : "the token, session and jobs (a "
+             "restart loses them)");
         return;
     }
-    if (stat(dir, &st) != 0) {
-        line(d, DOC_FAIL, "config dir: %s: %s", dir, strerror(errno));
-        return;
+    if (!config) {
+        if (store_write(".doctor-probe", "ok", 2, 0600) != 0) {
+            line(d, DOC_FAIL, "state dir: %s is not writable", dir);
+            return;
+        }
+        store_remove(".doctor-probe");
+        line(d, DOC_OK, "state dir: %s (token store, session, jobs; "
+             "NEMO_STATE_DIR)", dir);
+    } else if (store_legacy_left(why, sizeof why)) {
+        line(d, DOC_WARN, "config dir: %s still holds %s from an older "
+             "nemo-mcp, which the state dir replaces; remove it (the shared "
+             "dir should hold no credentials)", dir, why);
+    } else {
+        line(d, DOC_OK, "config dir: %s (shared with other NemoVideo "
+             "skills: client_id only; NEMO_CONFIG_DIR)", dir);
     }
-    if (store_write(".doctor-probe", "ok", 2, 0600) != 0) {
-        line(d, DOC_FAIL, "config dir: %s is not writable", dir);
-        return;
-    }
-    store_remove(".doctor-probe");
-    if (st.st_uid != getuid())
-        line(d, DOC_WARN, "config dir: %s belongs to another user (uid %u)",
-             dir, (unsigned)st.st_uid);
-    else if ((st.st_mode & 0777) != 0700)
-        line(d, DOC_WARN, "config dir: %s is mode %04o; it holds the token, "
-             "so it should be 0700 (chmod 700 %s)", dir,
-             (unsigned)(st.st_mode & 0777), dir);
-    else
-        line(d, DOC_OK, "config dir: %s (mode 0700, writable)", dir);
 }
 
 static void check_client_id(doctor *d, const api_auth_info *ai)
 {
-    char path[PATH_MAX] = "";
+    const char *path = ai->client_id_path[0] ? ai->client_id_path
+                                             : "the config dir";
 
-    store_path("client_id", path, sizeof path);
-    if (ai->client_id[0])
+    if (strcmp(ai->client_id_source, "NEMO_CLIENT_ID") == 0)
+        line(d, DOC_OK, "client id: %s (from NEMO_CLIENT_ID)",
+             ai->client_id);
+    else if (strcmp(ai->client_id_source, "shared") == 0)
         line(d, DOC_OK, "client id: %s (%s, shared with other NemoVideo "
              "skills)", ai->client_id, path);
-    else if (access(path, F_OK) == 0)
-        line(d, DOC_WARN, "client id: %s is not a UUID; a new one will be "
-             "generated", path);
+    else if (strcmp(ai->client_id_source, "own") == 0)
+        line(d, DOC_WARN, "client id: %s, nemo-mcp's own (the backend "
+             "refused the one in %s, which is left as it is)",
+             ai->client_id, path);
+    else if (strcmp(ai->client_id_source, "unusable") == 0)
+        line(d, DOC_WARN, "client id: %s holds no usable id (it is left as "
+             "it is); nemo-mcp uses its own%s%s", path,
+             ai->client_id[0] ? ": " : "", ai->client_id);
+    else if (!ai->client_id_path[0])
+        line(d, DOC_WARN, "client id: the config dir is not used (see "
+             "above); each start uses a new one");
     else
         line(d, DOC_OK, "client id: none yet; one is created on first use "
              "(%s)", path);
+    if (ai->user_id[0])
+        line(d, DOC_OK, "account: %s%s", ai->user_id,
+             strncmp(ai->user_id, "anon_", 5) == 0 ? " (anonymous)" : "");
 }
 
 static void check_skill(doctor *d, const nemo_skill *s)
@@ -147,6 +161,8 @@ static void check_base(doctor *d, const nemo_api *api)
     else
         line(d, DOC_OK, "base URL: %s (from %s)", api->base,
              api->base_source);
+    line(d, DOC_OK, "web URL: %s (from %s; project and registration links)",
+         api->web, api->web_source);
 }
 
 static void check_backend(doctor *d, nemo_api *api)
@@ -210,7 +226,8 @@ int doctor_run(nemo_api *api, FILE *out)
     api_auth_info ai;
 
     check_version(&d);
-    check_config_dir(&d);
+    check_dir(&d, 0);
+    check_dir(&d, 1);
     check_skill(&d, &api->skill);
     check_base(&d, api);
     check_backend(&d, api);
@@ -233,7 +250,8 @@ int doctor_run_skill(const nemo_skill *skill, FILE *out)
     api = api_new(skill, &err);
     if (!api) {
         check_version(&d);
-        check_config_dir(&d);
+        check_dir(&d, 0);
+        check_dir(&d, 1);
         if (skill)
             check_skill(&d, skill);
         line(&d, DOC_FAIL, "base URL: %s", err.message);

@@ -6,10 +6,12 @@
  * error text even if a backend echoes it back. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "nemo/error.h"
 #include "nemo/log.h"
+#include "nemo/num.h"
 
 #define ERR_ACCEPTED_FORMATS \
     "mp4, mov, avi, webm, mkv, jpg, png, gif, webp, mp3, wav, m4a, aac"
@@ -32,7 +34,9 @@ static const struct {
     { NEMO_E_FILE_SIZE, "file_size",
       "Compress the file or trim it to a shorter clip, then upload again." },
     { NEMO_E_CLIENT_ID, "client_id",
-      "Retry; a new client id is generated automatically." },
+      "The backend refused the client id. The shared id in "
+      "~/.config/nemovideo/client_id is never changed; set NEMO_CLIENT_ID "
+      "to another id, or check `nemo-mcp doctor`." },
     { NEMO_E_PLAN, "plan",
       "Register or upgrade the NemoVideo plan to unlock export." },
     { NEMO_E_RATE, "rate",
@@ -92,8 +96,7 @@ static void err_vset(nemo_err *e, nemo_err_kind kind, const char *fmt,
                      va_list ap)
 {
     e->kind = kind;
-    vsnprintf(e->message, sizeof e->message, fmt, ap);
-    log_redact(e->message, sizeof e->message);
+    log_vformat(e->message, sizeof e->message, fmt, ap);
 }
 
 void err_set(nemo_err *e, nemo_err_kind kind, const char *fmt, ...)
@@ -113,6 +116,7 @@ void err_set(nemo_err *e, nemo_err_kind kind, const char *fmt, ...)
 static int data_field(const cJSON *data, const char *const *keys, char *out,
                       size_t n)
 {
+    long long num;
     size_t i;
 
     for (i = 0; data && keys[i]; i++) {
@@ -122,21 +126,52 @@ static int data_field(const cJSON *data, const char *const *keys, char *out,
             snprintf(out, n, "%s", v->valuestring);
             return 0;
         }
-        if (cJSON_IsNumber(v)) {
-            snprintf(out, n, "%.0f", v->valuedouble);
+        if (num_ll(v, 0, 9007199254740992LL, &num) == 0) {
+            snprintf(out, n, "%lld", num);
             return 0;
         }
     }
     return -1;
 }
 
-/* The backend's msg as a suffix ": <msg>", or "" when it adds nothing. */
+/* The backend's msg as a suffix " (backend: <msg>)", or "" when it adds
+ * nothing. Redacted before it is cut, so no part of a secret survives. */
 static void msg_suffix(const char *msg, char *out, size_t n)
 {
-    if (msg && *msg)
-        snprintf(out, n, " (backend: %.300s)", msg);
+    char *r = msg && *msg ? log_redact_dup(msg) : NULL;
+
+    if (r)
+        snprintf(out, n, " (backend: %.300s)", r);
     else
         out[0] = '\0';
+    free(r);
+}
+
+static void credits_compose(nemo_err *e)
+{
+    if (e->link[0])
+        err_set(e, NEMO_E_CREDITS,
+                "Out of credits%s. Register at %s to get more credits and "
+                "keep this anonymous account's work; registered accounts "
+                "can top up instead.", e->detail, e->link);
+    else if (e->bind_id[0])
+        err_set(e, NEMO_E_CREDITS,
+                "Out of credits%s. Register to get more credits and bind "
+                "this anonymous account (bind id %s); registered accounts "
+                "can top up instead.", e->detail, e->bind_id);
+    else
+        err_set(e, NEMO_E_CREDITS,
+                "Out of credits%s. Anonymous users can register to get more "
+                "credits; registered accounts can top up in their account.",
+                e->detail);
+}
+
+void err_credits_link(nemo_err *e, const char *link)
+{
+    if (!e || e->kind != NEMO_E_CREDITS || !link || !*link)
+        return;
+    snprintf(e->link, sizeof e->link, "%s", link);
+    credits_compose(e);
 }
 
 /* Where the backend may put the page a person must open. */
@@ -146,9 +181,8 @@ static const char *const link_keys[] = { "register_url", "registerUrl",
 
 static void credits_message(nemo_err *e, const char *msg, const cJSON *data)
 {
-    static const char *const bind_keys[] = { "bind_id", "bindId", "id",
-                                             NULL };
-    char sfx[400];
+    static const char *const bind_keys[] = { "bind_id", "bindId", "user_id",
+                                             "userId", "id", NULL };
 
     if (!cJSON_IsObject(data))
         data = NULL;
@@ -161,22 +195,8 @@ static void credits_message(nemo_err *e, const char *msg, const cJSON *data)
         snprintf(e->link + l, sizeof e->link - l, "%cbind=%s",
                  strchr(e->link, '?') ? '&' : '?', e->bind_id);
     }
-    msg_suffix(msg, sfx, sizeof sfx);
-    if (e->link[0])
-        err_set(e, NEMO_E_CREDITS,
-                "Out of credits%s. Register at %s to get more credits and "
-                "keep this anonymous account's work; registered accounts "
-                "can top up instead.", sfx, e->link);
-    else if (e->bind_id[0])
-        err_set(e, NEMO_E_CREDITS,
-                "Out of credits%s. Register to get more credits and bind "
-                "this anonymous account (bind id %s); registered accounts "
-                "can top up instead.", sfx, e->bind_id);
-    else
-        err_set(e, NEMO_E_CREDITS,
-                "Out of credits%s. Anonymous users can register to get more "
-                "credits; registered accounts can top up in their account.",
-                sfx);
+    msg_suffix(msg, e->detail, sizeof e->detail);
+    credits_compose(e);
 }
 
 /* The seeds' error table. message has one "%s": the backend's own words
@@ -266,6 +286,7 @@ void err_from_response(nemo_err *e, int http_status, long code,
                 "The NemoVideo backend had an internal error (HTTP %d)%s. "
                 "Try again in a minute.", http_status, sfx);
     else if (code)
+        /* err_set redacts the whole text before cutting it. */
         err_set(e, NEMO_E_BACKEND, "The backend refused the request: %s "
                 "(code %ld)", msg && *msg ? msg : "no reason given", code);
     else

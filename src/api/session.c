@@ -12,6 +12,7 @@
 #include "api_internal.h"
 #include "nemo/clock.h"
 #include "nemo/log.h"
+#include "nemo/num.h"
 #include "nemo/store.h"
 
 #define SESSION_FILE "session.json"
@@ -143,6 +144,7 @@ static int json_id(const cJSON *data, const char *a, const char *b,
                    char *out, size_t n)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(data, a);
+    long long num;
 
     if (!v)
         v = cJSON_GetObjectItemCaseSensitive(data, b);
@@ -151,23 +153,46 @@ static int json_id(const cJSON *data, const char *a, const char *b,
         snprintf(out, n, "%s", v->valuestring);
         return 0;
     }
-    if (cJSON_IsNumber(v)) {
-        snprintf(out, n, "%.0f", v->valuedouble);
+    /* A numeric id only while a double holds it exactly (2^53). */
+    if (num_ll(v, 0, 9007199254740992LL, &num) == 0) {
+        snprintf(out, n, "%lld", num);
         return 0;
     }
     out[0] = '\0';
     return -1;
 }
 
+int api_session_parse(const cJSON *data, api_session *out, nemo_err *err)
+{
+    const cJSON *u;
+
+    memset(out, 0, sizeof *out);
+    if (json_id(data, "session_id", "sessionId", out->id,
+                sizeof out->id) != 0) {
+        err_set(err, NEMO_E_PROTOCOL,
+                "The backend created a session but sent no session_id");
+        return -1;
+    }
+    json_id(data, "task_id", "taskId", out->task_id, sizeof out->task_id);
+    u = cJSON_GetObjectItemCaseSensitive(data, "user_id");
+    if (!cJSON_IsString(u))
+        u = cJSON_GetObjectItemCaseSensitive(data, "userId");
+    if (cJSON_IsString(u) && api_user_id_usable(u->valuestring))
+        snprintf(out->user_id, sizeof out->user_id, "%s", u->valuestring);
+    return 0;
+}
+
 int api_session_new(nemo_api *api, api_ctl *ctl, const char *language,
                     api_session *out, nemo_err *err)
 {
     cJSON *body = cJSON_CreateObject(), *data = NULL;
+    char lang[16];
     int rc = -1;
 
     memset(out, 0, sizeof *out);
-    snprintf(out->language, sizeof out->language, "%s",
-             language && *language ? language : "en");
+    snprintf(lang, sizeof lang, "%s", language && *language ? language
+                                                            : "en");
+    snprintf(out->language, sizeof out->language, "%s", lang);
     if (!body || !cJSON_AddStringToObject(body, "task_name", "project") ||
         !cJSON_AddStringToObject(body, "language", out->language)) {
         err_set(err, NEMO_E_IO, "out of memory");
@@ -177,13 +202,11 @@ int api_session_new(nemo_api *api, api_ctl *ctl, const char *language,
      * session behind, which costs nothing. */
     if (api_call(api, ctl, "POST", SESSION_NEW_PATH, body, 1, &data, err))
         goto out;
-    if (json_id(data, "session_id", "sessionId", out->id,
-                sizeof out->id) != 0) {
-        err_set(err, NEMO_E_PROTOCOL,
-                "The backend created a session but sent no session_id");
+    if (api_session_parse(data, out, err) != 0)
         goto out;
-    }
-    json_id(data, "task_id", "taskId", out->task_id, sizeof out->task_id);
+    snprintf(out->language, sizeof out->language, "%s", lang);
+    if (out->user_id[0])
+        api_note_user_id(api, data);
     out->created = 1;
     LOG_INFO("session", "new session %s (language %s)", out->id,
              out->language);
@@ -196,7 +219,7 @@ out:
 
 /* ---- session.json ---- */
 
-static int saved_read(const nemo_api *api, api_session *s)
+static int saved_read(nemo_api *api, api_session *s)
 {
     char *data = NULL;
     cJSON *root = NULL;
@@ -217,6 +240,8 @@ static int saved_read(const nemo_api *api, api_session *s)
     lang = cJSON_GetObjectItemCaseSensitive(root, "language");
     snprintf(s->language, sizeof s->language, "%s",
              cJSON_IsString(lang) ? lang->valuestring : "en");
+    /* The account's id, for the 2001 registration link after a restart. */
+    api_note_user_id(api, root);
     rc = 0;
 out:
     cJSON_Delete(root);
@@ -224,14 +249,19 @@ out:
     return rc;
 }
 
-static void saved_write(const nemo_api *api, const api_session *s)
+static void saved_write(nemo_api *api, const api_session *s)
 {
     cJSON *o = cJSON_CreateObject();
-    char *json = NULL;
+    char *json = NULL, user[API_USER_ID_MAX];
 
+    pthread_mutex_lock(&api->mu);
+    snprintf(user, sizeof user, "%s", s->user_id[0] ? s->user_id
+                                                    : api->user_id);
+    pthread_mutex_unlock(&api->mu);
     if (o && cJSON_AddStringToObject(o, "session_id", s->id) &&
         cJSON_AddStringToObject(o, "task_id", s->task_id) &&
         cJSON_AddStringToObject(o, "language", s->language) &&
+        cJSON_AddStringToObject(o, "user_id", user) &&
         cJSON_AddNumberToObject(o, "created_at_ms",
                                 (double)clock_wall_ms()) &&
         cJSON_AddStringToObject(o, "base_url", api->base) &&
@@ -241,7 +271,7 @@ static void saved_write(const nemo_api *api, const api_session *s)
         cJSON_Delete(o);
         return;
     }
-    LOG_WARN("session", "could not remember session %s in the config dir; "
+    LOG_WARN("session", "could not remember session %s in the state dir; "
              "a restarted server will start a new one", s->id);
     free(json);
     cJSON_Delete(o);
@@ -297,6 +327,13 @@ int api_session_current(nemo_api *api, api_ctl *ctl, const char *first_prompt,
 out:
     pthread_mutex_unlock(&api->session_mu);
     return rc;
+}
+
+int api_session_known(nemo_api *api, api_session *out)
+{
+    if (get_current(api, out))
+        return 0;
+    return saved_read(api, out);
 }
 
 static int sid_ok(const char *sid)

@@ -80,6 +80,7 @@ int api_state_get(nemo_api *api, api_ctl *ctl, const char *sid,
     snprintf(path, sizeof path, "/api/state/nemo_agent/me/%s/latest", esc);
     if (api_call(api, ctl, "GET", path, NULL, 1, &data, err) != 0)
         return -1;
+    api_note_user_id(api, data);   /* for the 2001 registration link */
     st = cJSON_GetObjectItemCaseSensitive(data, "state");
     if (st) {
         *state = cJSON_DetachItemViaPointer(data, st);

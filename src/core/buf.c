@@ -119,3 +119,32 @@ void buf_free(nemo_buf *b)
     free(b->data);
     buf_init(b);
 }
+
+int buf_base64(nemo_buf *b, const void *data, size_t n)
+{
+    static const char tab[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const unsigned char *p = data;
+    size_t i;
+    char q[4];
+
+    if (n == 0)
+        return 0;   /* buf_reserve alone would leave data unterminated */
+    if (buf_reserve(b, (n + 2) / 3 * 4) != 0)
+        return -1;
+    for (i = 0; i + 2 < n; i += 3) {
+        q[0] = tab[p[i] >> 2];
+        q[1] = tab[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
+        q[2] = tab[((p[i + 1] & 15) << 2) | (p[i + 2] >> 6)];
+        q[3] = tab[p[i + 2] & 63];
+        buf_append(b, q, 4);
+    }
+    if (i < n) {
+        q[0] = tab[p[i] >> 2];
+        q[1] = tab[((p[i] & 3) << 4) | (i + 1 < n ? p[i + 1] >> 4 : 0)];
+        q[2] = i + 1 < n ? tab[(p[i + 1] & 15) << 2] : '=';
+        q[3] = '=';
+        buf_append(b, q, 4);
+    }
+    return 0;
+}

@@ -59,6 +59,7 @@ struct nemo_job {
     nemo_cancel cancel;
     nemo_progress sink;
     int lock_fd;
+    int memory_only;                 /* no usable state dir: no journal */
 
     job_fn fn;
     void *arg;
@@ -220,6 +221,8 @@ static int job_persist(nemo_job *j)
     cJSON *rec;
     int rc = -1;
 
+    if (j->memory_only)
+        return 0;
     pthread_mutex_lock(&j->io_mu);
     pthread_mutex_lock(&j->mu);
     rec = j->foreign ? NULL : record_locked(j);
@@ -633,11 +636,14 @@ nemo_job *job_start(job_table *t, const job_spec *spec, job_fn fn, void *arg,
     j->fn = fn;
     j->arg = arg;
     j->arg_free = arg_free;
-    j->lock_fd = journal_lock_job(id);
-    if (j->lock_fd < 0 || job_persist(j) != 0)
+    /* A refused state dir (see store.h): the job runs, unjournalled; it
+     * does not survive a restart. */
+    j->memory_only = !journal_available();
+    j->lock_fd = j->memory_only ? -1 : journal_lock_job(id);
+    if (!j->memory_only && (j->lock_fd < 0 || job_persist(j) != 0))
         return start_fail(j, arg, arg_free, errbuf, errlen,
-                          "cannot write the job journal in the config dir");
-    if (j->request_id) {
+                          "cannot write the job journal in the state dir");
+    if (j->request_id && !j->memory_only) {
         claim = journal_claim_request(j->request_id, id, prior, sizeof prior);
         if (claim != 0) {
             /* Another job (here, in another process, or before a restart)

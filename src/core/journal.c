@@ -1,4 +1,4 @@
-/* journal.c - durable job records in <config dir>/jobs/.
+/* journal.c - durable job records in <state dir>/jobs/.
  *
  * Layout:
  *   jobs/<id>.json       the record, replaced atomically by its owner
@@ -80,6 +80,13 @@ static void claim_name(const char *request_id, char *out, size_t n)
     }
 }
 
+int journal_available(void)
+{
+    char dir[PATH_MAX];
+
+    return store_dir(dir, sizeof dir) == 0;
+}
+
 int journal_write(const cJSON *record)
 {
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(record, "id");
@@ -91,6 +98,13 @@ int journal_write(const cJSON *record)
         record_name(id->valuestring, ".json", name, sizeof name) != 0)
         return -1;
     text = cJSON_PrintUnformatted(record);
+    /* A record holds results and progress text: never the token. */
+    if (text && log_contains_secret(text)) {
+        char *r = log_redact_dup(text);
+
+        free(text);
+        text = r;
+    }
     if (!text)
         return -1;
     rc = store_write(name, text, strlen(text), 0600);

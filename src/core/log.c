@@ -7,12 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <cjson/cJSON.h>
 
 #include "nemo/clock.h"
 #include "nemo/log.h"
 
 #define LOG_MAX_SECRETS 8
 #define LOG_REDACTED "[redacted]"
+#define LOG_SUBSTRING_MIN 8
 
 static enum log_level log_level = NLOG_WARN;
 static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -85,7 +87,7 @@ void log_add_secret(const char *secret)
 {
     size_t i;
 
-    if (!secret || strlen(secret) < 8)
+    if (!secret || !*secret)
         return;
     pthread_mutex_lock(&log_mu);
     for (i = 0; i < LOG_MAX_SECRETS; i++) {
@@ -118,47 +120,179 @@ void log_free_secrets(void)
     pthread_mutex_unlock(&log_mu);
 }
 
-static void redact_one(char *s, size_t cap, const char *secret)
+/* ---- redaction ----
+ *
+ * Rule: a secret of LOG_SUBSTRING_MIN bytes or more is redacted wherever
+ * it appears, even inside a longer word; a shorter one (a user may set
+ * NEMO_TOKEN to anything) only where it stands as a whole token, i.e. not
+ * next to another token character. Redacting a 3-byte secret inside every
+ * word would make all output unreadable and would itself reveal the
+ * secret by where the holes are; a short secret is only ever printed on
+ * its own (a header value, a JSON string, a "token=" parameter), which the
+ * whole-token match catches. */
+
+static int log_token_char(unsigned char c)
 {
-    size_t sl = strlen(secret), rl = strlen(LOG_REDACTED);
-    char *hit;
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.' ||
+           c == '~' || c == '+' || c == '/' || c >= 0x80;
+}
 
-    while ((hit = strstr(s, secret)) != NULL) {
-        size_t tail = strlen(hit + sl);
+/* Length of the secret matching at s[i], or 0. Caller holds log_mu. */
+static size_t log_match(const char *s, size_t i, size_t len)
+{
+    size_t k;
 
-        if (rl <= sl || (size_t)(hit - s) + rl + tail < cap) {
-            memmove(hit + rl, hit + sl, tail + 1);
-            memcpy(hit, LOG_REDACTED, rl);
-        } else {
-            memset(hit, '*', sl);  /* no room to expand: mask in place */
+    for (k = 0; k < LOG_MAX_SECRETS; k++) {
+        const char *sec = log_secrets[k];
+        size_t sl;
+
+        if (!sec || s[i] != sec[0])
+            continue;
+        sl = strlen(sec);
+        if (sl > len - i || memcmp(s + i, sec, sl) != 0)
+            continue;
+        if (sl >= LOG_SUBSTRING_MIN ||
+            ((i == 0 || !log_token_char((unsigned char)s[i - 1])) &&
+             (i + sl == len || !log_token_char((unsigned char)s[i + sl]))))
+            return sl;
+    }
+    return 0;
+}
+
+char *log_redact_dup(const char *s)
+{
+    size_t len, i, o = 0, cap, hits = 0;
+    char *out;
+
+    if (!s)
+        return NULL;
+    len = strlen(s);
+    pthread_mutex_lock(&log_mu);
+    for (i = 0; i < len; i++) {
+        size_t m = log_match(s, i, len);
+
+        if (m) {
+            hits++;
+            i += m - 1;
         }
     }
+    cap = len + hits * sizeof LOG_REDACTED + 1;
+    out = malloc(cap);
+    for (i = 0; out && i < len; i++) {
+        size_t m = log_match(s, i, len);
+
+        if (m) {
+            memcpy(out + o, LOG_REDACTED, sizeof LOG_REDACTED - 1);
+            o += sizeof LOG_REDACTED - 1;
+            i += m - 1;
+        } else {
+            out[o++] = s[i];
+        }
+    }
+    pthread_mutex_unlock(&log_mu);
+    if (out)
+        out[o] = '\0';
+    return out;
+}
+
+/* Copy src into out (cap bytes), cut at a UTF-8 character boundary. */
+static void log_copy_cut(char *out, size_t cap, const char *src)
+{
+    size_t n = strlen(src);
+
+    if (n >= cap) {
+        n = cap - 1;
+        while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
+            n--;
+    }
+    memmove(out, src, n);
+    out[n] = '\0';
 }
 
 char *log_redact(char *s, size_t cap)
 {
-    size_t i;
+    char *r;
 
-    if (!s)
+    if (!s || cap == 0)
         return s;
-    pthread_mutex_lock(&log_mu);
-    for (i = 0; i < LOG_MAX_SECRETS; i++)
-        if (log_secrets[i])
-            redact_one(s, cap, log_secrets[i]);
-    pthread_mutex_unlock(&log_mu);
+    r = log_redact_dup(s);
+    if (r) {
+        log_copy_cut(s, cap, r);
+        free(r);
+    } else if (log_contains_secret(s)) {
+        snprintf(s, cap, "%s", LOG_REDACTED);  /* no memory: drop it all */
+    }
     return s;
+}
+
+void log_vformat(char *out, size_t cap, const char *fmt, va_list ap)
+{
+    char *full = NULL, *r = NULL;
+    va_list ap2;
+    int n;
+
+    if (cap == 0)
+        return;
+    va_copy(ap2, ap);
+    n = vsnprintf(out, cap, fmt, ap2);
+    va_end(ap2);
+    /* Redact the whole text, then cut: a secret straddling the cut would
+     * otherwise leave its first part behind. */
+    if (n >= 0 && (size_t)n >= cap && (full = malloc((size_t)n + 1))) {
+        vsnprintf(full, (size_t)n + 1, fmt, ap);
+        r = log_redact_dup(full);
+    }
+    if (r) {
+        log_copy_cut(out, cap, r);
+    } else if (n >= 0 && (size_t)n >= cap) {
+        snprintf(out, cap, "%s", LOG_REDACTED);   /* cannot check it */
+    } else {
+        log_redact(out, cap);
+    }
+    free(r);
+    if (full) {
+        memset(full, 0, (size_t)n);
+        free(full);
+    }
+}
+
+static void log_redact_node(cJSON *j, int depth)
+{
+    cJSON *c;
+
+    if (!j || depth > 256)
+        return;
+    if (cJSON_IsString(j) && j->valuestring && log_contains_secret(
+                                                     j->valuestring)) {
+        char *r = log_redact_dup(j->valuestring);
+
+        if (r)
+            cJSON_SetValuestring(j, r);
+        else
+            cJSON_SetValuestring(j, LOG_REDACTED);
+        free(r);
+    }
+    for (c = j->child; c; c = c->next)
+        log_redact_node(c, depth + 1);
+}
+
+void log_redact_json(cJSON *j)
+{
+    log_redact_node(j, 0);
 }
 
 int log_contains_secret(const char *s)
 {
-    size_t i;
+    size_t i, len;
     int hit = 0;
 
     if (!s)
         return 0;
+    len = strlen(s);
     pthread_mutex_lock(&log_mu);
-    for (i = 0; i < LOG_MAX_SECRETS && !hit; i++)
-        hit = log_secrets[i] && strstr(s, log_secrets[i]) != NULL;
+    for (i = 0; i < len && !hit; i++)
+        hit = log_match(s, i, len) != 0;
     pthread_mutex_unlock(&log_mu);
     return hit;
 }
@@ -169,6 +303,44 @@ void log_set_observer(log_observer_fn fn, void *ctx)
     log_observer = fn;
     log_observer_ctx = ctx;
     pthread_mutex_unlock(&log_mu);
+}
+
+/* Backend strings reach log lines: a terminal escape or a newline in them
+ * must not repaint the terminal or forge a log line. Control characters
+ * (C0, DEL, C1) and invalid UTF-8 bytes are shown as \xNN; valid UTF-8
+ * text passes. */
+void log_escape(char *out, size_t cap, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t o = 0;
+
+    if (cap == 0)
+        return;
+    while (*p && o + 5 < cap) {
+        unsigned c = *p;
+        size_t need = c >= 0xF0 && c < 0xF5 ? 4 : c >= 0xE0 && c < 0xF0 ? 3
+                      : c >= 0xC2 && c < 0xE0 ? 2 : 1, k;
+        int ok = 1;
+
+        for (k = 1; k < need; k++)
+            ok = ok && (p[k] & 0xC0) == 0x80;
+        /* U+0080..U+009F (C2 80..C2 9F) are C1 controls. */
+        if (need == 2 && c == 0xC2 && p[1] < 0xA0)
+            ok = 0;
+        if (c >= 0x80 && need == 1)
+            ok = 0;
+        if (c < 0x20 || c == 0x7f || !ok) {
+            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
+            p++;
+            continue;
+        }
+        if (o + need >= cap)
+            break;
+        memcpy(out + o, p, need);
+        o += need;
+        p += need;
+    }
+    out[o] = '\0';
 }
 
 void log_msg(enum log_level level, const char *module, const char *fmt, ...)
@@ -185,13 +357,15 @@ void log_msg(enum log_level level, const char *module, const char *fmt, ...)
     if (!log_enabled(level) && !obs)
         return;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    log_vformat(line, sizeof line, fmt, ap);
     va_end(ap);
-    log_redact(line, sizeof line);
     if (log_enabled(level)) {
+        char shown[sizeof line * 4];
+
+        log_escape(shown, sizeof shown, line);
         clock_iso8601(clock_wall_ms(), stamp, sizeof stamp);
         fprintf(stderr, "%s nemo-mcp %-5s [%s] %s\n", stamp,
-                log_level_name(level), module ? module : "-", line);
+                log_level_name(level), module ? module : "-", shown);
     }
     if (obs)
         obs(obs_ctx, level, module ? module : "-", line);

@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "nemo/log.h"
 #include "nemo/progress.h"
 
 void progress_report(const nemo_progress *p, double fraction,
@@ -12,8 +13,9 @@ void progress_report(const nemo_progress *p, double fraction,
 
     if (!p || !p->report)
         return;
+    /* Progress text reaches the host (and the journal): never the token. */
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    log_vformat(msg, sizeof msg, fmt, ap);
     va_end(ap);
     p->report(p->ctx, fraction, msg);
 }

@@ -42,13 +42,23 @@ void result_error(nemo_result *r, cJSON *structured, const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    log_vformat(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    log_redact(msg, sizeof msg);
     result_free(r);
     r->is_error = 1;
     r->text = strdup(msg);
     r->structured = structured;
+}
+
+void result_redact(nemo_result *r)
+{
+    if (r->text && log_contains_secret(r->text)) {
+        char *t = log_redact_dup(r->text);
+
+        free(r->text);
+        r->text = t ? t : strdup("[redacted]");
+    }
+    log_redact_json(r->structured);
 }
 
 cJSON *result_to_json(const nemo_result *r)

@@ -1,11 +1,14 @@
-/* store.c - the config dir and crash-safe file writes.
+/* store.c - the state dir, the shared config dir, and crash-safe file
+ * writes.
  *
  * Writes go to a unique temp file in the target's directory, are fsynced,
  * renamed over the target and the directory is fsynced: a reader (or another
  * process) sees the old file or the new one, never a torn one. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,29 +38,216 @@ int fs_mkdirs(const char *path, mode_t mode)
     return 0;
 }
 
-int store_dir(char *out, size_t n)
+/* ---- the two directories ----
+ *
+ * The shared config dir belongs to the NemoVideo ecosystem (other skills
+ * read and write its client_id, and it promises to hold no credentials);
+ * nemo-mcp's own state (token store, session, job journal) lives in the
+ * state dir. Both are refused when someone else could have planted files
+ * in them: a dir (or the target of a symlink) owned by another user or
+ * writable by group or others. A refused dir means "no persistence": reads
+ * find nothing, writes fail, and the reason is logged once and shown by
+ * `nemo-mcp doctor`. */
+
+typedef struct store_root {
+    const char *what;           /* "state dir" | "config dir" */
+    const char *env;            /* NEMO_STATE_DIR | NEMO_CONFIG_DIR */
+    const char *xdg;            /* XDG_STATE_HOME | XDG_CONFIG_HOME */
+    const char *xdg_sub;        /* "nemo-mcp" | "nemovideo" */
+    const char *home_sub;       /* ".local/state/nemo-mcp" | ... */
+    int warned;                 /* refusal logged (atomic) */
+} store_root;
+
+static store_root store_roots[] = {
+    { "state dir", "NEMO_STATE_DIR", "XDG_STATE_HOME", "nemo-mcp",
+      ".local/state/nemo-mcp", 0 },
+    { "config dir", "NEMO_CONFIG_DIR", "XDG_CONFIG_HOME", "nemovideo",
+      ".config/nemovideo", 0 },
+};
+
+static int root_name(const store_root *r, char *out, size_t n)
 {
-    const char *env = getenv("NEMO_CONFIG_DIR");
-    const char *xdg = getenv("XDG_CONFIG_HOME");
+    const char *env = getenv(r->env);
+    const char *xdg = getenv(r->xdg);
     const char *home = getenv("HOME");
     int len;
 
     if (env && *env)
         len = snprintf(out, n, "%s", env);
-    else if (xdg && *xdg)
-        len = snprintf(out, n, "%s/nemovideo", xdg);
+    else if (xdg && *xdg == '/')
+        len = snprintf(out, n, "%s/%s", xdg, r->xdg_sub);
     else if (home && *home)
-        len = snprintf(out, n, "%s/.config/nemovideo", home);
+        len = snprintf(out, n, "%s/%s", home, r->home_sub);
     else
         return -1;
-    if (len < 0 || (size_t)len >= n)
+    return len < 0 || (size_t)len >= n ? -1 : 0;
+}
+
+int store_dir_check(const char *dir, char *why, size_t n)
+{
+    struct stat st;
+
+    if (stat(dir, &st) != 0) {
+        snprintf(why, n, "%s: %s", dir, strerror(errno));
         return -1;
-    if (fs_mkdirs(out, 0700) != 0) {
-        LOG_ERROR("store", "cannot create config dir %s: %s", out,
-                  strerror(errno));
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        snprintf(why, n, "%s is not a directory", dir);
+        return -1;
+    }
+    if (st.st_uid != geteuid()) {
+        snprintf(why, n, "%s belongs to another user (uid %u)", dir,
+                 (unsigned)st.st_uid);
+        return -1;
+    }
+    if (st.st_mode & 022) {
+        snprintf(why, n, "%s is writable by %s (mode %04o; chmod go-w %s)",
+                 dir, (st.st_mode & 002) ? "everyone" : "its group",
+                 (unsigned)(st.st_mode & 07777), dir);
         return -1;
     }
     return 0;
+}
+
+static int root_resolve(store_root *r, char *out, size_t n, char *why,
+                        size_t whyn)
+{
+    char tmp[512];
+
+    if (!why) {
+        why = tmp;
+        whyn = sizeof tmp;
+    }
+    why[0] = '\0';
+    if (root_name(r, out, n) != 0) {
+        snprintf(why, whyn, "cannot name the %s (set %s or HOME)", r->what,
+                 r->env);
+        return -1;
+    }
+    if (fs_mkdirs(out, 0700) != 0) {
+        snprintf(why, whyn, "cannot create %s: %s", out, strerror(errno));
+        goto refused;
+    }
+    if (store_dir_check(out, why, whyn) != 0)
+        goto refused;
+    return 0;
+refused:
+    if (!__atomic_exchange_n(&r->warned, 1, __ATOMIC_RELAXED))
+        LOG_WARN("store", "not using the %s: %s; running without saving "
+                 "state", r->what, why);
+    return -1;
+}
+
+static void migrate_once(const char *state);
+
+int store_dir(char *out, size_t n)
+{
+    if (root_resolve(&store_roots[0], out, n, NULL, 0) != 0)
+        return -1;
+    migrate_once(out);
+    return 0;
+}
+
+int store_config_dir(char *out, size_t n)
+{
+    return root_resolve(&store_roots[1], out, n, NULL, 0);
+}
+
+int store_dir_status(int config, char *dir, size_t n, char *why, size_t whyn)
+{
+    return root_resolve(&store_roots[config ? 1 : 0], dir, n, why, whyn);
+}
+
+/* ---- moving nemo-mcp's files out of the shared dir ----
+ *
+ * Older nemo-mcp versions kept their token store (and session) in the
+ * shared config dir. Each such file is moved once into the state dir when
+ * the state dir has none; a file that is not a regular file of ours, or
+ * sits in a refused config dir, is left alone and never read. */
+
+static int is_legacy_file(const char *name)
+{
+    size_t l = strlen(name);
+
+    if (strcmp(name, "session.json") == 0)
+        return 1;
+    return strncmp(name, "token", 5) == 0 && l > 5 &&
+           (name[5] == '.' || name[5] == '-') &&
+           strcmp(name + l - 5, ".json") == 0 && !strchr(name, '/');
+}
+
+static void migrate_file(const char *from, const char *to)
+{
+    struct stat st;
+    char *data = NULL;
+    size_t len = 0;
+
+    if (lstat(from, &st) != 0 || !S_ISREG(st.st_mode) ||
+        st.st_uid != geteuid() || access(to, F_OK) == 0)
+        return;
+    if (rename(from, to) == 0) {
+        LOG_INFO("store", "moved %s to %s", from, to);
+        return;
+    }
+    /* Another file system: copy, then remove the original. */
+    if (errno != EXDEV || fs_read_all(from, &data, &len, 1u << 20) != 0)
+        goto out;
+    if (fs_write_atomic(to, data, len, 0600) == 0 && unlink(from) == 0)
+        LOG_INFO("store", "moved %s to %s", from, to);
+out:
+    if (data) {
+        memset(data, 0, len);
+        free(data);
+    }
+}
+
+static void migrate_run(const char *state)
+{
+    char cfg[PATH_MAX], from[PATH_MAX + 256], to[PATH_MAX + 256];
+    struct dirent *e;
+    DIR *d;
+
+    if (store_config_dir(cfg, sizeof cfg) != 0 || strcmp(cfg, state) == 0 ||
+        !(d = opendir(cfg)))
+        return;
+    while ((e = readdir(d)) != NULL) {
+        if (!is_legacy_file(e->d_name))
+            continue;
+        snprintf(from, sizeof from, "%s/%s", cfg, e->d_name);
+        snprintf(to, sizeof to, "%s/%s", state, e->d_name);
+        migrate_file(from, to);
+    }
+    closedir(d);
+}
+
+int store_legacy_left(char *out, size_t n)
+{
+    char cfg[PATH_MAX];
+    struct dirent *e;
+    DIR *d;
+    int found = 0;
+
+    if (store_config_dir(cfg, sizeof cfg) != 0 || !(d = opendir(cfg)))
+        return 0;
+    while (!found && (e = readdir(d)) != NULL)
+        if ((found = is_legacy_file(e->d_name)) != 0)
+            snprintf(out, n, "%s/%s", cfg, e->d_name);
+    closedir(d);
+    return found;
+}
+
+/* Once per process (and per state dir, for tests that switch dirs). */
+static void migrate_once(const char *state)
+{
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static char done[PATH_MAX];
+
+    pthread_mutex_lock(&mu);
+    if (strcmp(done, state) != 0) {
+        snprintf(done, sizeof done, "%s", state);
+        migrate_run(state);
+    }
+    pthread_mutex_unlock(&mu);
 }
 
 int store_path(const char *name, char *out, size_t n)
@@ -258,4 +448,65 @@ void store_unlock(int fd)
         flock(fd, LOCK_UN);
         close(fd);
     }
+}
+
+/* ---- files in the shared config dir ---- */
+
+static int config_path(const char *name, char *out, size_t n)
+{
+    char dir[PATH_MAX];
+    int len;
+
+    if (!name || !*name || strchr(name, '/') || strstr(name, ".."))
+        return -1;
+    if (store_config_dir(dir, sizeof dir) != 0)
+        return -1;
+    len = snprintf(out, n, "%s/%s", dir, name);
+    return len < 0 || (size_t)len >= n ? -1 : 0;
+}
+
+int store_config_read(const char *name, char **data, size_t *len,
+                      size_t max)
+{
+    char path[PATH_MAX];
+
+    *data = NULL;
+    if (config_path(name, path, sizeof path) != 0)
+        return -1;
+    return fs_read_all(path, data, len, max);
+}
+
+int store_config_create(const char *name, const void *data, size_t len,
+                        mode_t mode)
+{
+    char path[PATH_MAX], tmp[PATH_MAX + 16];
+    int fd, rc = -1, n;
+
+    if (config_path(name, path, sizeof path) != 0)
+        return -1;
+    n = snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
+    if (n < 0 || (size_t)n >= sizeof tmp || (fd = mkstemp(tmp)) < 0)
+        return -1;
+    if (fchmod(fd, mode) != 0 || write_full(fd, data, len) != 0 ||
+        fsync(fd) != 0) {
+        close(fd);
+        goto out;
+    }
+    if (close(fd) != 0)
+        goto out;
+    /* link() never replaces: a file another process made first wins. */
+    if (link(tmp, path) == 0) {
+        fs_fsync_dir_of(path);
+        rc = 0;
+    } else {
+        rc = errno == EEXIST ? 1 : -1;
+    }
+out:
+    unlink(tmp);
+    return rc;
+}
+
+int store_config_path(const char *name, char *out, size_t n)
+{
+    return config_path(name, out, n);
 }

@@ -228,6 +228,9 @@ static cJSON *run_tool(mcp_call *c, const tool_def *def, const cJSON *tool,
     tc.cancel = &c->cancel;
     tc.progress = &c->sink;
     tc.task_mode = c->req.modern && c->req.tasks_ok && def->long_running;
+    /* Right after the handshake the host's roots may still be on their
+     * way: judge no path without them. */
+    mcp_roots_wait(MCP_ROOTS_WAIT_MS);
     /* A task runs on unseen: nobody waits on it to ask the person. */
     tc.asker = tc.task_mode ? NULL : &c->asker;
     res = mcp_elicit_resume(c, def->name, &tc);
@@ -322,7 +325,7 @@ void *mcp_call_main(void *arg)
     int cancelled;
 
     tl_call = c;
-    resp = call_run(c);
+    resp = c->run ? c->run(c) : call_run(c);
     tl_call = NULL;
     /* Leave the in-flight table first: the client may reuse the id as
      * soon as it sees the response. */

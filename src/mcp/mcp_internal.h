@@ -115,7 +115,10 @@ enum {
     MCP_F_ANNOTATIONS = 1 << 0,   /* tool annotations (2025-03-26) */
     MCP_F_STRUCTURED = 1 << 1,    /* outputSchema, structuredContent, title */
     MCP_F_MODERN = 1 << 2,        /* stateless: resultType, _meta, caching */
-    MCP_F_STRUCT_ANY = 1 << 3     /* structuredContent may be a non-object */
+    MCP_F_STRUCT_ANY = 1 << 3,    /* structuredContent may be a non-object */
+    MCP_F_COMPLETIONS = 1 << 4,   /* completions capability (2025-03-26) */
+    MCP_F_LINKS = 1 << 5,         /* resource_link content (2025-06-18) */
+    MCP_F_ICONS = 1 << 6          /* icons on server, tools (2025-11-25) */
 };
 
 typedef struct mcp_version {
@@ -184,6 +187,10 @@ typedef struct mcp_call {
     int progress_held;          /* a throttled message is not sent yet */
     char last_message[256];
     nemo_progress sink;
+    /* What answers the request on the worker: NULL for tools/call, else
+     * another slow method (resources/read). Returns the response or NULL
+     * for none. */
+    cJSON *(*run)(struct mcp_call *c);
     tool_asker asker;           /* elicitation.c */
     cJSON *ask_saved;           /* stateless era: the question to send */
     cJSON *resumed_saved;       /* a retried call's question + resume */
@@ -213,6 +220,11 @@ struct mcp_server {
     mcp_askstate *asks;         /* stateless-era questions awaiting answers */
 };
 
+/* server.c: answer req on a worker thread with run (NULL: tools/call),
+ * tracked like a tool call (cancellable, counted against MCP_MAX_CALLS).
+ * Takes m->root when started (returns NULL); else the error to send. */
+cJSON *mcp_server_start_worker(mcp_server *srv, mcp_req *req, rpc_msg *m,
+                               cJSON *(*run)(mcp_call *c));
 /* server.c: remove c from the in-flight list and drop the list's
  * reference (never the last one). Caller holds srv->mu. */
 void mcp_server_unlink(mcp_server *srv, mcp_call *c);
@@ -231,6 +243,69 @@ void mcp_log_attach(mcp_server *srv);
 /* The log observer: forwards log lines as notifications/message. */
 void mcp_log_observer(void *ctx, enum log_level level, const char *module,
                       const char *line);
+
+/* ---- icons.c ---- */
+/* The icons array for "server" or a tool name (owned), NULL when none. */
+cJSON *mcp_icons(const char *name);
+/* Add "icons" to obj when the revision has them. */
+void mcp_icons_add(cJSON *obj, const char *name, const mcp_version *v);
+
+/* ---- resources.c: timeline and saved videos as resources ---- */
+#define MCP_RES_TEMPLATE "nemo://sessions/{session}/timeline"
+/* Listen to the tools' events (timeline changed, video saved) for s. */
+void mcp_resources_attach(mcp_server *s);
+/* Stop listening; end open subscriptions/listen streams gracefully. */
+void mcp_resources_detach(mcp_server *s);
+/* Method handlers (the server's method table). */
+cJSON *mcp_m_resources_list(mcp_server *s, mcp_req *req, rpc_msg *m);
+cJSON *mcp_m_resources_templates(mcp_server *s, mcp_req *req, rpc_msg *m);
+cJSON *mcp_m_resources_read(mcp_server *s, mcp_req *req, rpc_msg *m);
+cJSON *mcp_m_resources_subscribe(mcp_server *s, mcp_req *req, rpc_msg *m);
+cJSON *mcp_m_subscriptions_listen(mcp_server *s, mcp_req *req, rpc_msg *m);
+/* notifications/cancelled for a subscriptions/listen id: 1 when key was
+ * an open stream (now closed), else 0. */
+int mcp_resources_cancel(const char *key);
+/* A result that saved a file (structured "status":"completed" with "path"
+ * and "bytes") gets a resource_link to it, where the revision has them. */
+void mcp_resource_links(const mcp_req *req, const nemo_result *r,
+                        cJSON *content);
+/* Percent-decode s[0..len) into out (no NUL or control characters,
+ * not empty); 0 ok. */
+int mcp_uri_decode(const char *s, size_t len, char *out, size_t n);
+/* The local path of a file:// URI (file:///p or file://localhost/p),
+ * percent-decoded; -1 for anything else. */
+int mcp_file_uri_path(const char *uri, char *out, size_t n);
+/* Sessions to offer for the template's {session} (owned array). */
+cJSON *mcp_resources_sessions(mcp_server *s);
+
+/* ---- roots.c: the host's folders bound file access (handshake era) ---- */
+#define MCP_ROOTS_WAIT_MS 5000   /* a tool call waits this long for them */
+/* notifications/initialized and notifications/roots/list_changed: ask a
+ * client that declared roots for them (reader thread). */
+void mcp_roots_notification(mcp_server *s, const char *method);
+/* A roots/list result into fspolicy's host roots; 0 when applied. */
+int mcp_roots_apply(const cJSON *result);
+/* Wait (at most ms) while a roots/list is unanswered. */
+void mcp_roots_wait(long long ms);
+/* Forget the host's roots (shutdown). */
+void mcp_roots_reset(void);
+
+/* ---- prompts.c / completion.c ---- */
+cJSON *mcp_m_prompts_list(mcp_server *s, mcp_req *req, rpc_msg *m);
+cJSON *mcp_m_prompts_get(mcp_server *s, mcp_req *req, rpc_msg *m);
+cJSON *mcp_m_complete(mcp_server *s, mcp_req *req, rpc_msg *m);
+/* How a prompt argument is completed (completion.c reads prompts.c's
+ * table). */
+typedef enum {
+    MCP_ARG_FREE = 0,     /* no suggestions */
+    MCP_ARG_CHOICE,       /* one of choices[] (fixed set or suggestions) */
+    MCP_ARG_MEDIA_FILE,   /* a file upload accepts, inside the read roots */
+    MCP_ARG_FOLDER        /* a folder inside the write roots */
+} mcp_arg_kind;
+/* The argument's kind and, for MCP_ARG_CHOICE, its NULL-terminated
+ * choices; -1 when the prompt or argument does not exist. */
+int mcp_prompt_arg(const char *prompt, const char *arg, mcp_arg_kind *kind,
+                   const char *const **choices);
 
 /* ---- clientreq.c: requests to the client, its capabilities ---- */
 /* What a client declared. Handshake era: initialize's capabilities, kept

@@ -13,14 +13,18 @@
 
 #include "nemo/schema.h"
 #include "mcp_internal.h"
+#include "nemo/log.h"
 
 /* Newest first. */
 static const mcp_version versions[] = {
     { "2026-07-28", MCP_F_ANNOTATIONS | MCP_F_STRUCTURED | MCP_F_MODERN |
-                    MCP_F_STRUCT_ANY },
-    { "2025-11-25", MCP_F_ANNOTATIONS | MCP_F_STRUCTURED },
-    { "2025-06-18", MCP_F_ANNOTATIONS | MCP_F_STRUCTURED },
-    { "2025-03-26", MCP_F_ANNOTATIONS },
+                    MCP_F_STRUCT_ANY | MCP_F_COMPLETIONS | MCP_F_LINKS |
+                    MCP_F_ICONS },
+    { "2025-11-25", MCP_F_ANNOTATIONS | MCP_F_STRUCTURED |
+                    MCP_F_COMPLETIONS | MCP_F_LINKS | MCP_F_ICONS },
+    { "2025-06-18", MCP_F_ANNOTATIONS | MCP_F_STRUCTURED |
+                    MCP_F_COMPLETIONS | MCP_F_LINKS },
+    { "2025-03-26", MCP_F_ANNOTATIONS | MCP_F_COMPLETIONS },
     { "2024-11-05", 0 },
 };
 #define N_VERSIONS (sizeof versions / sizeof versions[0])
@@ -226,6 +230,8 @@ static cJSON *tool_for(const cJSON *tool, const mcp_version *v)
     }
     if (!(v->features & MCP_F_ANNOTATIONS))
         cJSON_DeleteItemFromObjectCaseSensitive(t, "annotations");
+    mcp_icons_add(t, cJSON_GetStringValue(
+                         cJSON_GetObjectItemCaseSensitive(t, "name")), v);
     return t;
 }
 
@@ -265,6 +271,7 @@ cJSON *mcp_call_result(const mcp_req *req, const nemo_result *r)
                             r->text ? r->text : text ? text : "");
     free(text);
     cJSON_AddItemToArray(content, block);
+    mcp_resource_links(req, r, content);
     cJSON_AddBoolToObject(res, "isError", r->is_error != 0);
     /* Hosts check structuredContent against the output schema, which
      * describes success: an error carries text only. */
@@ -272,5 +279,7 @@ cJSON *mcp_call_result(const mcp_req *req, const nemo_result *r)
         ((f & MCP_F_STRUCT_ANY) || cJSON_IsObject(r->structured)))
         cJSON_AddItemToObject(res, "structuredContent",
                               cJSON_Duplicate(r->structured, 1));
+    /* Whatever a tool put together, the token never leaves. */
+    log_redact_json(res);
     return res;
 }

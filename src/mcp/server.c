@@ -213,14 +213,21 @@ static void ticker_start_locked(mcp_server *s)
 
 typedef cJSON *(*method_fn)(mcp_server *s, mcp_req *req, rpc_msg *m);
 
-static cJSON *capabilities(int modern)
+static cJSON *capabilities(const mcp_version *v)
 {
     cJSON *caps = cJSON_CreateObject();
     cJSON *tools = cJSON_AddObjectToObject(caps, "tools");
+    cJSON *res = cJSON_AddObjectToObject(caps, "resources");
 
     cJSON_AddBoolToObject(tools, "listChanged", 0);
     cJSON_AddObjectToObject(caps, "logging");
-    if (modern) {
+    cJSON_AddBoolToObject(res, "subscribe", 1);
+    cJSON_AddBoolToObject(res, "listChanged", 1);
+    cJSON_AddBoolToObject(cJSON_AddObjectToObject(caps, "prompts"),
+                          "listChanged", 0);
+    if (v->features & MCP_F_COMPLETIONS)
+        cJSON_AddObjectToObject(caps, "completions");
+    if (v->features & MCP_F_MODERN) {
         cJSON *ext = cJSON_AddObjectToObject(caps, "extensions");
         cJSON_AddObjectToObject(ext, MCP_EXT_TASKS);
     }
@@ -232,7 +239,7 @@ static cJSON *m_initialize(mcp_server *s, mcp_req *req, rpc_msg *m)
     const cJSON *pv = cJSON_GetObjectItemCaseSensitive(req->params,
                                                        "protocolVersion");
     const mcp_version *v;
-    cJSON *res;
+    cJSON *res, *info;
 
     (void)m;
     if (!cJSON_IsString(pv))
@@ -244,6 +251,7 @@ static cJSON *m_initialize(mcp_server *s, mcp_req *req, rpc_msg *m)
     v = mcp_version_find(pv->valuestring);
     if (!v || (v->features & MCP_F_MODERN))
         v = mcp_version_latest_handshake();
+    /* Job threads read it (resource notices go to an initialized client). */
     pthread_mutex_lock(&s->mu);
     s->session = v;
     s->client_caps = mcp_client_caps_parse(
@@ -251,8 +259,10 @@ static cJSON *m_initialize(mcp_server *s, mcp_req *req, rpc_msg *m)
     pthread_mutex_unlock(&s->mu);
     res = cJSON_CreateObject();
     cJSON_AddStringToObject(res, "protocolVersion", v->name);
-    cJSON_AddItemToObject(res, "capabilities", capabilities(0));
-    cJSON_AddItemToObject(res, "serverInfo", mcp_server_info(v));
+    cJSON_AddItemToObject(res, "capabilities", capabilities(v));
+    info = mcp_server_info(v);
+    mcp_icons_add(info, "server", v);
+    cJSON_AddItemToObject(res, "serverInfo", info);
     cJSON_AddStringToObject(res, "instructions", mcp_instructions());
     LOG_INFO("mcp", "initialize: client asked %s, serving %s",
              pv->valuestring, v->name);
@@ -299,11 +309,17 @@ static cJSON *m_discover(mcp_server *s, mcp_req *req, rpc_msg *m)
     modern.modern = 1;
     modern.version = mcp_version_modern();
     cJSON_AddItemToObject(res, "supportedVersions", mcp_versions_json());
-    cJSON_AddItemToObject(res, "capabilities", capabilities(1));
+    cJSON_AddItemToObject(res, "capabilities",
+                          capabilities(mcp_version_modern()));
     cJSON_AddStringToObject(res, "instructions", mcp_instructions());
     cJSON_AddNumberToObject(res, "ttlMs", MCP_LIST_TTL_MS);
     cJSON_AddStringToObject(res, "cacheScope", "public");
-    return rpc_result(req->id, mcp_result_finish(&modern, res));
+    res = mcp_result_finish(&modern, res);
+    /* The client shows the server as discover describes it. */
+    mcp_icons_add(cJSON_GetObjectItemCaseSensitive(
+                      cJSON_GetObjectItemCaseSensitive(res, "_meta"),
+                      MCP_META_SERVERINFO), "server", modern.version);
+    return rpc_result(req->id, res);
 }
 
 static cJSON *m_tools_list(mcp_server *s, mcp_req *req, rpc_msg *m)
@@ -324,8 +340,10 @@ static cJSON *m_tasks(mcp_server *s, mcp_req *req, rpc_msg *m)
     return mcp_task_method(req, s->env);
 }
 
-/* Start a worker for tools/call; takes m->root on success. NULL: started. */
-static cJSON *m_tools_call(mcp_server *s, mcp_req *req, rpc_msg *m)
+/* Start a worker that answers the request with run (NULL: tools/call);
+ * takes m->root on success. NULL: started, else the error to send. */
+cJSON *mcp_server_start_worker(mcp_server *s, mcp_req *req, rpc_msg *m,
+                               cJSON *(*run)(mcp_call *c))
 {
     mcp_call *c;
     char *key = rpc_id_key(req->id);
@@ -358,6 +376,7 @@ static cJSON *m_tools_call(mcp_server *s, mcp_req *req, rpc_msg *m)
         return rpc_error(req->id, RPC_INTERNAL_ERROR, "out of memory", NULL);
     }
     c->srv = s;
+    c->run = run;
     c->refs = 2;   /* the in-flight list + the worker */
     c->key = key;
     c->msg = m->root;
@@ -391,6 +410,11 @@ static cJSON *m_tools_call(mcp_server *s, mcp_req *req, rpc_msg *m)
     return NULL;
 }
 
+static cJSON *m_tools_call(mcp_server *s, mcp_req *req, rpc_msg *m)
+{
+    return mcp_server_start_worker(s, req, m, NULL);
+}
+
 static const struct {
     const char *method;
     method_fn fn;
@@ -404,6 +428,15 @@ static const struct {
     { "tasks/get", m_tasks },
     { "tasks/cancel", m_tasks },
     { "tasks/update", m_tasks },
+    { "resources/list", mcp_m_resources_list },
+    { "resources/templates/list", mcp_m_resources_templates },
+    { "resources/read", mcp_m_resources_read },
+    { "resources/subscribe", mcp_m_resources_subscribe },
+    { "resources/unsubscribe", mcp_m_resources_subscribe },
+    { "subscriptions/listen", mcp_m_subscriptions_listen },
+    { "prompts/list", mcp_m_prompts_list },
+    { "prompts/get", mcp_m_prompts_get },
+    { "completion/complete", mcp_m_complete },
 };
 
 static void handle_request(mcp_server *s, rpc_msg *m)
@@ -440,6 +473,11 @@ static void cancel_call(mcp_server *s, const cJSON *params)
 
     if (!key)
         return;
+    if (mcp_resources_cancel(key)) {
+        LOG_INFO("mcp", "subscription %s closed by the client", key);
+        free(key);
+        return;
+    }
     pthread_mutex_lock(&s->mu);
     c = find_call(s, key);
     if (c)
@@ -466,6 +504,7 @@ static void handle_notification(mcp_server *s, rpc_msg *m)
         cancel_call(s, m->params);
     else
         LOG_DEBUG("mcp", "notification %s", m->method);
+    mcp_roots_notification(s, m->method);
 }
 
 static void handle_line(mcp_server *s, const char *line, size_t len)
@@ -598,6 +637,7 @@ int mcp_serve(tool_env *env, int in_fd, int out_fd)
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, &old_pipe);
     mcp_log_attach(&s);
+    mcp_resources_attach(&s);
     rpc_reader_init(&rd, in_fd, wake[0], MCP_MAX_LINE);
     LOG_INFO("mcp", "serving on stdio");
     while (!mcp_out_broken(&s.out)) {
@@ -615,6 +655,8 @@ int mcp_serve(tool_env *env, int in_fd, int out_fd)
              st == RPC_EOF ? "end of input" : st == RPC_WOKEN ? "signal"
                                                              : "I/O error");
     stop_calls(&s, st == RPC_EOF ? SERVE_EOF_GRACE_MS : 0);
+    mcp_resources_detach(&s);
+    mcp_roots_reset();
     mcp_log_attach(NULL);
     rpc_reader_free(&rd);
     sigaction(SIGTERM, &old_term, NULL);

@@ -57,7 +57,14 @@ static const struct {
 } skill_platforms[] = {
     { ".clawhub", "clawhub" },
     { ".cursor/skills", "cursor" },
+    { ".openclaw", "openclaw" },
+    { ".claude/skills", "claude_code" },
 };
+
+/* The platform named outright: SKILL_SOURCE (the ecosystem's name), then
+ * NEMO_SKILL_PLATFORM (ours), both before the install path. */
+static const char *const skill_platform_envs[] = { "SKILL_SOURCE",
+                                                   "NEMO_SKILL_PLATFORM" };
 
 static const char *const skill_upload_keys[] = { "maxUploadMB",
                                                  "max_upload_mb" };
@@ -247,18 +254,21 @@ static int skill_platform_valid(const char *s)
 
 const char *skill_platform_for_path(const char *path, const char *home)
 {
-    const char *env = getenv("NEMO_SKILL_PLATFORM");
     char canon[PATH_MAX], home_canon[PATH_MAX];
     size_t i;
 
-    if (env && *env) {
+    for (i = 0; i < sizeof skill_platform_envs / sizeof *skill_platform_envs;
+         i++) {
+        const char *env = getenv(skill_platform_envs[i]);
         char shown[40];
 
+        if (!env || !*env)
+            continue;
         if (skill_platform_valid(env))
             return env;
         skill_printable(shown, sizeof shown, env);
-        LOG_WARN("skill", "NEMO_SKILL_PLATFORM=\"%s\" ignored: use 1-31 "
-                          "characters from [a-z0-9_-]", shown);
+        LOG_WARN("skill", "%s=\"%s\" ignored: use 1-31 characters from "
+                 "[a-z0-9_-]", skill_platform_envs[i], shown);
     }
     if (!home)
         home = getenv("HOME");

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nemo/event.h"
 #include "nemo/log.h"
 #include "tools_internal.h"
 
@@ -59,7 +60,7 @@ void tool_fail_msg(tool_output *out, const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    log_vformat(msg, sizeof msg, fmt, ap);
     va_end(ap);
     result_error(&out->result, NULL, "%s", msg);
     out->job_id[0] = '\0';
@@ -112,9 +113,9 @@ char *tool_err_text(const nemo_err *err)
 }
 
 /* The link a person must open for this error (registration, upgrade),
- * or "". Only the backend's link today; the out-of-credits link built on
- * the web base with ?bind= and the project's claim link belong here too
- * once the service layer provides them. */
+ * or "": the backend's own, or for an out-of-credits anonymous account the
+ * registration link the API layer builds on the web base
+ * (api_register_url, filled into err->link by api_send). */
 static const char *err_link(const nemo_err *err)
 {
     if (err->kind != NEMO_E_CREDITS && err->kind != NEMO_E_PLAN)
@@ -250,6 +251,7 @@ int tool_state_get(nemo_api *api, api_ctl *ctl, const char *sid,
         return -1;
     ctl->session_reset = 1;
     snprintf(ctl->new_session, sizeof ctl->new_session, "%s", fresh.id);
+    event_session_changed(fresh.id);
     return api_state_get(api, ctl, fresh.id, state, err);
 }
 
@@ -447,4 +449,22 @@ void tool_job_handoff(nemo_job *j, const cJSON *extra, tool_output *out)
 {
     report_running(j, extra, out);
     snprintf(out->job_id, sizeof out->job_id, "%s", job_id(j));
+}
+
+/* ---- the claim link ---- */
+
+int tool_claim_url(nemo_api *api, nemo_cancel *cancel, const char *sid,
+                   char *out, size_t n)
+{
+    api_ctl ctl;
+
+    /* Its own ctl: nothing the link request does touches the tool's. */
+    tool_ctl_init(&ctl, cancel, NULL);
+    return api && sid ? api_claim_url(api, &ctl, sid, NULL, out, n) : -1;
+}
+
+void tool_claim_text(nemo_buf *b, const char *url)
+{
+    buf_printf(b, "\nOpen the project in the browser (to view, edit or keep "
+                  "it in a NemoVideo account): %s", url);
 }

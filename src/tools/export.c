@@ -16,6 +16,7 @@
 
 #include "nemo/clock.h"
 #include "nemo/log.h"
+#include "nemo/event.h"
 #include "nemo/num.h"
 #include "tools_internal.h"
 
@@ -143,21 +144,29 @@ static void set_result(nemo_result *out, cJSON *st, const char *text)
     out->text = strdup(text);
 }
 
-static void export_done(nemo_job *j, const export_arg *a, const char *url,
-                        long long bytes, nemo_result *out)
+static void export_done(nemo_job *j, const export_arg *a, api_ctl *ctl,
+                        const char *url, long long bytes, nemo_result *out)
 {
     nemo_buf text = NEMO_BUF_INIT;
-    char size[32];
+    char size[32], claim[1024];
+    int has_claim;
     cJSON *st;
 
+    /* The documented delivery: the video and the project's claim link. */
+    has_claim = tool_claim_url(a->api, ctl->cancel, a->session, claim,
+                               sizeof claim) == 0;
     buf_printf(&text, "Your video is ready: %s", url);
     if (a->dest) {
         tool_fmt_bytes(bytes, size, sizeof size);
         buf_printf(&text, "\nSaved to %s (%s).", a->dest, size);
     }
+    if (has_claim)
+        tool_claim_text(&text, claim);
     st = shape_new(a, "completed", buf_str(&text));
     cJSON_AddStringToObject(st, "job", job_id(j));
     cJSON_AddStringToObject(st, "url", url);
+    if (has_claim)
+        cJSON_AddStringToObject(st, "claim_url", claim);
     if (a->dest && !a->generate_shape) {
         cJSON_AddStringToObject(st, "path", a->dest);
         cJSON_AddNumberToObject(st, "bytes", (double)bytes);
@@ -356,7 +365,9 @@ static void export_job(nemo_job *j, void *argp, nemo_result *out)
         }
     }
     job_record_set(j, "phase", cJSON_CreateString("done"));
-    export_done(j, a, url, bytes, out);
+    export_done(j, a, &ctl, url, bytes, out);
+    if (a->dest)
+        event_video_saved(a->dest, bytes);
 }
 
 static char *dup_str(const cJSON *obj, const char *key)

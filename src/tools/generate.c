@@ -14,6 +14,7 @@
 #include "nemo/intent.h"
 #include "nemo/log.h"
 #include "nemo/filecheck.h"
+#include "nemo/event.h"
 #include "tools_internal.h"
 
 /* What cancelling a turn cannot undo. Set as soon as the job exists, so a
@@ -303,6 +304,9 @@ static void gen_job(nemo_job *j, void *argp, nemo_result *out)
         tool_session_reset_note(old_sid, sid, st, &text);
     result_set(out, st, buf_str(&text));
     st = NULL;
+    if (old_sid[0])
+        event_session_changed(sid);
+    event_timeline_changed(sid);
 out:
     free(after_err);
     cJSON_Delete(st);
@@ -404,6 +408,7 @@ static void gen_resume_job(nemo_job *j, void *argp, nemo_result *out)
     result_text(st, 1, &text);
     result_set(out, st, buf_str(&text));
     st = NULL;
+    event_timeline_changed(sid);
 out:
     free(list);
     cJSON_Delete(st);

@@ -3,6 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "nemo/buf.h"
+#include "nemo/event.h"
+
 #include "tools_internal.h"
 
 static int session_run(tool_call *call, tool_output *out)
@@ -12,7 +15,8 @@ static int session_run(tool_call *call, tool_output *out)
     api_session s;
     api_ctl ctl;
     nemo_err err;
-    char text[512];
+    nemo_buf text = NEMO_BUF_INIT;
+    char claim[1024];
     int rc;
     cJSON *st;
 
@@ -30,6 +34,8 @@ static int session_run(tool_call *call, tool_output *out)
         rc = api_session_new(call->env->api, &ctl, language, &s, &err);
         if (rc == 0)
             rc = api_session_set_current(call->env->api, &s, &err);
+        if (rc == 0)
+            event_session_changed(s.id);
     } else if (!action || strcmp(action, "current") == 0) {
         rc = api_session_current(call->env->api, &ctl, NULL, &s, &err);
     } else {
@@ -47,13 +53,20 @@ static int session_run(tool_call *call, tool_output *out)
     cJSON_AddStringToObject(st, "language", s.language[0] ? s.language
                                                           : "en");
     if (s.created)
-        snprintf(text, sizeof text, "Started a new editing session %s "
-                 "(language %s). The other tools use it from now on.",
-                 s.id, s.language[0] ? s.language : "en");
+        buf_printf(&text, "Started a new editing session %s (language %s). "
+                   "The other tools use it from now on.", s.id,
+                   s.language[0] ? s.language : "en");
     else
-        snprintf(text, sizeof text, "The current editing session is %s "
-                 "(language %s).", s.id, s.language[0] ? s.language : "en");
-    tool_ok(out, st, text);
+        buf_printf(&text, "The current editing session is %s (language "
+                   "%s).", s.id, s.language[0] ? s.language : "en");
+    /* Once a session exists the user gets its browser link. */
+    if (api_claim_url(call->env->api, &ctl, s.id, s.task_id, claim,
+                      sizeof claim) == 0) {
+        cJSON_AddStringToObject(st, "claim_url", claim);
+        tool_claim_text(&text, claim);
+    }
+    tool_ok(out, st, buf_str(&text));
+    buf_free(&text);
     return 0;
 }
 

@@ -7,6 +7,7 @@
 
 #include "nemo/filecheck.h"
 #include "nemo/log.h"
+#include "nemo/event.h"
 #include "tools_internal.h"
 
 /* In task mode, uploads bigger than this run as a journalled job. */
@@ -484,6 +485,11 @@ static void up_send(up_arg *a, api_ctl *ctl, nemo_job *j, long long total,
     mark_left(a, "cancelled before it was sent");
     up_result(a->session, old_sid, a->entries, out);
     a->entries = NULL;
+    if (old_sid[0])
+        event_session_changed(a->session);
+    if (cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(
+            out->structured, "uploaded")) > 0)
+        event_timeline_changed(a->session);
 }
 
 typedef struct up_job_arg {
@@ -616,3 +622,8 @@ static int upload_run(tool_call *call, tool_output *out)
 }
 
 const tool_def tool_upload_def = { "upload", upload_run, 1 };
+
+const char *tool_upload_types(void)
+{
+    return filecheck_accepted_list();
+}

@@ -57,6 +57,10 @@ MAX_PART_HEADER = 16 * 1024
 REGISTER_URL = "https://www.nemovideo.ai/register?bind={bind_id}"
 CLIENT_ID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
                           r"[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+# Other NemoVideo skills write "client-<epoch>-<random>" when uuidgen is
+# missing, so any visible id is accepted unless client_id_uuid_only is set.
+ANY_CLIENT_ID_RE = re.compile(r"^[\x21-\x7e]{1,128}$")
+CLAIM_TTL_S = 604800
 SAFE_ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 ATTRIBUTION_HEADERS = ("X-Skill-Source", "X-Skill-Version", "X-Skill-Platform")
 
@@ -117,6 +121,11 @@ DEFAULT_CONFIG = {
     "split_writes": True,       # flush events in pieces at odd offsets
     "crlf": True,               # end every third event with CRLF CRLF
     "hang_max_ms": 120000,      # upper bound of a "hang" fault
+    # Shapes (canonical skill v1.9 by default; the older ones on request):
+    "token_shape": "documented",  # or "old": expires_in + epoch expires_at
+    "session_shape": "documented",  # or "old": bind_id instead of user_id
+    "credits_error_link": False,  # True: 2001 data carries register_url
+    "client_id_uuid_only": False,  # True: X-Client-Id must be a UUID
 }
 CONFIG_ALIASES = {"upload_limit_mb": ("upload_limit_bytes", MB)}
 
@@ -711,7 +720,7 @@ class Backend:
         self.rng = random.Random(self.seed)
         self.id_rng = random.Random("ids-%s" % self.seed)
         self.tokens, self.clients, self.sessions = {}, {}, {}
-        self.renders, self.files = {}, {}
+        self.renders, self.files, self.claims = {}, {}, {}
         self.faults, self.turn_scripts, self.log = [], [], []
         self.seq = 0
         self.release_hangs()
@@ -774,6 +783,10 @@ class Backend:
             return value if isinstance(value, (bool, str)) else bool(value)
         if isinstance(default, bool):
             return bool(value)
+        if isinstance(default, str):
+            if value not in ("documented", "old"):
+                raise BadRequest('%s must be "documented" or "old"' % key)
+            return value
         if isinstance(default, list):
             if not isinstance(value, list) or not all(
                     isinstance(v, (int, float)) for v in value):
@@ -891,8 +904,9 @@ class Backend:
             rec = {"token": token or secrets.token_urlsafe(36),
                    "client_id": client_id, "issued_at": now,
                    "expires_at": int(now + ttl), "expired": False,
-                   "bind_id": self.new_id("bind_"),
+                   "bind_id": self.new_id("anon_"),
                    "account": {"available": avail, "frozen": 0}}
+            rec["user_id"] = rec["bind_id"]   # the anonymous account's id
             self.tokens[rec["token"]] = rec
             if client_id is not None:
                 self.clients[client_id] = now
@@ -957,7 +971,7 @@ class Backend:
                 int=self.id_rng.getrandbits(128), version=4))
             sess = {"session_id": sid, "task_id": self.new_id("task_"),
                     "bind_id": rec["bind_id"] if rec else
-                    self.new_id("bind_"),
+                    self.new_id("anon_"),
                     "language": language, "draft": new_draft(),
                     "video_infos": [], "generated_media": [], "uploads": [],
                     "turns": 0, "lost": False, "created_at": time.time()}
@@ -995,7 +1009,7 @@ class Backend:
     def state_view(self, sess):
         with self.lock:
             return {"session_id": sess["session_id"],
-                    "bind_id": sess["bind_id"],
+                    "bind_id": sess["bind_id"], "user_id": sess["bind_id"],
                     "state": json.loads(json.dumps({
                         "draft": sess["draft"],
                         "video_infos": sess["video_infos"],
@@ -1318,6 +1332,7 @@ class SSEWriter:
 
 API_ROUTES = [
     ("POST", r"/api/auth/anonymous-token", "h_token"),
+    ("POST", r"/api/auth/claim-token", "h_claim"),
     ("POST", r"/api/tasks/me/with-session/nemo_agent", "h_session"),
     ("POST", r"/run_sse", "h_run_sse"),
     ("POST", r"/api/upload-video/nemo_agent/me/([^/]+)", "h_upload"),
@@ -1532,6 +1547,8 @@ class Handler(BaseHTTPRequestHandler):
                 rec = self.bearer_record()
                 data = self.register_data(rec["bind_id"] if rec
                                           else "anonymous")
+                if not self.B.cfg("credits_error_link"):
+                    data = None
             self.reply(200, code, f.get("msg"), data)
             return True
         if kind == "rate_limit":
@@ -1624,9 +1641,11 @@ class Handler(BaseHTTPRequestHandler):
     # -- API endpoints -------------------------------------------------------
     def h_token(self):
         cid = (self.headers.get("X-Client-Id") or "").strip()
-        if not CLIENT_ID_RE.match(cid):
+        rx = CLIENT_ID_RE if self.B.cfg("client_id_uuid_only") \
+            else ANY_CLIENT_ID_RE
+        if not rx.match(cid):
             self.reply(400, 400, "missing X-Client-Id" if not cid else
-                       "missing X-Client-Id: the value must be a UUID")
+                       "invalid X-Client-Id")
             return
         rec = self.B.issue_token(cid)
         if rec is None:
@@ -1634,10 +1653,35 @@ class Handler(BaseHTTPRequestHandler):
                        "per 7 days", None,
                        [("Retry-After", str(self.B.cfg("retry_after")))])
             return
-        self.ok({"token": rec["token"],
-                 "credits": rec["account"]["available"],
-                 "expires_in": int(self.B.cfg("token_ttl_s")),
-                 "expires_at": rec["expires_at"]})
+        if self.B.cfg("token_shape") == "old":
+            self.ok({"token": rec["token"],
+                     "credits": rec["account"]["available"],
+                     "expires_in": int(self.B.cfg("token_ttl_s")),
+                     "expires_at": rec["expires_at"]})
+            return
+        iso = time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                            time.gmtime(rec["expires_at"]))
+        self.ok({"token": rec["token"], "user_id": rec["user_id"],
+                 "credits": rec["account"]["available"], "expires_at": iso})
+
+    def h_claim(self):
+        rec = self.require_token()
+        if not rec:
+            return
+        body = self.read_json()
+        task, sid = body.get("task_id"), body.get("session_id")
+        if not isinstance(task, str) or not isinstance(sid, str):
+            raise BadRequest("task_id and session_id are required")
+        sess = self.session_or_reply(sid)
+        if not sess:
+            return
+        if sess["task_id"] != task:
+            raise BadRequest("task_id does not match the session")
+        ct = "clm_" + secrets.token_hex(12)
+        with self.B.lock:
+            self.B.claims[ct] = {"session_id": sid, "task_id": task,
+                                 "user_id": rec["user_id"]}
+        self.ok({"claim_token": ct, "expires_in": CLAIM_TTL_S})
 
     def h_session(self):
         rec = self.require_token()
@@ -1646,8 +1690,13 @@ class Handler(BaseHTTPRequestHandler):
         body = self.read_json(required=False)
         lang = body.get("language") or "en"
         sess = self.B.create_session(rec, str(lang))
-        self.ok({"session_id": sess["session_id"],
-                 "task_id": sess["task_id"], "bind_id": sess["bind_id"]})
+        if self.B.cfg("session_shape") == "old":
+            self.ok({"session_id": sess["session_id"],
+                     "task_id": sess["task_id"], "bind_id": sess["bind_id"]})
+            return
+        self.ok({"task_id": sess["task_id"],
+                 "session_id": sess["session_id"],
+                 "user_id": sess["bind_id"]})
 
     def h_credits(self):
         rec = self.require_token()
@@ -1687,7 +1736,9 @@ class Handler(BaseHTTPRequestHandler):
             ops = plan_ops(asked or prompt, sess, lang)
         cost = self.B.turn_cost(ops)
         if not self.B.freeze(rec, cost):
-            self.reply(200, 2001, None, self.register_data(rec["bind_id"]))
+            self.reply(200, 2001, None,
+                       self.register_data(rec["bind_id"])
+                       if self.B.cfg("credits_error_link") else None)
             return
         script = self.B.take_turn_script(sid)
         mode = self.B.decide_mode(script, ops)
@@ -2101,7 +2152,8 @@ class Handler(BaseHTTPRequestHandler):
         body = self.read_json(required=False)
         rec = self.B.issue_token(None, body.get("credits"), body.get("token"))
         self.ok({"token": rec["token"], "expires_at": rec["expires_at"],
-                 "bind_id": rec["bind_id"], "credits":
+                 "bind_id": rec["bind_id"], "user_id": rec["user_id"],
+                 "credits":
                  rec["account"]["available"]})
 
     def c_reset(self):

@@ -5,6 +5,7 @@
 
 import hashlib
 import http.client
+import calendar
 import json
 import os
 import signal
@@ -94,18 +95,34 @@ class TokenTests(BackendCase):
         data = self.env(resp)
         self.assertGreaterEqual(len(data["token"]), 40)
         self.assertEqual(data["credits"], 100)
+        self.assertTrue(data["user_id"].startswith("anon_"))
+        exp = calendar.timegm(time.strptime(data["expires_at"],
+                                            "%Y-%m-%dT%H:%M:%SZ"))
+        self.assertAlmostEqual(exp, time.time() + 604800, delta=5)
+        self.assertEqual(self.balance(data["token"]),
+                         {"available": 100, "frozen": 0, "total": 100})
+        # the older shape behind the switch
+        self.rb.config(token_shape="old")
+        data = self.env(self.rb.request("POST", "/api/auth/anonymous-token",
+                                        headers={"X-Client-Id": uid()}))
         self.assertEqual(data["expires_in"], 604800)
         self.assertAlmostEqual(data["expires_at"], time.time() + 604800,
                                delta=5)
-        self.assertEqual(self.balance(data["token"]),
-                         {"available": 100, "frozen": 0, "total": 100})
+        self.assertNotIn("user_id", data)
 
     def test_missing_or_invalid_client_id(self):
-        for headers in ({}, {"X-Client-Id": ""}, {"X-Client-Id": "abc"}):
+        for headers in ({}, {"X-Client-Id": ""}, {"X-Client-Id": "a b"}):
             resp = self.rb.request("POST", "/api/auth/anonymous-token",
                                    headers=headers)
             self.env(resp, 400, 400)
             self.assertIn("X-Client-Id", resp.json["msg"])
+        # ids other skills write are accepted, unless UUIDs are required
+        hdr = {"X-Client-Id": "client-1700000000-12345"}
+        self.env(self.rb.request("POST", "/api/auth/anonymous-token",
+                                 headers=hdr))
+        self.rb.config(client_id_uuid_only=True)
+        self.env(self.rb.request("POST", "/api/auth/anonymous-token",
+                                 headers={"X-Client-Id": "abc"}), 400, 400)
 
     def test_rate_limit_one_token_per_client(self):
         cid = uid()
@@ -146,7 +163,7 @@ class SessionStateTests(BackendCase):
         resp = self.rb.api("POST", SESSION_PATH, {"task_name": "project",
                                                   "language": "zh-CN"}, token)
         data = self.env(resp)
-        for key in ("session_id", "task_id", "bind_id"):
+        for key in ("session_id", "task_id", "user_id"):
             self.assertTrue(data[key])
         sid = data["session_id"]
         self.assertEqual(self.rb.state(sid)["language"], "zh-CN")
@@ -155,7 +172,22 @@ class SessionStateTests(BackendCase):
         self.assertEqual(state["state"], {"draft": {"d": 0, "t": []},
                                           "video_infos": [],
                                           "generated_media": []})
-        self.assertEqual(state["bind_id"], data["bind_id"])
+        self.assertEqual(state["user_id"], data["user_id"])
+        # the claim link's token
+        claim = self.env(self.rb.api("POST", "/api/auth/claim-token",
+                                     {"task_id": data["task_id"],
+                                      "session_id": sid}, token))
+        self.assertTrue(claim["claim_token"].startswith("clm_"))
+        self.assertEqual(claim["expires_in"], 604800)
+        self.env(self.rb.api("POST", "/api/auth/claim-token",
+                             {"task_id": "task_other", "session_id": sid},
+                             token), 400, 400)
+        # the older session shape behind the switch
+        self.rb.config(session_shape="old")
+        old = self.env(self.rb.api("POST", SESSION_PATH,
+                                   {"task_name": "project"}, token))
+        self.assertTrue(old["bind_id"])
+        self.assertNotIn("user_id", old)
 
     def test_session_without_language_and_lost_session(self):
         token = self.rb.issue_token()
@@ -441,7 +473,9 @@ class TurnTests(BackendCase):
     def test_out_of_credits(self):
         token, sid = self.session(credits=5)
         resp = self.turn(token, sid, "generate a video")
-        data = self.env(resp, 200, 2001)
+        self.assertIsNone(self.env(resp, 200, 2001))  # documented: no link
+        self.rb.config(credits_error_link=True)
+        data = self.env(self.turn(token, sid, "generate a video"), 200, 2001)
         bind = self.rb.state(sid)["bind_id"]
         self.assertEqual(data, {"bind_id": bind, "register_url":
                                 "https://www.nemovideo.ai/register?bind="
@@ -751,6 +785,9 @@ class FaultTests(BackendCase):
         for _ in range(3):
             self.env(self.rb.api("GET", path, token=token), 200, 1001)
         self.rb.clear_faults()
+        self.rb.fault("/run_sse", "code", code=2001)
+        self.assertIsNone(self.env(self.turn(token, sid, "hi"), 200, 2001))
+        self.rb.config(credits_error_link=True)
         self.rb.fault("/run_sse", "code", code=2001)
         data = self.env(self.turn(token, sid, "hi"), 200, 2001)
         self.assertIn("register_url", data)

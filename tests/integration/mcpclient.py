@@ -37,16 +37,25 @@ class McpError(AssertionError):
 
 class McpProcess:
     def __init__(self, env=None, args=(), config_dir=None, binary=None,
-                 timeout=20.0):
+                 timeout=20.0, state_dir=None):
         self.timeout = timeout
         self._own_config = None
         if config_dir is None:
             self._own_config = tempfile.TemporaryDirectory(prefix="nemo-cfg-")
-            config_dir = self._own_config.name
+            config_dir = os.path.join(self._own_config.name, "config")
+            os.mkdir(config_dir, 0o700)
+            if state_dir is None:
+                state_dir = os.path.join(self._own_config.name, "state")
+        # The shared config dir holds only the client id; nemo-mcp's token
+        # store, session and jobs go to the state dir.
+        if state_dir is None:
+            state_dir = os.path.join(config_dir, "state")
         self.config_dir = config_dir
+        self.state_dir = state_dir
         full_env = dict(os.environ)
         full_env.update({
             "NEMO_CONFIG_DIR": config_dir,
+            "NEMO_STATE_DIR": state_dir,
             "NEMO_HEARTBEAT_MS": "50",
             "NEMO_RENDER_POLL_MS": "20",
             "NEMO_RETRY_429_MS": "10",

@@ -235,7 +235,30 @@ RESULT_DEFS = {
              "logging/setLevel": "EmptyResult"},
     MODERN: {"server/discover": "DiscoverResult",
              "tools/list": "ListToolsResult", "tools/call": "CallToolResult",
-             "ping": "EmptyResult"},
+             "ping": "EmptyResult",
+             "subscriptions/listen": "SubscriptionsListenResult"},
+}
+# Resources, prompts and completion: the same result types in both eras.
+for _era in (LEGACY, MODERN):
+    RESULT_DEFS[_era].update({
+        "resources/list": "ListResourcesResult",
+        "resources/templates/list": "ListResourceTemplatesResult",
+        "resources/read": "ReadResourceResult",
+        "prompts/list": "ListPromptsResult",
+        "prompts/get": "GetPromptResult",
+        "completion/complete": "CompleteResult"})
+RESULT_DEFS[LEGACY].update({"resources/subscribe": "EmptyResult",
+                            "resources/unsubscribe": "EmptyResult"})
+# Requests the server may send (handshake era).
+SERVER_REQUESTS = {"roots/list": "ListRootsRequest"}
+# Notifications not tied to a request: the era is the one whose delivery
+# they use (a subscriptions/listen stream tags them with its id).
+STREAM_NOTIFICATIONS = {
+    "notifications/resources/updated": "ResourceUpdatedNotification",
+    "notifications/resources/list_changed":
+        "ResourceListChangedNotification",
+    "notifications/subscriptions/acknowledged":
+        "SubscriptionsAcknowledgedNotification",
 }
 TASK_RESULT_DEFS = {"tasks/get": "GetTaskResult",
                     "tasks/cancel": "CancelTaskResult",
@@ -286,6 +309,8 @@ def check_transcript(sent, messages):
             # stateless era asks through input_required results).
             assert handshake, f"a request to a stateless client: {m}"
             mcp_schema(LEGACY).check(m, "ServerRequest")
+            if m["method"] in SERVER_REQUESTS:
+                mcp_schema(LEGACY).check(m, SERVER_REQUESTS[m["method"]])
             continue
         if "method" in m:
             _check_notification(m, token_era)
@@ -337,6 +362,13 @@ def _check_notification(m, token_era):
     elif method == "notifications/message":
         for era in (LEGACY, MODERN):
             mcp_schema(era).check(m, "LoggingMessageNotification")
+    elif method in STREAM_NOTIFICATIONS:
+        params = m.get("params") or {}
+        meta = params.get("_meta") or {}
+        era = MODERN if "io.modelcontextprotocol/subscriptionId" in meta \
+            or method == "notifications/subscriptions/acknowledged" \
+            else LEGACY
+        mcp_schema(era).check(m, STREAM_NOTIFICATIONS[method])
     elif method == "notifications/cancelled":
         # The server giving up on its own request (handshake era).
         mcp_schema(LEGACY).check(m, "CancelledNotification")

@@ -32,6 +32,7 @@ class CliTest(unittest.TestCase):
         self.rb.reset()
         self.cfg = tempfile.TemporaryDirectory(prefix="nemo-cli-")
         self.env = dict(os.environ, NEMO_CONFIG_DIR=self.cfg.name,
+                        NEMO_STATE_DIR=os.path.join(self.cfg.name, "state"),
                         NEMO_API_BASE=self.rb.url, NEMO_LOG="error",
                         NEMO_RENDER_POLL_MS="20")
         self.env.pop("NEMO_TOKEN", None)

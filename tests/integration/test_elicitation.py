@@ -390,7 +390,9 @@ class Stateless(ElicitCase):
         self.assertEqual(self.structured(res)["status"], "needs_input")
 
 
-REGISTER = "https://www.nemovideo.ai/register?bind="
+# The backend's 2001 carries no link (as documented); the registration
+# link is built on the web base for the anonymous user_id.
+REGISTER = "https://nemovideo.com/register?bind=anon_"
 
 
 class UrlMode(ElicitCase):

@@ -235,7 +235,7 @@ class Resumed(Hostile):
         # Someone edits the job record: dest ~/.bashrc, overwrite on.
         bashrc = os.path.join(self.tmp, ".bashrc")
         self.write(bashrc, b"export PATH=/usr/bin\n")
-        path = os.path.join(self.config_dir, "jobs", st["job"] + ".json")
+        path = os.path.join(self.state_dir, "jobs", st["job"] + ".json")
         with open(path) as fh:
             rec = json.load(fh)
         rec["resume"]["dest"] = bashrc

@@ -32,7 +32,8 @@ class Install(unittest.TestCase):
             env = {k: v for k, v in os.environ.items()
                    if not k.startswith("NEMO_")}
             env.update({"NEMO_API_BASE": "http://127.0.0.1:9",
-                        "NEMO_CONFIG_DIR": os.path.join(dest, "cfg")})
+                        "NEMO_CONFIG_DIR": os.path.join(dest, "cfg"),
+                        "NEMO_STATE_DIR": os.path.join(dest, "state")})
             doc = subprocess.run([binary, "doctor"], capture_output=True,
                                  text=True, timeout=30, env=env)
             self.assertIn(skill, doc.stdout)

@@ -441,6 +441,7 @@ class ProtocolErrorsTest(unittest.TestCase):
     def test_host_gone_broken_pipe_exits_quietly(self):
         with tempfile.TemporaryDirectory() as cfg:
             env = dict(os.environ, NEMO_CONFIG_DIR=cfg, NEMO_LOG="warn",
+                       NEMO_STATE_DIR=os.path.join(cfg, "state"),
                        NEMO_API_BASE="http://127.0.0.1:9")
             proc = subprocess.Popen([BIN],
                                     stdin=subprocess.PIPE,

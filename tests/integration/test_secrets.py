@@ -1,6 +1,9 @@
 """The token never leaves the token store: not on stdout, stderr (even at
-NEMO_LOG=debug), in tool results, in `doctor`, nor in any other file the
-server writes; and two servers started at once share one anonymous token."""
+NEMO_LOG=debug), in tool results (even when the backend echoes it), in a
+link, in `doctor`, in the job journal, nor in any other file the server
+writes; the shared config dir holds no credential at all (the token store
+lives in nemo-mcp's state dir); and two servers started at once share one
+anonymous token."""
 import os
 import subprocess
 import sys
@@ -31,17 +34,17 @@ def bearer_tokens(rb):
     return {t for t in seen if len(t) >= 8}
 
 
-def written_files(config_dir):
-    """Text of every file in the config dir except the token store."""
+def written_files(*dirs):
+    """Text of every file in the dirs except the token store."""
     out = {}
-    for base, _, names in os.walk(config_dir):
-        for name in names:
-            if name.startswith("token") and name.endswith(".json"):
-                continue
-            path = os.path.join(base, name)
-            with open(path, "rb") as fh:
-                out[os.path.relpath(path, config_dir)] = fh.read().decode(
-                    "utf-8", errors="replace")
+    for d in dirs:
+        for base, _, names in os.walk(d):
+            for name in names:
+                if name.startswith("token") and name.endswith(".json"):
+                    continue
+                path = os.path.join(base, name)
+                with open(path, "rb") as fh:
+                    out[path] = fh.read().decode("utf-8", errors="replace")
     return out
 
 
@@ -49,18 +52,29 @@ class Secrets(unittest.TestCase):
     def setUp(self):
         self.rb = RefBackend(seed=5).start()
         self.addCleanup(self.rb.stop)
-        self.cfg = tempfile.TemporaryDirectory(prefix="nemo-secrets-")
-        self.addCleanup(self.cfg.cleanup)
+        self.root = tempfile.TemporaryDirectory(prefix="nemo-secrets-")
+        self.addCleanup(self.root.cleanup)
+        self.config_dir = os.path.join(self.root.name, "config")
+        self.state_dir = os.path.join(self.root.name, "state")
+        os.mkdir(self.config_dir, 0o700)
         self.work = tempfile.TemporaryDirectory(prefix="nemo-out-")
         self.addCleanup(self.work.cleanup)
         self.env = {"NEMO_API_BASE": self.rb.url, "NEMO_LOG": "debug",
-                    "NO_PROXY": "127.0.0.1", "NEMO_RETRY_429_MS": "10"}
+                    "NO_PROXY": "127.0.0.1", "NEMO_RETRY_429_MS": "10",
+                    "NEMO_CONFIG_DIR": self.config_dir,
+                    "NEMO_STATE_DIR": self.state_dir}
+
+    def server(self, env=None):
+        return McpProcess(env=env or self.env, config_dir=self.config_dir,
+                          state_dir=self.state_dir)
 
     def scan(self, token_set, texts):
         self.assertTrue(token_set, "the backend saw no token at all")
         for where, text in texts.items():
             for tok in token_set:
                 self.assertNotIn(tok, text, f"token leaked into {where}")
+                # nor a part of it left by cutting before redacting
+                self.assertNotIn(tok[:16], text, f"token part in {where}")
 
     def run_workflow(self, mcp):
         results = []
@@ -74,8 +88,17 @@ class Secrets(unittest.TestCase):
 
         mcp.initialize()
         call("credits", {})
+        # A backend that echoes the token back in an error, an agent reply
+        # and a job record: redacted everywhere, before anything is cut.
+        tok = next(iter(bearer_tokens(self.rb)))
+        self.rb.fault("/api/credits", "code", code=4999,
+                      msg=("x" * 280) + tok + " was rejected")
+        call("credits", {})
         sid = call("session", {"action": "current"})["structuredContent"][
             "session"]
+        self.assertIn("claim_url", results[-1]["structuredContent"])
+        self.rb.next_turn("text", text="Your token is " + tok + ". Done.")
+        call("generate", {"prompt": "add a title", "wait_seconds": 30})
         call("upload", {"files": [SAMPLE_PNG]})
         call("generate", {"prompt": "animate this image", "wait_seconds": 30})
         self.rb.next_turn("silent")
@@ -94,7 +117,7 @@ class Secrets(unittest.TestCase):
         return results
 
     def test_token_never_written_outside_the_store(self):
-        with McpProcess(env=self.env, config_dir=self.cfg.name) as mcp:
+        with self.server() as mcp:
             results = self.run_workflow(mcp)
             mcp.close_stdin()
             mcp.wait_exit(5)
@@ -102,22 +125,30 @@ class Secrets(unittest.TestCase):
             stderr = mcp.stderr()
         doctor = subprocess.run(
             [BIN, "doctor"], capture_output=True, text=True, timeout=30,
-            env={**os.environ, **self.env, "NEMO_CONFIG_DIR": self.cfg.name})
+            env={**os.environ, **self.env})
         tokens = bearer_tokens(self.rb)
+        # the shared dir: the client id and nothing else
+        self.assertEqual(os.listdir(self.config_dir), ["client_id"])
+        self.assertTrue([n for n in os.listdir(self.state_dir)
+                         if n.startswith("token")])
+        journal = os.listdir(os.path.join(self.state_dir, "jobs"))
+        self.assertTrue([n for n in journal if n.endswith(".json")])
         self.assertGreaterEqual(len(tokens), 2, "expected a token refresh")
         texts = {"stdout": stdout, "stderr": stderr,
                  "doctor": doctor.stdout + doctor.stderr}
         for i, r in enumerate(results):
             texts[f"result {i}"] = text_of(r) + repr(r)
-        for name, text in written_files(self.cfg.name).items():
+        for name, text in written_files(self.config_dir,
+                                        self.state_dir).items():
             texts[f"file {name}"] = text
+        self.assertTrue(any("[redacted]" in t for t in texts.values()))
         self.assertIn("DEBUG".lower(), stderr.lower())  # debug logs were on
         self.scan(tokens, texts)
 
     def test_env_token_is_not_printed_or_stored(self):
         token, _ = self.rb.bootstrap()
         env = dict(self.env, NEMO_TOKEN=token)
-        with McpProcess(env=env, config_dir=self.cfg.name) as mcp:
+        with self.server(env) as mcp:
             mcp.initialize()
             r = mcp.call_tool("credits", {})
             bad = mcp.call_tool("upload", {"files": ["/nonexistent.mp4"]})
@@ -126,20 +157,20 @@ class Secrets(unittest.TestCase):
             stdout, stderr = "\n".join(mcp.lines), mcp.stderr()
         doctor = subprocess.run(
             [BIN, "doctor"], capture_output=True, text=True, timeout=30,
-            env={**os.environ, **env, "NEMO_CONFIG_DIR": self.cfg.name})
+            env={**os.environ, **env})
         self.assertIn("from nemo_token", doctor.stdout.lower())
-        files = written_files(self.cfg.name)
-        self.assertFalse([n for n in os.listdir(self.cfg.name)
-                          if n.startswith("token") and n.endswith(".json")],
-                         "NEMO_TOKEN must not be stored")
+        files = written_files(self.config_dir, self.state_dir)
+        for d in (self.config_dir, self.state_dir):
+            self.assertFalse([n for n in os.listdir(d) if n.startswith(
+                "token") and n.endswith(".json")] if os.path.isdir(d)
+                else [], "NEMO_TOKEN must not be stored")
         self.scan({token}, {"stdout": stdout, "stderr": stderr,
                             "doctor": doctor.stdout + doctor.stderr,
                             "credits": repr(r), "upload": repr(bad),
                             **{f"file {k}": v for k, v in files.items()}})
 
     def test_two_servers_share_one_anonymous_token(self):
-        procs = [McpProcess(env=self.env, config_dir=self.cfg.name)
-                 for _ in range(2)]
+        procs = [self.server() for _ in range(2)]
         try:
             for p in procs:
                 p.initialize()
@@ -167,3 +198,26 @@ class Secrets(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ShortSecrets(unittest.TestCase):
+    """A token of any length is redacted: a 5-character NEMO_TOKEN that
+    the backend rejects and echoes back never shows as a whole word."""
+
+    def test_short_env_token_redacted(self):
+        with RefBackend(seed=6) as rb, \
+                tempfile.TemporaryDirectory() as root:
+            env = {"NEMO_API_BASE": rb.url, "NEMO_LOG": "debug",
+                   "NEMO_TOKEN": "Zq7x2", "NO_PROXY": "127.0.0.1"}
+            rb.fault("/api/credits", "code", code=4999,
+                     msg="token Zq7x2 is not valid here")
+            with McpProcess(env=env, config_dir=os.path.join(root, "c"),
+                            state_dir=os.path.join(root, "s")) as mcp:
+                mcp.initialize()
+                r = mcp.call_tool("credits", {})
+                mcp.close_stdin()
+                mcp.wait_exit(5)
+                out = "\n".join(mcp.lines) + mcp.stderr()
+            self.assertTrue(r["result"]["isError"])
+            self.assertIn("[redacted]", text_of(r["result"]))
+            self.assertNotIn("Zq7x2", out)

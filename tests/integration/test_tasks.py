@@ -23,10 +23,11 @@ WITH_TASKS = {"extensions": {TASKS_EXT: {}}}
 class TasksTest(SchemaCheckedCase):
     backend_seed = 11
 
-    def start(self, config_dir=None):
+    def start(self, config_dir=None, state_dir=None):
         p = McpProcess(env={"NEMO_API_BASE": self.rb.url,
                             "NEMO_RENDER_POLL_MS": "20"},
-                       config_dir=config_dir, timeout=30)
+                       config_dir=config_dir, state_dir=state_dir,
+                       timeout=30)
         self.procs.append(p)
         return p
 
@@ -114,7 +115,8 @@ class TasksTest(SchemaCheckedCase):
                          "completed")
         first.close_stdin()
         self.assertEqual(first.wait_exit(), 0)
-        second = self.start(config_dir=first.config_dir)
+        second = self.start(config_dir=first.config_dir,
+                            state_dir=first.state_dir)
         again = self.poll(second, r["taskId"])
         self.assertEqual(again["status"], "completed")
         self.assertFalse(again["result"]["isError"])

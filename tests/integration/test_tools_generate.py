@@ -164,8 +164,17 @@ class Turns(ToolsCase):
         self.rb.set_credits(0, token=self.token)
         text = self.fails("generate", {"prompt": "generate a sunset clip",
                                        "wait_seconds": 30})
-        self.assertIn("register?bind=bind_", text)
+        # No link in the error: built on the web base with the anonymous
+        # user_id the session answer gave (NEMO_TOKEN has no token answer).
+        user = self.rb.state(self.session())["bind_id"]
+        self.assertTrue(user.startswith("anon_"))
+        self.assertIn("https://nemovideo.com/register?bind=" + user, text)
         self.assertNotIn(self.token, text)
+        # a backend that sends its own link (the older shape): that one
+        self.rb.config(credits_error_link=True)
+        text = self.fails("generate", {"prompt": "generate a sunset clip",
+                                       "wait_seconds": 30})
+        self.assertIn("www.nemovideo.ai/register?bind=" + user, text)
 
     def test_lost_session_is_replaced_and_said(self):
         old = self.session()

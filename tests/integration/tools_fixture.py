@@ -115,6 +115,7 @@ class ToolsCase(unittest.TestCase):
         self.addCleanup(shutil.rmtree, self.tmp, True)
         self.config_dir = os.path.join(self.tmp, "config")
         os.mkdir(self.config_dir)
+        self.state_dir = os.path.join(self.tmp, "state")
         self.work = os.path.join(self.tmp, "work")
         os.mkdir(self.work)
         self.mcp = self.start_server()
@@ -138,7 +139,8 @@ class ToolsCase(unittest.TestCase):
 
     def start_server(self, extra_env=None):
         mcp = McpProcess(env=self.server_env(extra_env),
-                         config_dir=self.config_dir, timeout=30)
+                         config_dir=self.config_dir,
+                         state_dir=self.state_dir, timeout=30)
         self.addCleanup(self.stop_server, mcp)
         mcp.initialize()
         return mcp

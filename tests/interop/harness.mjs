@@ -31,6 +31,7 @@ export function serverEnv(backendUrl, configDir) {
     const env = {
         NEMO_API_BASE: backendUrl,
         NEMO_CONFIG_DIR: configDir,
+        NEMO_STATE_DIR: join(configDir, 'state'),
         NEMO_HEARTBEAT_MS: '50',
         NEMO_RENDER_POLL_MS: '20',
         NEMO_RETRY_429_MS: '10',

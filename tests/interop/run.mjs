@@ -9,6 +9,7 @@
 import { existsSync } from 'node:fs';
 import { Backend, ROOT, Runner, nemoBin } from './harness.mjs';
 import { EraValidator, HANDSHAKE, STATELESS, schemaDir } from './schema.mjs';
+import { FEATURE_STEPS } from './features.mjs';
 import { STEPS } from './suite.mjs';
 import * as v1 from './v1.test.mjs';
 import * as v2 from './v2.test.mjs';
@@ -71,7 +72,7 @@ async function main() {
     }
     try {
         for (const suite of SUITES) {
-            if (!(suite.STEPS || STEPS).some(step => runner.selected(`${suite.name}/${step}`))) continue;
+            if (!(suite.STEPS || [...STEPS, ...FEATURE_STEPS]).some(step => runner.selected(`${suite.name}/${step}`))) continue;
             await suite.run(runner, backend, dir);
         }
     } finally {

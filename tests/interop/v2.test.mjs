@@ -3,14 +3,49 @@
 
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { FEATURE_STEPS, runFeatures } from './features.mjs';
 import { assert, assertEq } from './harness.mjs';
 import { EraValidator, STATELESS } from './schema.mjs';
-import { runSuite } from './suite.mjs';
+import { STEPS, runSuite } from './suite.mjs';
 
 export const name = 'v2';
 const VERSION_KEY = 'io.modelcontextprotocol/protocolVersion';
+const SUBSCRIPTION_KEY = 'io.modelcontextprotocol/subscriptionId';
 
 export async function run(runner, backend, schemaDir) {
+    if (FEATURE_STEPS.some(step => runner.selected(`v2/${step}`))) {
+        await runFeatures(runner, backend, {
+            label: 'v2',
+            validator: new EraValidator(STATELESS, schemaDir),
+            Transport: StdioClientTransport,
+            // Declares roots; 2026-07-28 servers are not to ask for them.
+            newClient: () => new Client({ name: 'nemo-interop-v2', version: '1.0.0' }, {
+                capabilities: { roots: {} },
+                versionNegotiation: { mode: { pin: STATELESS } },
+            }),
+            rootsAsked: false,
+            connect: (client, transport) => client.connect(transport, { timeout: 10000 }),
+            call: (client, params, options) => client.callTool(params, options),
+            onNotification: (client, method, fn) => client.setNotificationHandler(method, fn),
+            // 2026-07-28: a subscriptions/listen stream, acknowledged with
+            // what the server honours.
+            async subscribe(client, uri) {
+                const sub = await client.listen({ resourceSubscriptions: [uri, 'nemo://elsewhere'],
+                                                  resourcesListChanged: true });
+                assertEq(sub.honoredFilter, { resourcesListChanged: true, resourceSubscriptions: [uri] },
+                         'honoured listen filter');
+                return sub;
+            },
+            checkUpdate(tap, uri) {
+                const n = tap.messagesSince(0).find(m => m.method === 'notifications/resources/updated' &&
+                                                     m.params?.uri === uri);
+                assert(n?.params?._meta?.[SUBSCRIPTION_KEY] !== undefined,
+                       `update not tagged with its subscription: ${JSON.stringify(n)}`);
+            },
+            unsubscribe: (client, sub) => sub.close(),
+        });
+    }
+    if (!STEPS.some(step => runner.selected(`v2/${step}`))) return;
     await runSuite(runner, backend, {
         label: 'v2',
         validator: new EraValidator(STATELESS, schemaDir),

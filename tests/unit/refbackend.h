@@ -83,6 +83,7 @@ static int mb_start(mb_backend *b)
     if (!mkdtemp(b->config_dir))
         return -1;
     setenv("NEMO_CONFIG_DIR", b->config_dir, 1);
+    setenv("NEMO_STATE_DIR", b->config_dir, 1);
     setenv("NEMO_API_BASE", b->url, 1);
     unsetenv("NEMO_TOKEN");
     return 0;

@@ -27,6 +27,7 @@
 static char backend_url[256];
 static char tmp_root[256];
 static char config_dir[300];
+static char state_dir[300];
 static nemo_skill test_skill;
 
 /* ---- backend process ---- */
@@ -123,6 +124,11 @@ static void env_fresh(void)
     /* a subdir, so that store_dir creates it (and its mode) itself */
     snprintf(config_dir, sizeof config_dir, "%s/nemovideo", tmp_root);
     setenv("NEMO_CONFIG_DIR", config_dir, 1);
+    snprintf(state_dir, sizeof state_dir, "%s/state/nemo-mcp", tmp_root);
+    setenv("NEMO_STATE_DIR", state_dir, 1);
+    unsetenv("NEMO_CLIENT_ID");
+    unsetenv("NEMO_API_URL");
+    unsetenv("NEMO_WEB_URL");
     setenv("NEMO_API_BASE", backend_url, 1);
     setenv("NEMO_RETRY_429_MS", "10", 1);
     setenv("NEMO_RETRY_BACKOFF_MS", "5", 1);
@@ -266,6 +272,13 @@ TEST(anonymous_token_acquired_stored_and_reused)
     store = read_text(ai.store_path);
     CHECK_CONTAINS(store, "\"expires_at_ms\"");
     CHECK_CONTAINS(store, cid);
+    /* the token answer's user_id and expiry are kept with the token, in
+     * the state dir; the shared dir holds only the client id */
+    CHECK_CONTAINS(store, "\"user_id\":\"anon_");
+    CHECK_CONTAINS(store, "\"expires_at\":\"20");
+    CHECK(strncmp(ai.store_path, state_dir, strlen(state_dir)) == 0);
+    CHECK_INT(mode_of(state_dir), 0700);
+    CHECK(strncmp(ai.user_id, "anon_", 5) == 0);
     /* the backend saw one token request, with that client id */
     toks = requests("/api/auth/anonymous-token");
     CHECK_INT(cJSON_GetArraySize(toks), 1);
@@ -285,36 +298,234 @@ TEST(anonymous_token_acquired_stored_and_reused)
     api_free(api2);
 }
 
-TEST(existing_client_id_is_reused_and_bad_one_replaced)
+static void write_file(const char *path, const char *text, mode_t mode)
 {
-    const char *known = "1b4e28ba-2fa1-11d2-883f-0016d3cca427";
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+
+    CHECK(fd >= 0);
+    CHECK(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+    close(fd);
+    chmod(path, mode);
+}
+
+static void write_client_id(const char *text)
+{
+    char path[512];
+
+    fs_mkdirs(config_dir, 0700);
+    snprintf(path, sizeof path, "%s/client_id", config_dir);
+    write_file(path, text, 0644);
+}
+
+static char *sent_client_id(int i)
+{
+    cJSON *toks = requests("/api/auth/anonymous-token");
+    const char *h = req_header(cJSON_GetArrayItem(toks, i), "x-client-id");
+    char *r = h ? strdup(h) : NULL;
+
+    cJSON_Delete(toks);
+    return r;
+}
+
+TEST(shared_client_id_is_read_trimmed_and_never_rewritten)
+{
     nemo_api *api;
     api_ctl ctl = { 0 };
     nemo_err e;
-    cJSON *toks;
-    char path[512], *cid;
+    char path[512], *cid, *sent;
 
+    /* a UUID with blanks around it */
     env_fresh();
-    store_write("client_id", "  1b4e28ba-2fa1-11d2-883f-0016d3cca427\n",
-                39, 0644);
+    write_client_id("  1b4e28ba-2fa1-11d2-883f-0016d3cca427\n");
     api = new_api();
     CHECK_INT(api_auth_ensure(api, &ctl, &e), 0);
-    toks = requests("/api/auth/anonymous-token");
-    CHECK_STR(req_header(cJSON_GetArrayItem(toks, 0), "x-client-id"), known);
-    cJSON_Delete(toks);
+    sent = sent_client_id(0);
+    CHECK_STR(sent, "1b4e28ba-2fa1-11d2-883f-0016d3cca427");
+    free(sent);
     api_free(api);
 
+    /* what other skills write without uuidgen: sent as it is, kept */
     env_fresh();
-    store_write("client_id", "not-a-uuid", 10, 0600);
+    write_client_id("client-1700000000-12345\n");
     api = new_api();
     CHECK_INT(api_auth_ensure(api, &ctl, &e), 0);
+    sent = sent_client_id(0);
+    CHECK_STR(sent, "client-1700000000-12345");
+    free(sent);
     snprintf(path, sizeof path, "%s/client_id", config_dir);
     cid = read_text(path);
-    CHECK(cid && strlen(cid) == 36 && strcmp(cid, "not-a-uuid") != 0);
-    toks = requests("/api/auth/anonymous-token");
-    CHECK_STR(req_header(cJSON_GetArrayItem(toks, 0), "x-client-id"), cid);
-    cJSON_Delete(toks);
+    CHECK_STR(cid, "client-1700000000-12345\n");
     free(cid);
+    api_free(api);
+
+    /* NEMO_CLIENT_ID wins and is never written */
+    env_fresh();
+    setenv("NEMO_CLIENT_ID", "my-own-id-42", 1);
+    api = new_api();
+    CHECK_INT(api_auth_ensure(api, &ctl, &e), 0);
+    sent = sent_client_id(0);
+    CHECK_STR(sent, "my-own-id-42");
+    free(sent);
+    snprintf(path, sizeof path, "%s/client_id", config_dir);
+    CHECK(access(path, F_OK) != 0);
+    unsetenv("NEMO_CLIENT_ID");
+    api_free(api);
+}
+
+TEST(rejected_client_id_leaves_shared_file_alone)
+{
+    nemo_api *api;
+    api_ctl ctl = { 0 };
+    nemo_err e;
+    char path[512], *cid, *first, *second, *third;
+
+    env_fresh();
+    control_ok("/_control/config", "{\"client_id_uuid_only\":true,"
+               "\"token_rate_limit\":false}");
+    write_client_id("client-1700000000-12345\n");
+    api = new_api();
+    CHECK_INT(api_auth_ensure(api, &ctl, &e), 0);
+    first = sent_client_id(0);
+    second = sent_client_id(1);
+    CHECK_STR(first, "client-1700000000-12345");
+    CHECK(second && strlen(second) == 36);
+    snprintf(path, sizeof path, "%s/client_id", config_dir);
+    cid = read_text(path);
+    CHECK_STR(cid, "client-1700000000-12345\n");   /* byte for byte */
+    free(cid);
+    api_free(api);
+    /* a restarted server goes straight to its own replacement id */
+    control_ok("/_control/expire_token", "{}");
+    snprintf(path, sizeof path, "%s/token-", state_dir);
+    {
+        char cmd[700];
+
+        snprintf(cmd, sizeof cmd, "rm -f '%s'/token*.json", state_dir);
+        CHECK(system(cmd) == 0);
+    }
+    api = new_api();
+    CHECK_INT(api_auth_ensure(api, &ctl, &e), 0);
+    CHECK_INT(count("/api/auth/anonymous-token"), 3);
+    third = sent_client_id(2);
+    CHECK_STR(third, second);
+    free(first);
+    free(second);
+    free(third);
+    api_free(api);
+
+    /* an id from NEMO_CLIENT_ID that is refused is reported */
+    env_fresh();
+    control_ok("/_control/config", "{\"client_id_uuid_only\":true}");
+    setenv("NEMO_CLIENT_ID", "not-a-uuid", 1);
+    api = new_api();
+    CHECK_INT(api_auth_ensure(api, &ctl, &e), -1);
+    CHECK_CONTAINS(e.message, "NEMO_CLIENT_ID");
+    CHECK_INT(count("/api/auth/anonymous-token"), 1);
+    unsetenv("NEMO_CLIENT_ID");
+    api_free(api);
+}
+
+TEST(legacy_token_moved_once_and_unsafe_dirs_refused)
+{
+    nemo_api *api;
+    api_ctl ctl = { 0 };
+    api_auth_info ai;
+    api_credits c;
+    nemo_err e;
+    char old[700], moved[700], *txt;
+    cJSON *d;
+    char tok[256], json[600];
+
+    /* a token store left in the shared dir by an older version (the move
+     * happens once per process and state dir, at the first use of the
+     * state dir: learn the file name in a throwaway dir first) */
+    env_fresh();
+    api = new_api();
+    api_auth_describe(api, &ai);
+    api_free(api);
+    snprintf(tok, sizeof tok, "%s", strrchr(ai.store_path, '/') + 1);
+    env_fresh();
+    snprintf(old, sizeof old, "%s/%s", config_dir, tok);
+    snprintf(moved, sizeof moved, "%s/%s", state_dir, tok);
+    d = control("POST", "/_control/issue_token", "{\"credits\":42}");
+    snprintf(tok, sizeof tok, "%s",
+             cJSON_GetObjectItem(d, "token")->valuestring);
+    cJSON_Delete(d);
+    fs_mkdirs(config_dir, 0700);
+    snprintf(json, sizeof json, "{\"token\":\"%s\",\"expires_at_ms\":0,"
+             "\"base_url\":\"%s\"}", tok, backend_url);
+    write_file(old, json, 0600);
+    api = new_api();
+    CHECK_INT(api_credits_get(api, &ctl, &c, &e), 0);
+    CHECK(c.available == 42);
+    CHECK_INT(count("/api/auth/anonymous-token"), 0);
+    CHECK(access(old, F_OK) != 0);
+    txt = read_text(moved);
+    CHECK_CONTAINS(txt, tok);
+    CHECK_INT(mode_of(moved), 0600);
+    free(txt);
+    api_free(api);
+    /* one more left behind while the state dir has its own: kept, and
+     * doctor asks for it to be removed */
+    write_file(old, json, 0600);
+    {
+        char path[700];
+        FILE *f;
+
+        snprintf(path, sizeof path, "%s/doctor.txt", tmp_root);
+        f = fopen(path, "w");
+        doctor_run_skill(&test_skill, f);
+        fclose(f);
+        txt = read_text(path);
+        CHECK_CONTAINS(txt, "WARN config dir: ");
+        CHECK_CONTAINS(txt, "from an older nemo-mcp");
+        free(txt);
+    }
+    CHECK(access(old, F_OK) == 0);
+
+    /* a state dir others can write to is not trusted: a planted token is
+     * not used, nothing is written there */
+    {
+        char name[128];
+
+        snprintf(name, sizeof name, "%s", strrchr(moved, '/') + 1);
+        env_fresh();
+        snprintf(moved, sizeof moved, "%s/%s", state_dir, name);
+    }
+    fs_mkdirs(state_dir, 0700);
+    chmod(state_dir, 0777);
+    write_file(moved, json, 0600);
+    api = new_api();
+    CHECK_INT(api_credits_get(api, &ctl, &c, &e), 0);
+    CHECK(c.available == 100);                 /* a new token, not 42 */
+    CHECK_INT(count("/api/auth/anonymous-token"), 1);
+    txt = read_text(moved);
+    CHECK_STR(txt, json);                      /* not overwritten either */
+    free(txt);
+    api_free(api);
+    chmod(state_dir, 0700);
+
+    /* a config dir that is a symlink to someone else's writable dir: the
+     * client id in it is neither read nor written */
+    env_fresh();
+    {
+        char target[300];
+
+        snprintf(target, sizeof target, "%s/planted", tmp_root);
+        CHECK(mkdir(target, 0777) == 0);
+        chmod(target, 0777);
+        snprintf(old, sizeof old, "%s/client_id", target);
+        write_file(old, "planted-client-id", 0644);
+        CHECK(symlink(target, config_dir) == 0);
+    }
+    api = new_api();
+    CHECK_INT(api_auth_ensure(api, &ctl, &e), 0);
+    txt = sent_client_id(0);
+    CHECK(txt && strcmp(txt, "planted-client-id") != 0 && strlen(txt) == 36);
+    free(txt);
+    txt = read_text(old);
+    CHECK_STR(txt, "planted-client-id");
+    free(txt);
     api_free(api);
 }
 
@@ -474,31 +685,31 @@ TEST(token_near_expiry_kept_when_renewal_refused)
     api_free(api);
 }
 
-TEST(http_400_regenerates_client_id_once)
+TEST(http_400_uses_own_client_id_once)
 {
     nemo_api *api;
     api_ctl ctl = { 0 };
     nemo_err e;
-    cJSON *toks;
-    char first[64], path[512], *cid;
+    char path[512], *cid, *first, *second;
 
     env_fresh();
     control_ok("/_control/fault", "{\"kind\":\"status\",\"status\":400,"
                "\"path\":\"/api/auth/anonymous-token\",\"count\":1}");
     api = new_api();
     CHECK_INT(api_auth_ensure(api, &ctl, &e), 0);
-    toks = requests("/api/auth/anonymous-token");
-    CHECK_INT(cJSON_GetArraySize(toks), 2);
-    snprintf(first, sizeof first, "%s",
-             req_header(cJSON_GetArrayItem(toks, 0), "x-client-id"));
+    CHECK_INT(count("/api/auth/anonymous-token"), 2);
+    first = sent_client_id(0);
+    second = sent_client_id(1);
     snprintf(path, sizeof path, "%s/client_id", config_dir);
     cid = read_text(path);
-    CHECK(strcmp(first, cid) != 0);
-    CHECK_STR(req_header(cJSON_GetArrayItem(toks, 1), "x-client-id"), cid);
-    cJSON_Delete(toks);
+    /* the shared file keeps the id it was created with */
+    CHECK_STR(cid, first);
+    CHECK(strcmp(first, second) != 0);
     free(cid);
+    free(first);
+    free(second);
     api_free(api);
-    /* a backend that always says 400: regenerate once, then give up */
+    /* a backend that always says 400: one other id, then give up */
     env_fresh();
     control_ok("/_control/fault", "{\"kind\":\"status\",\"status\":400,"
                "\"path\":\"/api/auth/anonymous-token\",\"count\":9}");
@@ -624,9 +835,11 @@ TEST(session_lost_1002_recovered)
     CHECK(strcmp(sid2, s.id) != 0);
     CHECK_INT(ctl.session_reset, 1);
     CHECK_STR(ctl.new_session, sid2);
-    snprintf(path, sizeof path, "%s/session.json", config_dir);
+    snprintf(path, sizeof path, "%s/session.json", state_dir);
     saved = read_text(path);
     CHECK_CONTAINS(saved, sid2);
+    /* the account's id survives a restart (for the 2001 link) */
+    CHECK_CONTAINS(saved, "\"user_id\":\"anon_");
     CHECK_INT(mode_of(path), 0600);
     free(saved);
     CHECK_INT(api_state_get(api, &ctl, sid2, &state, &e), 0);
@@ -688,8 +901,19 @@ TEST(backend_errors_become_typed_errors)
                "\"path\":\"/api/credits\"}");
     CHECK_INT(api_credits_get(api, &ctl, &c, &e), -1);
     CHECK_INT(e.kind, NEMO_E_CREDITS);
-    CHECK(strncmp(e.bind_id, "bind_", 5) == 0);
-    CHECK_CONTAINS(e.link, "?bind=bind_");
+    /* no link from the backend: built on the web base for the anonymous
+     * user_id the token answer gave */
+    CHECK(e.bind_id[0] == '\0');
+    CHECK(strncmp(e.link, "https://nemovideo.com/register?bind=anon_",
+                  41) == 0);
+    CHECK_CONTAINS(e.message, e.link);
+    /* the older backend shape: its own link wins */
+    control_ok("/_control/config", "{\"credits_error_link\":true}");
+    control_ok("/_control/fault", "{\"kind\":\"code\",\"code\":2001,"
+               "\"path\":\"/api/credits\"}");
+    CHECK_INT(api_credits_get(api, &ctl, &c, &e), -1);
+    CHECK(strncmp(e.bind_id, "anon_", 5) == 0);
+    CHECK_CONTAINS(e.link, "www.nemovideo.ai/register?bind=anon_");
     CHECK_CONTAINS(e.message, e.link);
 
     control_ok("/_control/fault", "{\"kind\":\"status\",\"status\":402,"
@@ -1048,7 +1272,9 @@ TEST(doctor_report)
     CHECK_INT(rc, 0);
     txt = read_text(path);
     CHECK_CONTAINS(txt, "OK   config dir: ");
-    CHECK_CONTAINS(txt, "(mode 0700, writable)");
+    CHECK_CONTAINS(txt, "OK   state dir: ");
+    CHECK_CONTAINS(txt, "OK   web URL: https://nemovideo.com");
+    CHECK_CONTAINS(txt, "OK   account: anon_");
     CHECK_CONTAINS(txt, "OK   token: new anonymous token, saved, expires ");
     CHECK_CONTAINS(txt, "(in 6d 23h)");
     CHECK_CONTAINS(txt, "OK   client id: ");
@@ -1085,7 +1311,217 @@ TEST(doctor_report)
     txt = read_text(path);
     CHECK_CONTAINS(txt, "FAIL base URL: ");
     free(txt);
+    /* the ecosystem's names: NEMO_API_URL before NEMO_API_BASE; a remote
+     * plain-http web URL is refused like the API base */
+    setenv("NEMO_API_URL", "http://127.0.0.1:1", 1);
+    setenv("NEMO_WEB_URL", "http://127.0.0.1:2/", 1);
+    chmod(state_dir, 0770);
+    f = fopen(path, "w");
+    rc = doctor_run_skill(NULL, f);
+    fclose(f);
+    txt = read_text(path);
+    CHECK_CONTAINS(txt, "base URL: http://127.0.0.1:1 (from NEMO_API_URL)");
+    CHECK_CONTAINS(txt, "web URL: http://127.0.0.1:2 (from NEMO_WEB_URL");
+    /* a refused state dir: said why, and that nothing is saved */
+    CHECK_CONTAINS(txt, "WARN state dir: not used: ");
+    CHECK_CONTAINS(txt, "writable by its group");
+    free(txt);
+    chmod(state_dir, 0700);
+    setenv("NEMO_WEB_URL", "http://example.com", 1);
+    f = fopen(path, "w");
+    rc = doctor_run_skill(NULL, f);
+    fclose(f);
+    CHECK_INT(rc, 1);
+    txt = read_text(path);
+    CHECK_CONTAINS(txt, "Web URL from NEMO_WEB_URL");
+    free(txt);
+    unsetenv("NEMO_API_URL");
+    unsetenv("NEMO_WEB_URL");
     unlink(path);
+}
+
+/* ---- pure parsers of backend answers ---- */
+
+static int token_parse(const char *json, long long now, api_token *t)
+{
+    cJSON *d = cJSON_Parse(json);
+    nemo_err e;
+    int rc;
+
+    err_clear(&e);
+    rc = auth_token_parse(d, now, t, &e);
+    cJSON_Delete(d);
+    return rc;
+}
+
+TEST(token_answer_parse)
+{
+    const long long now = 1764633600000LL;   /* 2025-12-02T00:00:00Z */
+    const long long week = 7LL * 24 * 3600 * 1000;
+    api_token t;
+
+    /* the documented shape */
+    CHECK_INT(token_parse("{\"token\":\"nmv_usr_abc\",\"user_id\":"
+                          "\"anon_123\",\"credits\":100,\"expires_at\":"
+                          "\"2025-12-09T00:00:00Z\"}", now, &t), 0);
+    CHECK_STR(t.token, "nmv_usr_abc");
+    CHECK_STR(t.user_id, "anon_123");
+    CHECK(t.expires_ms == now + week);
+    /* offsets and fractions */
+    CHECK_INT(token_parse("{\"token\":\"x\",\"expires_at\":"
+                          "\"2025-12-09T02:00:00.5+02:00\"}", now, &t), 0);
+    CHECK(t.expires_ms == now + week);
+    /* the older shape: seconds since the epoch, or expires_in */
+    CHECK_INT(token_parse("{\"token\":\"x\",\"expires_at\":1765238400}",
+                          now, &t), 0);
+    CHECK(t.expires_ms == now + week);
+    CHECK_INT(token_parse("{\"token\":\"x\",\"expires_in\":604800}", now,
+                          &t), 0);
+    CHECK(t.expires_ms == now + week);
+    /* nothing said: the documented 7 days */
+    CHECK_INT(token_parse("{\"token\":\"x\"}", now, &t), 0);
+    CHECK(t.expires_ms == now + week);
+    CHECK_STR(t.user_id, "");
+    /* absurd numbers mean "unknown" (0), never "expired": no refresh storm
+     * and no undefined float-to-integer conversion */
+    CHECK_INT(token_parse("{\"token\":\"x\",\"expires_in\":1e300}", now,
+                          &t), 0);
+    CHECK(t.expires_ms == 0);
+    CHECK_INT(token_parse("{\"token\":\"x\",\"expires_in\":-5}", now, &t),
+              0);
+    CHECK(t.expires_ms == 0);
+    CHECK_INT(token_parse("{\"token\":\"x\",\"expires_at\":1e19}", now,
+                          &t), 0);
+    CHECK(t.expires_ms == 0);
+    CHECK_INT(token_parse("{\"token\":\"x\",\"expires_at\":"
+                          "\"2001-01-01T00:00:00Z\"}", now, &t), 0);
+    CHECK(t.expires_ms == 0);       /* in the past: a skewed clock */
+    CHECK_INT(token_parse("{\"token\":\"x\",\"expires_at\":"
+                          "\"99999999999-01-01T00:00:00Z\"}", now, &t), 0);
+    CHECK(t.expires_ms == 0);
+    CHECK_INT(token_parse("{\"token\":\"x\",\"expires_at\":\"soon\"}",
+                          now, &t), 0);
+    CHECK(t.expires_ms == 0);
+    /* a user id that could not go into a link is dropped */
+    CHECK_INT(token_parse("{\"token\":\"x\",\"user_id\":\"a b&c\"}", now,
+                          &t), 0);
+    CHECK_STR(t.user_id, "");
+    /* no token */
+    CHECK_INT(token_parse("{\"user_id\":\"anon_1\"}", now, &t), -1);
+    CHECK_INT(token_parse("{\"token\":\"\"}", now, &t), -1);
+    CHECK_INT(token_parse("[]", now, &t), -1);
+}
+
+TEST(session_and_claim_answers_parse)
+{
+    api_session s;
+    nemo_err e;
+    cJSON *d;
+    char ct[64];
+    long long exp;
+
+    err_clear(&e);
+    d = cJSON_Parse("{\"task_id\":\"task_1\",\"session_id\":\"s1\","
+                    "\"user_id\":\"anon_9\"}");
+    CHECK_INT(api_session_parse(d, &s, &e), 0);
+    CHECK_STR(s.id, "s1");
+    CHECK_STR(s.task_id, "task_1");
+    CHECK_STR(s.user_id, "anon_9");
+    cJSON_Delete(d);
+    d = cJSON_Parse("{\"sessionId\":552979870602441,\"taskId\":\"t\"}");
+    CHECK_INT(api_session_parse(d, &s, &e), 0);
+    CHECK_STR(s.id, "552979870602441");
+    CHECK_STR(s.user_id, "");
+    cJSON_Delete(d);
+    /* a number a double cannot hold exactly is no id (digits would be
+     * lost), nor is an absurd one */
+    d = cJSON_Parse("{\"session_id\":5529798706024415232}");
+    CHECK_INT(api_session_parse(d, &s, &e), -1);
+    cJSON_Delete(d);
+    d = cJSON_Parse("{\"session_id\":1e300}");
+    CHECK_INT(api_session_parse(d, &s, &e), -1);
+    cJSON_Delete(d);
+    d = cJSON_Parse("{\"task_id\":\"t\"}");
+    CHECK_INT(api_session_parse(d, &s, &e), -1);
+    CHECK_INT(e.kind, NEMO_E_PROTOCOL);
+    cJSON_Delete(d);
+
+    d = cJSON_Parse("{\"claim_token\":\"clm_abc\",\"expires_in\":604800}");
+    CHECK_INT(api_claim_parse(d, 1000, ct, sizeof ct, &exp, &e), 0);
+    CHECK_STR(ct, "clm_abc");
+    CHECK(exp == 1000 + 604800000LL);
+    cJSON_Delete(d);
+    d = cJSON_Parse("{\"claim_token\":\"clm_abc\",\"expires_in\":1e300}");
+    CHECK_INT(api_claim_parse(d, 1000, ct, sizeof ct, &exp, &e), 0);
+    CHECK(exp == 0);
+    cJSON_Delete(d);
+    /* nothing that could break out of the link's query */
+    d = cJSON_Parse("{\"claim_token\":\"clm&token=x\"}");
+    CHECK_INT(api_claim_parse(d, 1000, ct, sizeof ct, &exp, &e), -1);
+    cJSON_Delete(d);
+    d = cJSON_Parse("{\"expires_in\":5}");
+    CHECK_INT(api_claim_parse(d, 1000, ct, sizeof ct, &exp, &e), -1);
+    cJSON_Delete(d);
+}
+
+TEST(placeholder_token_counts_as_unset)
+{
+    char out[64];
+
+    setenv("NEMO_TOKEN", "${user_config.nemo_token}", 1);
+    CHECK_INT(api_env_token(out, sizeof out), 0);
+    CHECK_STR(out, "");
+    setenv("NEMO_TOKEN", "  ", 1);
+    CHECK_INT(api_env_token(out, sizeof out), 0);
+    setenv("NEMO_TOKEN", " real-token ", 1);
+    CHECK_INT(api_env_token(out, sizeof out), 1);
+    CHECK_STR(out, "real-token");
+    unsetenv("NEMO_TOKEN");
+    CHECK_INT(api_env_token(out, sizeof out), 0);
+}
+
+TEST(claim_link_cached_and_never_fatal)
+{
+    nemo_api *api;
+    api_ctl ctl = { 0 };
+    api_session s;
+    nemo_err e;
+    char url[1024], url2[1024];
+    cJSON *claims;
+
+    env_fresh();
+    setenv("NEMO_WEB_URL", "https://web.example/", 1);
+    api = new_api();
+    CHECK_INT(api_session_current(api, &ctl, NULL, &s, &e), 0);
+    CHECK_INT(api_claim_url(api, &ctl, s.id, NULL, url, sizeof url), 0);
+    CHECK(strncmp(url, "https://web.example/workspace/claim?ct=clm_", 43) == 0);
+    /* cached per session: no second request */
+    CHECK_INT(api_claim_url(api, &ctl, s.id, NULL, url2, sizeof url2), 0);
+    CHECK_STR(url2, url);
+    claims = requests("/api/auth/claim-token");
+    CHECK_INT(cJSON_GetArraySize(claims), 1);
+    {
+        const cJSON *j = cJSON_GetObjectItem(cJSON_GetArrayItem(claims, 0),
+                                             "json");
+        const cJSON *task = cJSON_GetObjectItem(j, "task_id");
+        const cJSON *sess = cJSON_GetObjectItem(j, "session_id");
+
+        CHECK(cJSON_IsString(task) && strcmp(task->valuestring,
+                                             s.task_id) == 0);
+        CHECK(cJSON_IsString(sess) && strcmp(sess->valuestring, s.id) == 0);
+    }
+    cJSON_Delete(claims);
+    /* a failing claim request is no error, just no link */
+    control_ok("/_control/fault", "{\"kind\":\"status\",\"status\":500,"
+               "\"path\":\"/api/auth/claim-token\",\"count\":9}");
+    CHECK_INT(api_claim_url(api, &ctl, "other-session", "task_x", url,
+                            sizeof url), -1);
+    /* a session whose task is unknown gets none, without a request */
+    CHECK_INT(api_claim_url(api, &ctl, "unknown-session", NULL, url,
+                            sizeof url), -1);
+    control_ok("/_control/fault/clear", "{}");
+    unsetenv("NEMO_WEB_URL");
+    api_free(api);
 }
 
 int main(void)
@@ -1099,19 +1535,24 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     http_global_init();
     RUN(language_detection);
+    RUN(token_answer_parse);
+    RUN(session_and_claim_answers_parse);
+    RUN(placeholder_token_counts_as_unset);
     if (backend_start() != 0) {
         printf("not ok reference_backend_started\n");
         return 1;
     }
     RUN(base_url_policy);
     RUN(anonymous_token_acquired_stored_and_reused);
-    RUN(existing_client_id_is_reused_and_bad_one_replaced);
+    RUN(shared_client_id_is_read_trimmed_and_never_rewritten);
+    RUN(rejected_client_id_leaves_shared_file_alone);
+    RUN(legacy_token_moved_once_and_unsafe_dirs_refused);
     RUN(env_token_wins_and_is_not_stored);
     RUN(expired_token_refreshed_exactly_once);
     RUN(refresh_adopts_token_another_process_stored);
     RUN(refresh_rate_limited_is_explained);
     RUN(token_near_expiry_kept_when_renewal_refused);
-    RUN(http_400_regenerates_client_id_once);
+    RUN(http_400_uses_own_client_id_once);
     RUN(two_processes_share_one_token);
     RUN(session_current_language_and_restart);
     RUN(session_lost_1002_recovered);
@@ -1124,6 +1565,7 @@ int main(void)
     RUN(attribution_headers_on_every_request);
     RUN(token_never_printed);
     RUN(doctor_report);
+    RUN(claim_link_cached_and_never_fatal);
     backend_stop();
     if (tmp_root[0])
         nftw(tmp_root, rm_entry, 8, FTW_DEPTH | FTW_PHYS);

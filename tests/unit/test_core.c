@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -15,6 +16,23 @@
 #include "nemo/result.h"
 #include "nemo/store.h"
 #include "unit.h"
+
+TEST(buf_base64_pads)
+{
+    static const struct { const char *in, *out; } cases[] = {
+        { "", "" }, { "M", "TQ==" }, { "Ma", "TWE=" }, { "Man", "TWFu" },
+        { "<svg/>", "PHN2Zy8+" }, { "\xff\xfe\xfd\xfc", "//79/A==" },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        nemo_buf b = NEMO_BUF_INIT;
+
+        CHECK_INT(buf_base64(&b, cases[i].in, strlen(cases[i].in)), 0);
+        CHECK_STR(buf_str(&b), cases[i].out);
+        buf_free(&b);
+    }
+}
 
 TEST(buf_grows_and_consumes)
 {
@@ -38,21 +56,92 @@ TEST(buf_grows_and_consumes)
     buf_free(&b);
 }
 
+static void vformat(char *out, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_vformat(out, cap, fmt, ap);
+    va_end(ap);
+}
+
 TEST(log_redacts_secrets)
 {
-    char line[128];
+    char line[128], cut[40], big[3000], shown[64];
+    cJSON *j;
+    char *r;
 
-    log_add_secret("short");  /* ignored: too short to be a token */
+    /* a short secret counts too, but only as a whole token */
+    log_add_secret("short");
     log_add_secret("tok_abcdefghijklmnop");
-    snprintf(line, sizeof line, "Bearer tok_abcdefghijklmnop and short");
+    snprintf(line, sizeof line, "Bearer tok_abcdefghijklmnop and short, "
+             "shortcut=short");
     log_redact(line, sizeof line);
-    CHECK_STR(line, "Bearer [redacted] and short");
+    CHECK_STR(line, "Bearer [redacted] and [redacted], shortcut=[redacted]");
     CHECK(log_contains_secret("x tok_abcdefghijklmnop y"));
+    CHECK(log_contains_secret("xtok_abcdefghijklmnopy"));  /* long: anywhere */
     CHECK(!log_contains_secret("nothing here"));
-    /* No room to expand: masked in place, never left readable. */
+    CHECK(!log_contains_secret("shortcut"));
+    /* a one-character token */
+    log_add_secret("Q");
+    r = log_redact_dup("token=Q; QQ and Q");
+    CHECK_STR(r, "token=[redacted]; QQ and [redacted]");
+    free(r);
+    /* No room to expand: cut, never left readable. */
     char tight[30] = "tok_abcdefghijklmnop";
     log_redact(tight, 21);
     CHECK(strstr(tight, "tok_abc") == NULL);
+    /* Redacted before it is cut: a secret straddling the cut leaves no
+     * prefix behind (it used to leave "tok_abcdefg"). */
+    vformat(cut, sizeof cut, "%s%s", "0123456789012345678901234567890",
+            "tok_abcdefghijklmnop");
+    CHECK(strstr(cut, "tok_") == NULL);
+    memset(big, 'a', sizeof big);
+    big[sizeof big - 1] = '\0';
+    memcpy(big + 2040, " tok_abcdefghijklmnop", 21);
+    vformat(line, sizeof line, "%s", big);
+    CHECK(strstr(line, "tok_") == NULL);
+    /* JSON trees: tool results and journal records */
+    j = cJSON_Parse("{\"a\":[\"x tok_abcdefghijklmnop\",{\"b\":\"short\"}],"
+                    "\"c\":\"fine\"}");
+    log_redact_json(j);
+    r = cJSON_PrintUnformatted(j);
+    CHECK_STR(r, "{\"a\":[\"x [redacted]\",{\"b\":\"[redacted]\"}],"
+                 "\"c\":\"fine\"}");
+    free(r);
+    cJSON_Delete(j);
+    log_free_secrets();
+    log_add_secret("tok_abcdefghijklmnop");   /* later tests rely on it */
+    /* control characters from the backend are shown, not obeyed */
+    log_escape(shown, sizeof shown, "a\x1b[2Jb\nFAKE\x7f \xc2\x9b \xff ok \xc3\xa9");
+    CHECK_STR(shown, "a\\x1b[2Jb\\x0aFAKE\\x7f \\xc2\\x9b \\xff ok \xc3\xa9");
+}
+
+TEST(store_refuses_unsafe_dirs)
+{
+    char dir[] = "/tmp/nemo-unsafe-XXXXXX", why[256], out[512], link[600];
+
+    CHECK(mkdtemp(dir) != NULL);
+    CHECK_INT(store_dir_check(dir, why, sizeof why), 0);
+    chmod(dir, 0775);
+    CHECK_INT(store_dir_check(dir, why, sizeof why), -1);
+    CHECK_CONTAINS(why, "writable by its group");
+    chmod(dir, 0757);
+    CHECK_INT(store_dir_check(dir, why, sizeof why), -1);
+    CHECK_CONTAINS(why, "writable by everyone");
+    /* a symlink is judged by what it points to */
+    snprintf(link, sizeof link, "%s-link", dir);
+    CHECK(symlink(dir, link) == 0);
+    setenv("NEMO_STATE_DIR", link, 1);
+    CHECK(store_dir(out, sizeof out) != 0);
+    CHECK(store_write("x.json", "{}", 2, 0600) != 0);
+    chmod(dir, 0700);
+    CHECK(store_dir(out, sizeof out) == 0);
+    CHECK(store_write("x.json", "{}", 2, 0600) == 0);
+    /* "/" belongs to root: refused for any other user */
+    if (geteuid() != 0)
+        CHECK_INT(store_dir_check("/", why, sizeof why), -1);
+    unlink(link);
 }
 
 TEST(log_levels_parse)
@@ -72,6 +161,7 @@ static void use_tmp_config(void)
     snprintf(tmpdir, sizeof tmpdir, "/tmp/nemo-unit-XXXXXX");
     CHECK(mkdtemp(tmpdir) != NULL);
     strcat(tmpdir, "/cfg/nested");
+    setenv("NEMO_STATE_DIR", tmpdir, 1);
     setenv("NEMO_CONFIG_DIR", tmpdir, 1);
 }
 
@@ -197,8 +287,10 @@ int main(void)
 {
     log_set_level(NLOG_ERROR);
     RUN(buf_grows_and_consumes);
+    RUN(buf_base64_pads);
     RUN(num_conversion_is_range_checked);
     RUN(log_redacts_secrets);
+    RUN(store_refuses_unsafe_dirs);
     RUN(log_levels_parse);
     RUN(store_atomic_write_and_modes);
     RUN(store_lock_excludes);

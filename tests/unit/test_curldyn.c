@@ -464,6 +464,7 @@ int main(void)
     }
     snprintf(cfg, sizeof cfg, "%s/config", tmp_root);
     setenv("NEMO_CONFIG_DIR", cfg, 1);
+    setenv("NEMO_STATE_DIR", cfg, 1);
     unsetenv("NEMO_TOKEN");
     unsetenv("NEMO_SKILL_FILE");
     /* Children first: this process has not touched libcurl yet. */

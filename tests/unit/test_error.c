@@ -148,6 +148,17 @@ TEST(envelope_success_and_errors)
     /* empty 2xx body */
     CHECK_INT(api_envelope_parse(204, "", 0, &d, &e), 0);
     CHECK(d == NULL);
+
+    /* a code no long can hold is an error, not a cast (UBSan-checked) */
+    CHECK_INT(api_envelope_parse(200, "{\"code\":1e19}", 13, &d, &e), -1);
+    CHECK(d == NULL);
+    CHECK_INT(e.code, -1);
+    CHECK_INT(e.kind, NEMO_E_BACKEND);
+    /* a numeric bind id a double cannot hold exactly is not used */
+    CHECK_INT(api_envelope_parse(200, "{\"code\":2001,\"data\":{\"bind_id\":"
+                                 "1e300}}", 38, &d, &e), -1);
+    CHECK_INT(e.kind, NEMO_E_CREDITS);
+    CHECK_STR(e.bind_id, "");
 }
 
 TEST(envelope_non_json_bodies)

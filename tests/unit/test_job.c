@@ -66,6 +66,7 @@ static void fresh_config(void)
 
     CHECK(mkdtemp(dir) != NULL);
     setenv("NEMO_CONFIG_DIR", dir, 1);
+    setenv("NEMO_STATE_DIR", dir, 1);
 }
 
 struct sink_log {

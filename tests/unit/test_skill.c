@@ -440,6 +440,7 @@ TEST(platform_from_path)
 
     snprintf(home, sizeof home, "%s", in_tmp("home"));
     unsetenv("NEMO_SKILL_PLATFORM");
+    unsetenv("SKILL_SOURCE");
     mkdirs(in_tmp("home/.clawhub/skills/nemo"));
     mkdirs(in_tmp("home/.clawhub-old/skills/nemo"));
     mkdirs(in_tmp("home/.cursor/skills/nemo"));
@@ -490,6 +491,18 @@ TEST(platform_from_path)
     symlink(in_tmp("disk2/clawhub"), in_tmp("home2/.clawhub"));
     CHECK_STR(skill_platform_for_path(in_tmp("disk2/clawhub/skills/s"),
                                       in_tmp("home2")), "clawhub");
+    /* the ecosystem's other install places */
+    mkdirs(in_tmp("home/.openclaw/skills/nemo"));
+    mkdirs(in_tmp("home/.claude/skills/nemo"));
+    mkdirs(in_tmp("home/.claude/other"));
+    CHECK_STR(skill_platform_for_path(
+                  in_tmp("home/.openclaw/skills/nemo/SKILL.md"), home),
+              "openclaw");
+    CHECK_STR(skill_platform_for_path(
+                  in_tmp("home/.claude/skills/nemo/SKILL.md"), home),
+              "claude_code");
+    CHECK_STR(skill_platform_for_path(in_tmp("home/.claude/other/x"), home),
+              "unknown");
     CHECK_STR(skill_platform_for_path(NULL, home), "unknown");
     CHECK_STR(skill_platform_for_path("", home), "unknown");
     CHECK_STR(skill_platform_for_path("relative/x", "not-absolute"),
@@ -516,6 +529,15 @@ TEST(platform_override)
     CHECK(!strpbrk(last_warn, "\r\n"));
     setenv("NEMO_SKILL_PLATFORM", "waytoolongplatformnamethatexceeds31", 1);
     CHECK_STR(skill_platform_for_path("/x", "/home/x"), "unknown");
+    /* SKILL_SOURCE (the ecosystem's name) comes first */
+    setenv("NEMO_SKILL_PLATFORM", "ours", 1);
+    setenv("SKILL_SOURCE", "openclaw", 1);
+    CHECK_STR(skill_platform_for_path(
+                  in_tmp("home/.cursor/skills/nemo/SKILL.md"),
+                  in_tmp("home")), "openclaw");
+    setenv("SKILL_SOURCE", "Bad Value", 1);
+    CHECK_STR(skill_platform_for_path("/x", "/home/x"), "ours");
+    unsetenv("SKILL_SOURCE");
     unsetenv("NEMO_SKILL_PLATFORM");
 
     /* skill_load_file derives the platform from where SKILL.md lives */

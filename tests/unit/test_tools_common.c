@@ -519,6 +519,7 @@ TEST(job_reports)
 
     CHECK(mkdtemp(dir) != NULL);
     setenv("NEMO_CONFIG_DIR", dir, 1);
+    setenv("NEMO_STATE_DIR", dir, 1);
     t = job_table_new();
     memset(&spec, 0, sizeof spec);
     memset(&out, 0, sizeof out);
