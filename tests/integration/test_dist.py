@@ -5,8 +5,9 @@ its users meet it:
   .mcpb       the official @anthropic-ai/mcpb CLI validates the manifest and
               unpacks the bundle; the unpacked binary answers a handshake
               and tools/list, and attributes requests with its SKILL.md
-  skill       installed under ~/.openclaw/skills, ~/.clawhub/skills and
-              ~/.cursor/skills of a temporary HOME: doctor and the headers
+  skill       installed under ~/.openclaw/skills, ~/.clawhub/skills,
+              ~/.cursor/skills and ~/.claude/skills of a temporary HOME:
+              doctor and the headers
               the reference backend logs name the right platform
   .deb        dpkg-deb metadata, then dpkg -x into a temporary root and run
   server.json valid against the MCP Registry schema 2025-12-11 (Ajv), one
@@ -228,7 +229,8 @@ class Skill(Backend):
     # install dir under $HOME -> the platform the binary must report
     PLACES = [(".openclaw/skills/nemo-mcp", "openclaw"),
               (".clawhub/skills/nemo-mcp", "clawhub"),
-              (".cursor/skills/nemo-mcp", "cursor")]
+              (".cursor/skills/nemo-mcp", "cursor"),
+              (".claude/skills/nemo-mcp", "claude_code")]
 
     def test_frontmatter_has_the_ecosystem_shape(self):
         import yaml
