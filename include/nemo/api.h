@@ -131,6 +131,17 @@ int api_credits_get(nemo_api *api, api_ctl *ctl, api_credits *out,
 int api_state_get(nemo_api *api, api_ctl *ctl, const char *sid,
                   cJSON **state, nemo_err *err);
 
+/* The canvas of data.state.canvas_config ("canvas config: size, ratio"
+ * in the skill; its fields are not documented, so the usual spellings are
+ * read: width/height, size {width,height} or "1920x1080", ratio /
+ * aspect_ratio as "16:9" or a number). */
+typedef struct api_canvas {
+    long long width, height;   /* pixels; -1 unknown */
+    char ratio[48];            /* "16:9"; "" unknown */
+} api_canvas;
+/* Pure: 1 with *out when the state names a size or a ratio, else 0. */
+int state_canvas_parse(const cJSON *state, api_canvas *out);
+
 /* ---- upload (api/upload.c) ---- */
 /* One local file, already checked by filecheck and still open: exactly
  * its first `bytes` bytes are sent from fd (never re-opened by path), and
@@ -149,21 +160,63 @@ int api_upload_urls(nemo_api *api, api_ctl *ctl, const char *sid,
                     const char *const *urls, size_t n, cJSON **data,
                     nemo_err *err);
 
-/* ---- render + download (api/render.c) ---- */
+/* The upload answer, parsed (api/upload_answer.c). NemoVideo documents
+ * data.files[{filename, file_type, cdn_url, duration, width, height}] and
+ * session_state_applied; older answers said name/type/url/file_id. */
+#define API_UPLOAD_FILES_MAX 64
+typedef struct api_upload_item {
+    char name[256];          /* filename | name; "" when not given */
+    char type[32];           /* file_type | type */
+    char url[2048];          /* cdn_url | url */
+    long long duration_ms;   /* duration (seconds) * 1000; -1 unknown */
+    long long width, height; /* pixels; -1 unknown */
+} api_upload_item;
+typedef struct api_upload_answer {
+    api_upload_item *items;  /* owned; one per file the answer lists */
+    size_t n;
+    int state_applied;       /* session_state_applied: 1, 0, -1 unknown */
+} api_upload_answer;
+/* The idx-th per-file object of an answer (data.files[idx], or the other
+ * list names servers use, or data itself for idx 0); NULL when none. */
+const cJSON *upload_answer_item(const cJSON *data, int idx);
+/* Pure: 0 and *out (free with upload_answer_free), or -1 with err for an
+ * answer that is not an object or list. Absurd numbers are left out. */
+int upload_answer_parse(const cJSON *data, api_upload_answer *out,
+                        nemo_err *err);
+void upload_answer_free(api_upload_answer *a);
+
+/* ---- render + download (api/render.c, api/render_parse.c) ---- */
+#define API_RENDER_ID_MAX 128
 typedef struct api_render_status {
-    char status[32];        /* queued | rendering | completed | failed | ... */
-    double progress;        /* 0..100, -1 unknown */
-    char url[2048];         /* output.url when completed */
+    char status[32];        /* queued | rendering | completed | failed |
+                             * cancelled | unknown | the backend's word */
+    double progress;        /* 0..100, -1 unknown (never NaN) */
+    char url[2048];         /* output.url when completed, "" when none */
     long long bytes;        /* output.size when reported, else -1 */
     char message[256];      /* failure reason when failed */
 } api_render_status;
+typedef struct api_render_start_info {
+    char render_id[API_RENDER_ID_MAX]; /* the id to poll; "" = the one sent */
+} api_render_start_info;
+/* Pure parsers of the backend's answers (the envelope's data, or the bare
+ * answer when it has no envelope). 0 and *out, or -1 with err. */
+int render_start_parse(const cJSON *answer, api_render_start_info *out,
+                       nemo_err *err);
+int render_status_parse(const cJSON *answer, api_render_status *out,
+                        nemo_err *err);
 /* Starts a render of draft; render_id ("render_<ms>") is chosen by the
- * caller so it can be journalled before the request is sent. */
+ * caller so it can be journalled before the request is sent. info (may be
+ * NULL) gets what the answer says, such as the id to poll. */
 int api_render_start(nemo_api *api, api_ctl *ctl, const char *sid,
                      const char *render_id, const cJSON *draft,
-                     const char *format, const char *quality, nemo_err *err);
+                     const char *format, const char *quality,
+                     api_render_start_info *info, nemo_err *err);
 int api_render_status_get(nemo_api *api, api_ctl *ctl, const char *render_id,
                           api_render_status *out, nemo_err *err);
+/* The documented fallback for a completed render without output.url:
+ * <api>/api/render/proxy/<id>/download (same origin: sent with auth). */
+int api_render_download_url(const nemo_api *api, const char *render_id,
+                            char *out, size_t n, nemo_err *err);
 /* A download of a finished render (or any backend-given link). */
 typedef struct api_download_req {
     const char *url;
@@ -225,6 +278,12 @@ typedef struct api_turn {
     char last_tool[64];     /* last function call name */
     int heartbeats;
     long long elapsed_ms;
+    /* Set when the call failed after the request reached the agent (the
+     * stream dropped, timed out, or sent only heartbeats for
+     * NEMO_SSE_IDLE_MS): the turn may still finish on the backend, so the
+     * caller reads the state instead of sending the prompt again. */
+    int interrupted;
+    int noise_dropped;      /* a trailing "temporary issue" was cut */
     /* The turn ended waiting for the person: the agent's questions (at
      * least one; a turn that waits without an ask_question call gets its
      * reply as the one question). */
@@ -232,7 +291,9 @@ typedef struct api_turn {
     adk_questions questions;
 } api_turn;
 void api_turn_free(api_turn *t);
-/* POST /run_sse and read the stream to its end (cap 15 minutes). Progress
+/* POST /run_sse and read the stream to its end (cap 15 minutes; only
+ * heartbeats for NEMO_SSE_IDLE_MS, default 10 minutes, is a timeout too).
+ * Progress
  * messages: "thinking", "running add_bgm", "still working, 2m10s". An ADK
  * error event fails the call (NEMO_E_BACKEND with its message). */
 int api_agent_turn(nemo_api *api, api_ctl *ctl, const char *sid,

@@ -3,9 +3,12 @@
  * A turn spends credits, so it is never retried blindly. The one retry is
  * after a 1002 envelope (session not found): the backend answered before
  * the agent saw the message, so resending on a new session is safe. A
- * stream that stops early is reported as interrupted, with whatever text
- * arrived, and left to the caller (who can read the state to see what the
- * agent managed to do). */
+ * stream that stops early, or that sends nothing but heartbeats for
+ * NEMO_SSE_IDLE_MS (the skill: "10 min heartbeats-only -> assume
+ * timeout"), is reported with out->interrupted set and left to the caller,
+ * who reads the state to see what the agent managed to do. A trailing
+ * "I encountered a temporary issue" after a normal reply is dropped (the
+ * phrase table is in noise.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,11 +17,14 @@
 #include "nemo/adk.h"
 #include "nemo/clock.h"
 #include "nemo/log.h"
+#include "nemo/noise.h"
 #include "nemo/sse.h"
 
 #define AGENT_APP "nemo_agent"
 #define AGENT_USER "me"
 #define AGENT_CAP_MS (15LL * 60 * 1000)   /* the seeds' stream limit */
+/* The skill: "10 min heartbeats-only -> assume timeout". */
+#define AGENT_IDLE_MS (10LL * 60 * 1000)
 
 typedef struct agent_stream {
     sse_parser *sse;
@@ -26,11 +32,23 @@ typedef struct agent_stream {
     nemo_cancel *cancel;
     long long bytes;      /* stream bytes received */
     int too_long;         /* the SSE line cap was hit */
+    long long idle_ms;    /* NEMO_SSE_IDLE_MS */
+    long long last_news;  /* mono ms of the last event that was not a
+                           * heartbeat (or of the start) */
+    int idle;             /* only heartbeats for idle_ms: stopped */
 } agent_stream;
+
+/* Anything but a heartbeat is news that the agent is working. */
+static void agent_note(agent_stream *a, int beats_before)
+{
+    if (a->adk.heartbeats == beats_before)
+        a->last_news = clock_mono_ms();
+}
 
 static int agent_on_event(void *ctx, const sse_event *ev)
 {
     agent_stream *a = ctx;
+    int beats = a->adk.heartbeats, rc;
 
     /* Some servers name the event instead of (or besides) using ADK's
      * errorMessage field: an "error" event whose data is plain text. */
@@ -46,7 +64,9 @@ static int agent_on_event(void *ctx, const sse_event *ev)
         adk_heartbeat(&a->adk);
         return 0;
     }
-    return adk_event(&a->adk, ev->data, ev->data_len) ? 1 : 0;
+    rc = adk_event(&a->adk, ev->data, ev->data_len) ? 1 : 0;
+    agent_note(a, beats);
+    return rc;
 }
 
 static int agent_on_comment(void *ctx, const char *text, size_t n)
@@ -68,6 +88,10 @@ static int agent_on_data(void *ctx, const char *data, size_t n)
     rc = sse_feed(a->sse, data, n);
     if (rc < 0)
         a->too_long = 1;
+    if (rc == 0 && clock_mono_ms() - a->last_news >= a->idle_ms) {
+        a->idle = 1;
+        return 1;
+    }
     return rc != 0;
 }
 
@@ -78,6 +102,9 @@ static int agent_stream_init(agent_stream *a, api_ctl *ctl)
     memset(a, 0, sizeof *a);
     adk_init(&a->adk, ctl ? ctl->progress : NULL);
     a->cancel = ctl ? ctl->cancel : NULL;
+    a->idle_ms = clock_env_ms("NEMO_SSE_IDLE_MS", AGENT_IDLE_MS, 1,
+                              AGENT_CAP_MS);
+    a->last_news = clock_mono_ms();
     a->sse = sse_new(&h);
     return a->sse ? 0 : -1;
 }
@@ -128,6 +155,17 @@ static void agent_reply_question(api_turn *out)
 static void agent_fill(agent_stream *a, api_turn *out, long long started)
 {
     out->reply = adk_take_reply(&a->adk);
+    if (out->reply) {
+        size_t len = strlen(out->reply),
+               keep = noise_trim_trailing(out->reply, len);
+
+        if (keep < len) {
+            out->reply[keep] = '\0';
+            out->noise_dropped = 1;
+            LOG_INFO("agent", "dropped a trailing \"temporary issue\" "
+                     "after a normal reply");
+        }
+    }
     out->saw_text = out->reply != NULL;
     out->function_calls = a->adk.function_calls;
     snprintf(out->last_tool, sizeof out->last_tool, "%s", a->adk.last_tool);
@@ -151,6 +189,11 @@ static int agent_finish(agent_stream *a, api_ctl *ctl, int rc, api_turn *out,
 
     sse_finish(a->sse);
     agent_fill(a, out, started);
+    /* The transfer also stops when not even heartbeats arrive (libcurl's
+     * low-speed limit, set to the idle time): the same timeout. */
+    if (rc != 0 && !a->idle && !cancel_requested(ctl ? ctl->cancel : NULL)
+        && clock_mono_ms() - a->last_news >= a->idle_ms)
+        a->idle = 1;
     secs = out->elapsed_ms / 1000;
     if (a->adk.error) {
         err_set(err, NEMO_E_BACKEND, "the agent reported an error: %s",
@@ -161,6 +204,13 @@ static int agent_finish(agent_stream *a, api_ctl *ctl, int rc, api_turn *out,
         err_set(err, NEMO_E_PROTOCOL,
                 "the agent's stream sent a line longer than 4 MiB; the turn "
                 "was stopped");
+        return -1;
+    }
+    if (a->idle) {
+        out->interrupted = 1;
+        err_set(err, NEMO_E_TIMEOUT,
+                "the agent sent only heartbeats for %llds, so the turn "
+                "timed out", (a->idle_ms + 999) / 1000);
         return -1;
     }
     if (rc != 0 && cancel_requested(ctl ? ctl->cancel : NULL)) {
@@ -174,6 +224,7 @@ static int agent_finish(agent_stream *a, api_ctl *ctl, int rc, api_turn *out,
 
         if (a->bytes == 0)
             return -1;                    /* api_send's error stands */
+        out->interrupted = 1;
         snprintf(why, sizeof why, "%s",
                  err->message[0] ? err->message : "connection lost");
         if (err->kind == NEMO_E_TIMEOUT)
@@ -182,9 +233,7 @@ static int agent_finish(agent_stream *a, api_ctl *ctl, int rc, api_turn *out,
                     "the stream was closed");
         else
             err_set(err, NEMO_E_NETWORK,
-                    "the stream was interrupted after %llds (%s); the agent "
-                    "may have finished anyway: read the state before "
-                    "sending the prompt again, which spends credits", secs,
+                    "the stream was interrupted after %llds (%s)", secs,
                     why);
         return -1;
     }
@@ -192,11 +241,10 @@ static int agent_finish(agent_stream *a, api_ctl *ctl, int rc, api_turn *out,
      * final event, means the connection dropped between events. */
     if (!a->adk.turn_complete &&
         (pending || (a->adk.partial.len && !a->adk.saw_final_text))) {
+        out->interrupted = 1;
         err_set(err, NEMO_E_NETWORK,
                 "the stream was interrupted after %llds (closed before the "
-                "turn completed); the agent may have finished anyway: read "
-                "the state before sending the prompt again, which spends "
-                "credits", secs);
+                "turn completed)", secs);
         return -1;
     }
     return 0;
@@ -247,6 +295,7 @@ int api_agent_turn(nemo_api *api, api_ctl *ctl, const char *sid,
         o.on_data = agent_on_data;
         o.on_data_ctx = &a;
         o.total_timeout_ms = AGENT_CAP_MS;
+        o.low_speed_secs = (long)(a.idle_ms / 1000);
         progress_report(ctl ? ctl->progress : NULL, -1, "thinking");
         rc = api_send(api, ctl, &o, &data, err);
         cJSON_Delete(data);

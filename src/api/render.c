@@ -29,6 +29,7 @@
 
 
 #define RENDER_PATH "/api/render/proxy/lambda"
+#define RENDER_DL_PATH "/api/render/proxy"
 #define DL_TIMEOUT_MS (60LL * 60 * 1000)
 #define DL_STALL_SECS 60
 
@@ -36,14 +37,18 @@
 
 int api_render_start(nemo_api *api, api_ctl *ctl, const char *sid,
                      const char *render_id, const cJSON *draft,
-                     const char *format, const char *quality, nemo_err *err)
+                     const char *format, const char *quality,
+                     api_render_start_info *info, nemo_err *err)
 {
     cJSON *root = NULL, *out, *data = NULL;
+    api_render_start_info dummy;
     char *body = NULL;
     api_send_opts o;
     int rc = -1;
 
     err_clear(err);
+    if (info)
+        memset(info, 0, sizeof *info);
     if (!sid || !*sid || !render_id || !*render_id || !draft) {
         err_set(err, NEMO_E_INVALID, "a session, a render id and a draft "
                                      "are required to export");
@@ -67,6 +72,8 @@ int api_render_start(nemo_api *api, api_ctl *ctl, const char *sid,
     o.body_len = strlen(body);
     o.idempotent = 0;           /* a second POST would start a second job */
     rc = api_send(api, ctl, &o, &data, err);
+    if (rc == 0)
+        rc = render_start_parse(data, info ? info : &dummy, err);
 out:
     cJSON_Delete(data);
     free(body);
@@ -76,168 +83,13 @@ out:
 
 /* ---- status ---- */
 
-static const struct {
-    const char *said;
-    const char *status;
-} render_states[] = {
-    { "completed", "completed" }, { "complete", "completed" },
-    { "done", "completed" },      { "succeeded", "completed" },
-    { "success", "completed" },   { "successful", "completed" },
-    { "finished", "completed" },  { "ready", "completed" },
-    { "failed", "failed" },       { "failure", "failed" },
-    { "error", "failed" },        { "errored", "failed" },
-    { "cancelled", "cancelled" }, { "canceled", "cancelled" },
-    { "queued", "queued" },       { "pending", "queued" },
-    { "waiting", "queued" },      { "submitted", "queued" },
-    { "created", "queued" },      { "rendering", "rendering" },
-    { "processing", "rendering" }, { "running", "rendering" },
-    { "in_progress", "rendering" }, { "started", "rendering" },
-};
-
-/* The objects a status may live in: data itself, or one level down. */
-static size_t render_scopes(const cJSON *data, const cJSON **out, size_t max)
-{
-    static const char *const nested[] = { "render", "job", "result", "data",
-                                          "task", "status" };
-    size_t n = 0, i;
-
-    if (cJSON_IsObject(data))
-        out[n++] = data;
-    for (i = 0; n < max && i < sizeof nested / sizeof nested[0]; i++) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(data, nested[i]);
-
-        if (cJSON_IsObject(v))
-            out[n++] = v;
-    }
-    return n;
-}
-
-static const cJSON *render_find(const cJSON *const *scopes, size_t n,
-                                const char *const *keys)
-{
-    size_t i;
-    const char *const *k;
-
-    for (i = 0; i < n; i++)
-        for (k = keys; *k; k++) {
-            const cJSON *v = cJSON_GetObjectItemCaseSensitive(scopes[i], *k);
-
-            if (v && !cJSON_IsNull(v))
-                return v;
-        }
-    return NULL;
-}
-
-static void render_status_word(const cJSON *v, char *out, size_t n)
-{
-    size_t i;
-
-    if (!cJSON_IsString(v) || !v->valuestring[0]) {
-        out[0] = '\0';
-        return;
-    }
-    for (i = 0; i < sizeof render_states / sizeof render_states[0]; i++)
-        if (strcasecmp(v->valuestring, render_states[i].said) == 0) {
-            snprintf(out, n, "%s", render_states[i].status);
-            return;
-        }
-    snprintf(out, n, "%s", v->valuestring);
-    for (i = 0; out[i]; i++)
-        out[i] = (char)((out[i] >= 'A' && out[i] <= 'Z') ? out[i] + 32
-                                                         : out[i]);
-}
-
-/* 0..100 or 0..1 (a fraction when below 1, or exactly 1 once done), or a
- * string such as "45%". */
-static double render_progress(const cJSON *v, const char *status)
-{
-    double d;
-    char *end;
-
-    if (cJSON_IsNumber(v)) {
-        d = v->valuedouble;
-    } else if (cJSON_IsString(v)) {
-        d = strtod(v->valuestring, &end);
-        if (end == v->valuestring)
-            return -1;
-        if (*end == '%')
-            return d < 0 ? 0 : d > 100 ? 100 : d;
-    } else {
-        return strcmp(status, "completed") == 0 ? 100 : -1;
-    }
-    if (d != d || d < 0)
-        return -1;
-    if (d < 1 || (d == 1 && strcmp(status, "completed") == 0))
-        d *= 100;
-    return d > 100 ? 100 : d;
-}
-
-static void render_url(const cJSON *const *scopes, size_t n, char *out,
-                       size_t cap)
-{
-    static const char *const keys[] = { "url", "output_url", "outputUrl",
-                                        "download_url", "downloadUrl",
-                                        "video_url", "videoUrl", NULL };
-    static const char *const output[] = { "output", "outputs", NULL };
-    const cJSON *o = render_find(scopes, n, output), *v;
-
-    out[0] = '\0';
-    if (cJSON_IsArray(o))
-        o = cJSON_GetArrayItem(o, 0);
-    if (cJSON_IsString(o)) {
-        v = o;
-    } else {
-        v = cJSON_IsObject(o) ? render_find(&o, 1, keys) : NULL;
-        if (!cJSON_IsString(v))
-            v = render_find(scopes, n, keys);
-    }
-    if (cJSON_IsString(v))
-        snprintf(out, cap, "%s", v->valuestring);
-}
-
-static void render_message(const cJSON *const *scopes, size_t n, char *out,
-                           size_t cap)
-{
-    static const char *const keys[] = { "error", "errorMessage",
-                                        "error_message", "message", "reason",
-                                        "failure_reason", "failureReason",
-                                        NULL };
-    const cJSON *v = render_find(scopes, n, keys);
-
-    if (cJSON_IsObject(v))
-        v = cJSON_GetObjectItemCaseSensitive(v, "message");
-    snprintf(out, cap, "%s", cJSON_IsString(v) ? v->valuestring : "");
-}
-
-/* The output's size in bytes, when the backend says: the download stops
- * there. -1 when absent or absurd. */
-static long long render_size(const cJSON *const *scopes, size_t n)
-{
-    static const char *const keys[] = { "size", "bytes", "file_size",
-                                        "fileSize", NULL };
-    static const char *const output[] = { "output", "outputs", NULL };
-    const cJSON *o = render_find(scopes, n, output);
-
-    if (cJSON_IsArray(o))
-        o = cJSON_GetArrayItem(o, 0);
-    if (!cJSON_IsObject(o))
-        return -1;
-    return num_ll_or(render_find(&o, 1, keys), 1, 1LL << 50, -1);
-}
-
 int api_render_status_get(nemo_api *api, api_ctl *ctl, const char *render_id,
                           api_render_status *out, nemo_err *err)
 {
-    static const char *const status_keys[] = { "status", "state",
-                                               "render_status",
-                                               "renderStatus", NULL };
-    static const char *const progress_keys[] = { "progress", "percent",
-                                                 "percentage", NULL };
-    char esc[512], path[600];
-    const cJSON *scopes[8];
+    char esc[3 * API_RENDER_ID_MAX + 1], path[3 * API_RENDER_ID_MAX + 64];
     cJSON *data = NULL;
     api_send_opts o;
-    size_t n;
+    int rc;
 
     memset(out, 0, sizeof *out);
     out->progress = -1;
@@ -253,22 +105,27 @@ int api_render_status_get(nemo_api *api, api_ctl *ctl, const char *render_id,
     o.method = "GET";
     o.path = path;
     o.idempotent = 1;
+    /* Enveloped or bare: api_send hands back the data, or the whole
+     * answer when it is not an envelope. */
     if (api_send(api, ctl, &o, &data, err) != 0)
         return -1;
-    n = render_scopes(data, scopes, sizeof scopes / sizeof scopes[0]);
-    render_status_word(render_find(scopes, n, status_keys), out->status,
-                       sizeof out->status);
-    render_url(scopes, n, out->url, sizeof out->url);
-    out->bytes = render_size(scopes, n);
-    if (!out->status[0])
-        snprintf(out->status, sizeof out->status, "%s",
-                 out->url[0] ? "completed" : "unknown");
-    out->progress = render_progress(render_find(scopes, n, progress_keys),
-                                    out->status);
-    if (strcmp(out->status, "failed") == 0 ||
-        strcmp(out->status, "cancelled") == 0)
-        render_message(scopes, n, out->message, sizeof out->message);
+    rc = render_status_parse(data, out, err);
     cJSON_Delete(data);
+    return rc;
+}
+
+int api_render_download_url(const nemo_api *api, const char *render_id,
+                            char *out, size_t n, nemo_err *err)
+{
+    char esc[3 * API_RENDER_ID_MAX + 1];
+
+    if (!render_id || !*render_id ||
+        api_escape_segment(render_id, esc, sizeof esc) != 0 ||
+        (size_t)snprintf(out, n, "%s" RENDER_DL_PATH "/%s/download",
+                         api->base, esc) >= n) {
+        err_set(err, NEMO_E_INVALID, "a valid render id is required");
+        return -1;
+    }
     return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "api_internal.h"
+#include "nemo/num.h"
 
 #define CREDITS_PATH "/api/credits/balance/simple"
 
@@ -96,4 +97,108 @@ int api_state_get(nemo_api *api, api_ctl *ctl, const char *sid,
         return -1;
     }
     return 0;
+}
+
+/* ---- canvas ---- */
+
+#define CANVAS_MAX_PX 100000
+
+/* "1920x1080" (x, X or *), both sides in range. */
+static int canvas_size_text(const char *s, long long *w, long long *h)
+{
+    char *end;
+    long long a, b;
+
+    if (!s || *s < '0' || *s > '9')
+        return -1;
+    a = strtoll(s, &end, 10);
+    if (*end != 'x' && *end != 'X' && *end != '*')
+        return -1;
+    s = end + 1;
+    if (*s < '0' || *s > '9')
+        return -1;
+    b = strtoll(s, &end, 10);
+    if (*end || a < 1 || b < 1 || a > CANVAS_MAX_PX || b > CANVAS_MAX_PX)
+        return -1;
+    *w = a;
+    *h = b;
+    return 0;
+}
+
+static long long canvas_num(const cJSON *o, const char *a, const char *b)
+{
+    long long v = num_ll_or(cJSON_GetObjectItemCaseSensitive(o, a), 1,
+                            CANVAS_MAX_PX, -1);
+
+    return v > 0 ? v : num_ll_or(cJSON_GetObjectItemCaseSensitive(o, b), 1,
+                                 CANVAS_MAX_PX, -1);
+}
+
+static void canvas_size(const cJSON *c, api_canvas *out)
+{
+    static const char *const text_keys[] = { "size", "resolution",
+                                             "dimensions" };
+    size_t i;
+
+    out->width = canvas_num(c, "width", "w");
+    out->height = canvas_num(c, "height", "h");
+    for (i = 0; i < sizeof text_keys / sizeof text_keys[0] &&
+                (out->width < 0 || out->height < 0); i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, text_keys[i]);
+
+        if (cJSON_IsObject(v)) {
+            out->width = canvas_num(v, "width", "w");
+            out->height = canvas_num(v, "height", "h");
+        } else if (cJSON_IsString(v)) {
+            canvas_size_text(v->valuestring, &out->width, &out->height);
+        }
+    }
+    if (out->width < 0 || out->height < 0)
+        out->width = out->height = -1;
+}
+
+/* "16:9" (or "16/9") kept as written when short and plain; a number such
+ * as 1.7778 kept to three decimals; else derived from the size. */
+static void canvas_ratio(const cJSON *c, api_canvas *out)
+{
+    static const char *const keys[] = { "ratio", "aspect_ratio",
+                                        "aspectRatio", "aspect" };
+    long long milli, a, b, t;
+    size_t i;
+
+    for (i = 0; i < sizeof keys / sizeof keys[0] && !out->ratio[0]; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, keys[i]);
+
+        if (cJSON_IsString(v) && v->valuestring[0] &&
+            strlen(v->valuestring) < 16 &&
+            strspn(v->valuestring, "0123456789:/.") ==
+                strlen(v->valuestring))
+            snprintf(out->ratio, sizeof out->ratio, "%s", v->valuestring);
+        else if (cJSON_IsNumber(v) &&
+                 num_ll_of(v->valuedouble * 1000, 1, 1000000, &milli) == 0)
+            snprintf(out->ratio, sizeof out->ratio, "%lld.%03lld",
+                     milli / 1000, milli % 1000);
+    }
+    if (!out->ratio[0] && out->width > 0) {
+        for (a = out->width, b = out->height; b; t = a % b, a = b, b = t)
+            ;
+        snprintf(out->ratio, sizeof out->ratio, "%lld:%lld",
+                 out->width / a, out->height / a);
+    }
+}
+
+int state_canvas_parse(const cJSON *state, api_canvas *out)
+{
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(state, "canvas_config");
+
+    memset(out, 0, sizeof *out);
+    out->width = out->height = -1;
+    if (!cJSON_IsObject(c)) {
+        c = cJSON_GetObjectItemCaseSensitive(state, "canvas");
+        if (!cJSON_IsObject(c))
+            return 0;
+    }
+    canvas_size(c, out);
+    canvas_ratio(c, out);
+    return out->width > 0 || out->ratio[0];
 }

@@ -35,7 +35,8 @@
 typedef struct export_arg {
     nemo_api *api;
     char *session;
-    char *render_id;
+    char *render_id;     /* the id sent (a retry sends a new one) */
+    char *poll_id;       /* the id the start answer named; NULL: render_id */
     cJSON *draft;        /* NULL when resuming */
     char *format;
     char *quality;
@@ -48,6 +49,7 @@ typedef struct export_arg {
     int overwrite;
     int generate_shape;
     int resumed;
+    int proxy_url;       /* the URL is the API's own download fallback */
 } export_arg;
 
 static void export_arg_free(void *p)
@@ -58,6 +60,7 @@ static void export_arg_free(void *p)
         return;
     free(a->session);
     free(a->render_id);
+    free(a->poll_id);
     cJSON_Delete(a->draft);
     free(a->format);
     free(a->quality);
@@ -159,6 +162,11 @@ static void export_done(nemo_job *j, const export_arg *a, api_ctl *ctl,
     if (a->dest) {
         tool_fmt_bytes(bytes, size, sizeof size);
         buf_printf(&text, "\nSaved to %s (%s).", a->dest, size);
+    } else if (a->proxy_url) {
+        buf_puts(&text, "\nThe backend gave no public link; this one is "
+                        "served by the NemoVideo API and needs its sign-in, "
+                        "so call `export` with `download_to` to save the "
+                        "file here.");
     }
     if (has_claim)
         tool_claim_text(&text, claim);
@@ -178,20 +186,32 @@ static void export_done(nemo_job *j, const export_arg *a, api_ctl *ctl,
 static void export_interrupted(nemo_job *j, const export_arg *a,
                                const char *why, nemo_result *out)
 {
-    char text[768];
-    cJSON *st;
+    nemo_buf text = NEMO_BUF_INIT;
+    cJSON *st, *actions;
 
-    snprintf(text, sizeof text, "The export was interrupted: %s Call "
-             "`export` again to render the video.", why);
-    st = shape_new(a, "interrupted", text);
+    buf_printf(&text, "The export was interrupted: %s", why);
+    st = shape_new(a, "interrupted", buf_str(&text));
     if (j)
         cJSON_AddStringToObject(st, "job", job_id(j));
-    set_result(out, st, text);
+    actions = cJSON_GetObjectItemCaseSensitive(st, "actions");
+    if (!actions)
+        actions = cJSON_AddArrayToObject(st, "actions");
+    cJSON_AddItemToArray(actions, tool_action("export", NULL, "render the "
+                                              "video again"));
+    tool_actions_text(actions, &text);
+    set_result(out, st, buf_str(&text));
+    buf_free(&text);
     if (j)
         job_set_outcome(j, JOB_INTERRUPTED);
 }
 
 /* ---- the render job ---- */
+
+/* The id the backend knows the render by. */
+static const char *poll_id(const export_arg *a)
+{
+    return a->poll_id && a->poll_id[0] ? a->poll_id : a->render_id;
+}
 
 static int not_found(const nemo_err *err)
 {
@@ -200,7 +220,7 @@ static int not_found(const nemo_err *err)
 
 /* Poll until the render finishes. 0 with url; -1 with err; -2 when a
  * resumed render turns out never to have been started. */
-static int render_poll(nemo_job *j, const export_arg *a, api_ctl *ctl,
+static int render_poll(nemo_job *j, export_arg *a, api_ctl *ctl,
                        char *url, size_t un, long long *size, nemo_err *err)
 {
     long long poll_ms = clock_env_ms("NEMO_RENDER_POLL_MS",
@@ -214,14 +234,16 @@ static int render_poll(nemo_job *j, const export_arg *a, api_ctl *ctl,
         int phase;
 
         memset(&rs, 0, sizeof rs);
-        if (api_render_status_get(a->api, ctl, a->render_id, &rs, err)
+        if (api_render_status_get(a->api, ctl, poll_id(a), &rs, err)
             == 0) {
             failures = 0;
             phase = tool_render_phase(rs.status);
             if (phase > 0 && !rs.url[0]) {
-                err_set(err, NEMO_E_PROTOCOL, "The render %s finished but "
-                        "the backend gave no download URL.", a->render_id);
-                return -1;
+                /* Documented fallback: the API serves the file itself. */
+                a->proxy_url = 1;
+                *size = rs.bytes;
+                return api_render_download_url(a->api, poll_id(a), url, un,
+                                               err);
             }
             if (phase > 0) {
                 snprintf(url, un, "%s", rs.url);
@@ -237,6 +259,8 @@ static int render_poll(nemo_job *j, const export_arg *a, api_ctl *ctl,
             if (rs.progress >= 0)
                 progress_report(p, rs.progress / 100.0, "rendering %.0f%%",
                                 rs.progress);
+            else if (strcmp(rs.status, "rendering") == 0)
+                progress_report(p, -1, "rendering");
             else
                 progress_report(p, -1, "rendering (%s)",
                                 rs.status[0] ? rs.status : "queued");
@@ -310,6 +334,69 @@ static void download_failed(const export_arg *a, const char *url,
     free(why);
 }
 
+/* Start failures worth one more try with a new render id (the skill: "on
+ * failure -> new id, retry once"). Refusals that would only repeat (plan,
+ * credits, a bad request, a cancel) are not retried. */
+static const nemo_err_kind start_retry_kinds[] = {
+    NEMO_E_NETWORK, NEMO_E_SERVER, NEMO_E_PROTOCOL, NEMO_E_BACKEND,
+    NEMO_E_TIMEOUT, NEMO_E_NOT_FOUND,
+};
+
+static int start_retryable(const nemo_err *err)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof start_retry_kinds / sizeof start_retry_kinds[0];
+         i++)
+        if (err->kind == start_retry_kinds[i])
+            return 1;
+    return 0;
+}
+
+/* Replace *slot with a copy of id and journal it under key. */
+static void set_id(nemo_job *j, char **slot, const char *key, const char *id)
+{
+    char *copy = strdup(id);
+
+    if (!copy)
+        return;
+    free(*slot);
+    *slot = copy;
+    job_record_set(j, key, cJSON_CreateString(id));
+}
+
+/* Start the render: once, and once more with a new id when the first start
+ * failed. The id to poll is the one the answer names, else the one sent.
+ * Every id is journalled before its request goes out. */
+static int render_start(nemo_job *j, export_arg *a, api_ctl *ctl,
+                        nemo_err *err)
+{
+    api_render_start_info info;
+    char rid[64];
+    int attempt;
+
+    job_record_set(j, "phase", cJSON_CreateString("starting"));
+    progress_report(job_progress(j), 0, "starting the render");
+    for (attempt = 0; attempt < 2; attempt++) {
+        if (attempt > 0) {
+            LOG_WARN("export", "render %s did not start (%s); retrying once "
+                     "with a new id", a->render_id, err->message);
+            next_render_id(rid, sizeof rid);
+            set_id(j, &a->render_id, "render_id", rid);
+        }
+        if (api_render_start(a->api, ctl, a->session, a->render_id, a->draft,
+                             a->format, a->quality, &info, err) == 0)
+            break;
+        if (cancel_requested(ctl->cancel) || !start_retryable(err) ||
+            attempt > 0)
+            return -1;
+    }
+    if (info.render_id[0] && strcmp(info.render_id, a->render_id) != 0)
+        set_id(j, &a->poll_id, "poll_id", info.render_id);
+    job_record_set(j, "phase", cJSON_CreateString("rendering"));
+    return 0;
+}
+
 static void export_job(nemo_job *j, void *argp, nemo_result *out)
 {
     export_arg *a = argp;
@@ -325,14 +412,10 @@ static void export_job(nemo_job *j, void *argp, nemo_result *out)
     err_clear(&err);
     job_set_cancel_note(j, EXPORT_CANCEL_NOTE);
     if (!a->resumed) {
-        job_record_set(j, "phase", cJSON_CreateString("starting"));
-        progress_report(p, 0, "starting the render");
-        if (api_render_start(a->api, &ctl, a->session, a->render_id,
-                             a->draft, a->format, a->quality, &err) != 0) {
+        if (render_start(j, a, &ctl, &err) != 0) {
             tool_result_err(out, &err);
             return;
         }
-        job_record_set(j, "phase", cJSON_CreateString("rendering"));
     }
     rc = render_poll(j, a, &ctl, url, sizeof url, &size, &err);
     if (rc == -2) {
@@ -420,6 +503,7 @@ int tool_export_resume(const cJSON *record, job_fn *fn, void **arg,
     a->api = tool_resume_api();
     a->session = dup_str(res, "session");
     a->render_id = dup_str(res, "render_id");
+    a->poll_id = dup_str(res, "poll_id");
     a->format = dup_str(res, "format");
     a->quality = dup_str(res, "quality");
     a->dest = dup_str(res, "dest");

@@ -5,11 +5,15 @@
  * told how to use `upload`, and everything else is one agent turn run as a
  * job. The turn reads the timeline before it starts (journalled, so a new
  * process can tell what a turn it lost did), streams the reply, rewrites GUI
- * talk into tool calls, and reads the timeline again to list the changes. */
+ * talk into tool calls, and reads the timeline again to list the changes.
+ * A stream that drops or times out is never sent again: the state is read
+ * the documented way (after 30 s, then every 60 s, five reads) and the
+ * change is reported once the timeline moved. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "nemo/clock.h"
 #include "nemo/gui.h"
 #include "nemo/intent.h"
 #include "nemo/log.h"
@@ -145,9 +149,21 @@ static void questions_text(const cJSON *questions, nemo_buf *text)
                        cJSON_GetStringValue(o));
     }
     buf_puts(text, "\nAsk the user (show the options; they may also answer "
-                   "in their own words) and do not answer for them. Then "
-                   "send their answer with `generate` (as the prompt, same "
-                   "session) so the agent continues.");
+                   "in their own words) and do not answer for them.");
+}
+
+/* The next step after a question, in both halves of the result: the
+ * user's answer goes back through generate, in the same session. */
+static void add_answer_action(cJSON *st, const char *sid)
+{
+    cJSON *args = cJSON_CreateObject();
+
+    cJSON_AddStringToObject(args, "session", sid);
+    cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(st, "actions"),
+                         tool_action("generate", args, "then send their "
+                                     "answer with `generate` (as the prompt, "
+                                     "same session) so the agent "
+                                     "continues"));
 }
 
 /* The text a person reads: the reply, the changes when the reply did not
@@ -158,7 +174,6 @@ static void result_text(const cJSON *st, int silent, nemo_buf *text)
     const cJSON *actions = cJSON_GetObjectItemCaseSensitive(st, "actions");
     const char *summary = cJSON_GetStringValue(
         cJSON_GetObjectItemCaseSensitive(st, "timeline_summary"));
-    const cJSON *a;
 
     buf_puts(text, cJSON_GetStringValue(
                        cJSON_GetObjectItemCaseSensitive(st, "reply")));
@@ -168,17 +183,11 @@ static void result_text(const cJSON *st, int silent, nemo_buf *text)
         buf_printf(text, "\n\nTimeline changes:\n%s", list ? list : "");
         free(list);
     }
-    if (summary && summary[0])
+    if (summary && summary[0] && !strstr(buf_str(text), summary))
         buf_printf(text, "\n\n%s", summary);
-    if (cJSON_GetArraySize(actions) > 0)
-        buf_puts(text, "\n\nSuggested next steps:");
-    cJSON_ArrayForEach(a, actions) {
-        buf_printf(text, "\n- `%s`: %s",
-                   cJSON_GetStringValue(
-                       cJSON_GetObjectItemCaseSensitive(a, "tool")),
-                   cJSON_GetStringValue(
-                       cJSON_GetObjectItemCaseSensitive(a, "why")));
-    }
+    tool_media_text(cJSON_GetObjectItemCaseSensitive(st, "generated_media"),
+                    text);
+    tool_actions_text(actions, text);
 }
 
 static void result_set(nemo_result *out, cJSON *st, const char *text)
@@ -216,6 +225,178 @@ static void take_reply(cJSON *st, const char *raw)
     set_item(st, "reply", cJSON_CreateString(rewritten ? rewritten : raw));
     set_item(st, "actions", actions ? actions : cJSON_CreateArray());
     free(rewritten);
+}
+
+/* ---- a stream that dropped or timed out ---- */
+
+/* The skill's recovery: never send the prompt again; read the state after
+ * 30 s, then every 60 s, five reads in all, and report the change the turn
+ * made once the timeline moved. NEMO_RECOVER_POLL_MS sets the first wait
+ * (the later ones are twice that). */
+#define RECOVER_READS 5
+#define RECOVER_FIRST_MS 30000LL
+
+/* Two drafts alike, absent ones included (cJSON_Compare says NULL is
+ * unlike everything). */
+static int drafts_same(const cJSON *a, const cJSON *b)
+{
+    return (!a && !b) || (a && b && cJSON_Compare(a, b, 1));
+}
+
+/* 0 with *state (owned) once the timeline differs from before; 1 when it
+ * never did (*reads: how many reads succeeded; err: the last read error);
+ * -1 with err when cancelled. */
+static int recover_turn(nemo_job *j, gen_arg *a, api_ctl *ctl,
+                        const char *sid, const timeline *before,
+                        const cJSON *before_draft, cJSON **state, int *reads,
+                        nemo_err *err)
+{
+    long long base = clock_env_ms("NEMO_RECOVER_POLL_MS", RECOVER_FIRST_MS,
+                                  1, 3600000);
+    int i;
+
+    *state = NULL;
+    *reads = 0;
+    for (i = 0; i < RECOVER_READS; i++) {
+        timeline now;
+        cJSON *changes;
+        nemo_err rerr;
+        int moved;
+
+        progress_report(job_progress(j), -1, "the connection to the agent "
+                        "was lost; checking the timeline (%d of %d)", i + 1,
+                        RECOVER_READS);
+        if (cancel_sleep_ms(job_cancel_token(j), i == 0 ? base : 2 * base)) {
+            err_set(err, NEMO_E_CANCELLED, "The request was cancelled while "
+                    "checking what the interrupted turn did.");
+            return -1;
+        }
+        err_clear(&rerr);
+        if (api_state_get(a->api, ctl, sid, state, &rerr) != 0) {
+            LOG_WARN("generate", "recovery read %d: %s", i + 1,
+                     rerr.message);
+            *err = rerr;
+            continue;
+        }
+        (*reads)++;
+        memset(&now, 0, sizeof now);
+        timeline_from_draft(tool_state_draft(*state), &now);
+        changes = timeline_diff(before, &now);
+        /* Moved: a visible change, or any change to the draft at all. */
+        moved = cJSON_GetArraySize(changes) > 0 ||
+                !drafts_same(before_draft, tool_state_draft(*state));
+        cJSON_Delete(changes);
+        timeline_free(&now);
+        if (moved)
+            return 0;
+        cJSON_Delete(*state);
+        *state = NULL;
+    }
+    return 1;
+}
+
+/* The result of a recovered turn: what changed, said plainly. */
+static void recovered_result(nemo_job *j, const char *sid, const char *why,
+                             const char *partial, const timeline *before,
+                             const cJSON *state, nemo_result *out)
+{
+    cJSON *st = tool_generate_shape("completed", "agent", "");
+    nemo_buf text = NEMO_BUF_INIT;
+    timeline after;
+    char *list;
+
+    memset(&after, 0, sizeof after);
+    timeline_from_draft(tool_state_draft(state), &after);
+    fill_timeline(st, before, &after, state);
+    list = tool_bullets(cJSON_GetObjectItemCaseSensitive(st, "changes"));
+    buf_printf(&text, "The connection to the video agent was lost (%s), so "
+               "its written reply is %s, but the turn went on and changed "
+               "the timeline", why, partial && partial[0] ? "cut short"
+               : "missing");
+    if (list && list[0]) {
+        buf_printf(&text, ":\n%s", list);
+    } else {
+        /* The draft changed in ways the track summary does not show. */
+        buf_puts(&text, " (in details the track summary does not show; "
+                        "call `state` to see it).");
+        cJSON_DeleteItemFromObjectCaseSensitive(st, "timeline_changed");
+        cJSON_AddBoolToObject(st, "timeline_changed", 1);
+    }
+    if (partial && partial[0]) {
+        char *rewritten = NULL;
+        cJSON *actions = NULL;
+
+        /* GUI talk rewritten as in a normal reply; its actions dropped
+         * (the turn's outcome is the timeline above). */
+        if (gui_translate(partial, &rewritten, &actions) != 0) {
+            free(rewritten);
+            rewritten = NULL;
+        }
+        buf_printf(&text, "\n\nWhat it had said so far: %s",
+                   rewritten ? rewritten : partial);
+        free(rewritten);
+        cJSON_Delete(actions);
+    }
+    set_item(st, "reply", cJSON_CreateString(buf_str(&text)));
+    buf_reset(&text);
+    cJSON_AddStringToObject(st, "job", job_id(j));
+    cJSON_AddStringToObject(st, "session", sid);
+    result_text(st, 1, &text);
+    result_set(out, st, buf_str(&text));
+    free(list);
+    timeline_free(&after);
+    buf_free(&text);
+}
+
+/* Five reads, nothing moved: the turn most likely never ran. */
+static void recover_failed(const char *why, int reads, const nemo_err *last,
+                           nemo_result *out)
+{
+    long long base = clock_env_ms("NEMO_RECOVER_POLL_MS", RECOVER_FIRST_MS,
+                                  1, 3600000);
+    char span[32];
+
+    /* The waits: base, then 2 * base for each later read. */
+    tool_fmt_duration(base * (2 * RECOVER_READS - 1), span, sizeof span);
+    if (reads == 0) {
+        result_error(out, NULL, "The video agent did not finish: %s. The "
+                     "prompt was not sent again (that could spend credits "
+                     "twice), and the timeline could not be read to see "
+                     "what the turn did (%s). Call `state` to check before "
+                     "asking again.", why, last->message);
+        return;
+    }
+    result_error(out, NULL, "The video agent did not finish: %s. The prompt "
+                 "was not sent again (that could spend credits twice), and "
+                 "the timeline was read %d times over %s without any "
+                 "change, so the request most likely did not go through. "
+                 "Try again: call `generate` with the same prompt.", why,
+                 reads, span);
+}
+
+/* The turn's stream failed after the prompt reached the agent. */
+static void gen_recover(nemo_job *j, gen_arg *a, api_ctl *ctl,
+                        const char *sid, const timeline *before,
+                        const cJSON *before_draft, const api_turn *turn,
+                        const nemo_err *turn_err, nemo_result *out)
+{
+    char why[sizeof turn_err->message];
+    cJSON *state = NULL;
+    nemo_err err;
+    int rc, reads;
+
+    snprintf(why, sizeof why, "%s", turn_err->message);
+    err_clear(&err);
+    job_record_set(j, "phase", cJSON_CreateString("recovering"));
+    rc = recover_turn(j, a, ctl, sid, before, before_draft, &state, &reads,
+                      &err);
+    if (rc == 0)
+        recovered_result(j, sid, why, turn->reply, before, state, out);
+    else if (rc < 0)
+        tool_result_err(out, &err);
+    else
+        recover_failed(why, reads, &err, out);
+    cJSON_Delete(state);
 }
 
 static void gen_job(nemo_job *j, void *argp, nemo_result *out)
@@ -257,7 +438,12 @@ static void gen_job(nemo_job *j, void *argp, nemo_result *out)
     job_record_set(j, "phase", cJSON_CreateString("turn"));
     progress_report(p, -1, "sending the request to the video agent");
     if (api_agent_turn(a->api, &ctl, sid, a->prompt, &turn, &err) != 0) {
-        tool_result_err(out, &err);
+        adopt_session(&ctl, sid, sizeof sid, old_sid, sizeof old_sid);
+        if (turn.interrupted && !cancel_requested(job_cancel_token(j)))
+            gen_recover(j, a, &ctl, sid, &before, tool_state_draft(state),
+                        &turn, &err, out);
+        else
+            tool_result_err(out, &err);
         goto out;
     }
     adopt_session(&ctl, sid, sizeof sid, old_sid, sizeof old_sid);
@@ -297,6 +483,8 @@ static void gen_job(nemo_job *j, void *argp, nemo_result *out)
         set_item(st, "reply", cJSON_CreateString(buf_str(&text)));
         buf_reset(&text);
     }
+    if (turn.needs_input)
+        add_answer_action(st, sid);
     cJSON_AddStringToObject(st, "job", job_id(j));
     cJSON_AddStringToObject(st, "session", sid);
     result_text(st, !has_text, &text);
@@ -365,7 +553,8 @@ static void gen_resume_job(nemo_job *j, void *argp, nemo_result *out)
     tool_ctl_init(&ctl, job_cancel_token(j), job_progress(j));
     err_clear(&err);
     if (!a->have_before || !a->phase ||
-        (strcmp(a->phase, "turn") != 0 && strcmp(a->phase, "after") != 0)) {
+        (strcmp(a->phase, "turn") != 0 && strcmp(a->phase, "after") != 0 &&
+         strcmp(a->phase, "recovering") != 0)) {
         job_set_outcome(j, JOB_INTERRUPTED);
         interrupted_result(out, sid, a->prompt, "the server process "
                            "restarted before the request reached the "
@@ -494,6 +683,8 @@ static int route_state(tool_call *call, const char *prompt, tool_output *out)
     set_item(st, "generated_media", tool_state_media(snap.state));
     cJSON_AddStringToObject(st, "session", snap.sid);
     buf_puts(&text, snap.summary);
+    tool_media_text(cJSON_GetObjectItemCaseSensitive(st, "generated_media"),
+                    &text);
     tool_session_note(&snap.ctl, snap.sid, sizeof snap.sid, st, &text);
     tool_ok(out, st, buf_str(&text));
     tool_snapshot_free(&snap);
@@ -504,26 +695,25 @@ static int route_state(tool_call *call, const char *prompt, tool_output *out)
 static int route_upload(tool_call *call, const char *prompt,
                         tool_output *out)
 {
+    nemo_buf text = NEMO_BUF_INIT;
     char reply[1024];
-    cJSON *st, *action, *args, *files;
+    cJSON *st, *args, *files;
 
     snprintf(reply, sizeof reply, "To add media, call the `upload` tool with "
              "the local file paths in `files` (or http/https links in "
              "`urls`); it checks each file and sends it to the session. "
              "Accepted types: %s.", filecheck_accepted_list());
     st = tool_generate_shape("completed", "upload", reply);
-    action = cJSON_CreateObject();
     args = cJSON_CreateObject();
     files = cJSON_CreateArray();
     cJSON_AddItemToArray(files, cJSON_CreateString("/path/to/clip.mp4"));
     cJSON_AddItemToObject(args, "files", files);
-    cJSON_AddStringToObject(action, "tool", "upload");
-    cJSON_AddItemToObject(action, "arguments", args);
-    cJSON_AddStringToObject(action, "why", "send the user's files to the "
-                                           "editing session");
     cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(st, "actions"),
-                         action);
-    tool_ok(out, st, reply);
+                         tool_action("upload", args, "send the user's files "
+                                     "to the editing session"));
+    result_text(st, 1, &text);
+    tool_ok(out, st, buf_str(&text));
+    buf_free(&text);
     return 0;
 }
 

@@ -6,36 +6,31 @@
 
 #include "tools_internal.h"
 
-/* A short label for one generated media item, for the text. */
-static const char *media_label(const cJSON *m)
+/* canvas_config, when the backend gives one: {width, height, aspect_ratio}
+ * in the result and "Canvas: 1920x1080 (16:9)." in the text. */
+static void canvas_report(const cJSON *state, cJSON *st, nemo_buf *text)
 {
-    static const char *const keys[] = { "name", "title", "filename", "url",
-                                        "type", "id" };
-    size_t i;
+    api_canvas c;
+    cJSON *o;
 
-    for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, keys[i]);
-        if (cJSON_IsString(v) && v->valuestring[0])
-            return v->valuestring;
-    }
-    return cJSON_IsString(m) ? m->valuestring : "item";
-}
-
-static void media_text(const cJSON *media, nemo_buf *text)
-{
-    int n = cJSON_GetArraySize(media), i = 0;
-    const cJSON *m;
-
-    if (n == 0)
+    if (!state_canvas_parse(state, &c) || !(o = cJSON_CreateObject()))
         return;
-    buf_printf(text, "\nGenerated media (%d):", n);
-    cJSON_ArrayForEach(m, media) {
-        if (i++ == 5) {
-            buf_printf(text, "\n- and %d more", n - 5);
-            break;
-        }
-        buf_printf(text, "\n- %s", media_label(m));
+    buf_puts(text, "\nCanvas: ");
+    if (c.width > 0) {
+        cJSON_AddNumberToObject(o, "width", (double)c.width);
+        cJSON_AddNumberToObject(o, "height", (double)c.height);
+        buf_printf(text, "%lldx%lld%s", c.width, c.height,
+                   c.ratio[0] ? " (" : "");
     }
+    if (c.ratio[0]) {
+        cJSON_AddStringToObject(o, "aspect_ratio", c.ratio);
+        buf_printf(text, "%s%s", c.width > 0 ? "" : "aspect ratio ",
+                   c.ratio);
+        if (c.width > 0)
+            buf_puts(text, ")");
+    }
+    buf_puts(text, ".");
+    cJSON_AddItemToObject(st, "canvas", o);
 }
 
 /* The state tool's structured result and text for one session. */
@@ -54,8 +49,9 @@ static cJSON *state_build(const char *sid, const cJSON *state,
     cJSON_AddItemToObject(st, "generated_media", tool_state_media(state));
     cJSON_AddStringToObject(st, "summary", summary);
     buf_puts(text, summary);
-    media_text(cJSON_GetObjectItemCaseSensitive(st, "generated_media"),
-               text);
+    canvas_report(state, st, text);
+    tool_media_text(cJSON_GetObjectItemCaseSensitive(st, "generated_media"),
+                    text);
     return st;
 }
 
@@ -92,6 +88,12 @@ int tool_timeline_read(tool_env *env, const char *sid, nemo_cancel *cancel,
     int rc = -1;
 
     memset(&tl, 0, sizeof tl);
+    if (env->config_problem || !env->api) {
+        /* The configuration was refused: nothing may reach the backend. */
+        err_set(err, NEMO_E_CONFIG, "%s", env->config_problem
+                ? env->config_problem : "no backend client");
+        return -1;
+    }
     tool_ctl_init(&ctl, cancel, NULL);
     /* api_state_get, not tool_state_get: reading must never replace a
      * lost session with a new one. */

@@ -28,6 +28,8 @@ typedef struct up_arg {
     up_item *items;
     size_t n;
     cJSON *entries;        /* owned: the per-input result array */
+    int state_applied;     /* session_state_applied over every answer:
+                            * 1 all said yes, 0 one said no, -1 unknown */
 } up_arg;
 
 static void up_arg_free(void *p)
@@ -75,37 +77,21 @@ void tool_upload_copy_ids(const cJSON *item, cJSON *entry)
     }
 }
 
-/* The list a response may keep its per-file entries in. */
-static const char *const list_keys[] = {
-    "files", "items", "results", "uploads", "media", "list", "data",
-};
-
 const cJSON *tool_upload_item(const cJSON *data, int idx)
 {
-    size_t i;
-
-    if (cJSON_IsArray(data))
-        return cJSON_GetArrayItem(data, idx);
-    if (!cJSON_IsObject(data))
-        return NULL;
-    for (i = 0; i < sizeof list_keys / sizeof list_keys[0]; i++) {
-        const cJSON *l = cJSON_GetObjectItemCaseSensitive(data,
-                                                          list_keys[i]);
-        if (cJSON_IsArray(l))
-            return cJSON_GetArrayItem(l, idx);
-        if (cJSON_IsObject(l) && idx == 0)
-            return l;
-    }
-    return idx == 0 ? data : NULL;
+    return upload_answer_item(data, idx);
 }
 
 /* ---- entries ---- */
 
+/* NULL leaves the field out: strict host validators warn about null
+ * (and about ["string","null"] types in the schema). */
 static void entry_set_str(cJSON *e, const char *key, const char *v)
 {
+    /* No value: the key is left out (output schemas avoid null types). */
     cJSON_DeleteItemFromObjectCaseSensitive(e, key);
-    cJSON_AddItemToObject(e, key, v ? cJSON_CreateString(v)
-                                    : cJSON_CreateNull());
+    if (v)
+        cJSON_AddStringToObject(e, key, v);
 }
 
 static void entry_status(cJSON *e, const char *status, const char *reason)
@@ -154,8 +140,6 @@ static cJSON *entry_file(const char *source, const filecheck_info *fi,
                                                     : base_name(source));
     if (accepted || fi->bytes > 0)
         cJSON_AddNumberToObject(e, "bytes", (double)fi->bytes);
-    else
-        cJSON_AddNullToObject(e, "bytes");
     cJSON_AddStringToObject(e, "type", fi->family);
     if (fi->content_type[0])
         cJSON_AddStringToObject(e, "content_type", fi->content_type);
@@ -175,7 +159,6 @@ static cJSON *entry_url(const char *url, const char *reason)
     url_name(url, name, sizeof name);
     cJSON_AddStringToObject(e, "source", url);
     cJSON_AddStringToObject(e, "name", name);
-    cJSON_AddNullToObject(e, "bytes");
     cJSON_AddStringToObject(e, "type", "url");
     if (reason)
         entry_status(e, "rejected", reason);
@@ -214,6 +197,7 @@ static up_arg *up_check(tool_call *call, const cJSON *files,
         return NULL;
     }
     a->n = n;
+    a->state_applied = -1;
     cJSON_ArrayForEach(it, files) {
         up_item *u = &a->items[k++];
         const char *src = cJSON_GetStringValue(it);
@@ -245,6 +229,45 @@ static up_arg *up_check(tool_call *call, const cJSON *files,
             (*accepted)++;
     }
     return a;
+}
+
+/* ---- what the backend said ---- */
+
+/* The answer's facts about one file on its entry: the backend's type,
+ * URL, duration and size when given. Ids are copied raw as before. */
+static void entry_answer(up_arg *a, cJSON *e, const cJSON *data, int idx)
+{
+    api_upload_answer ans;
+    const api_upload_item *it;
+    nemo_err err;
+
+    tool_upload_copy_ids(tool_upload_item(data, idx), e);
+    err_clear(&err);
+    if (upload_answer_parse(data, &ans, &err) != 0) {
+        LOG_WARN("upload", "upload answer: %s", err.message);
+        return;
+    }
+    if (ans.state_applied >= 0)
+        a->state_applied = a->state_applied == 0 ? 0 : ans.state_applied;
+    if (idx >= 0 && (size_t)idx < ans.n) {
+        it = &ans.items[idx];
+        if (it->type[0])
+            entry_set_str(e, "file_type", it->type);
+        if (it->url[0])
+            entry_set_str(e, "url", it->url);
+        if (it->duration_ms >= 0) {
+            cJSON_DeleteItemFromObjectCaseSensitive(e, "duration");
+            cJSON_AddNumberToObject(e, "duration",
+                                    (double)it->duration_ms / 1000.0);
+        }
+        if (it->width > 0 && it->height > 0) {
+            cJSON_DeleteItemFromObjectCaseSensitive(e, "width");
+            cJSON_DeleteItemFromObjectCaseSensitive(e, "height");
+            cJSON_AddNumberToObject(e, "width", (double)it->width);
+            cJSON_AddNumberToObject(e, "height", (double)it->height);
+        }
+    }
+    upload_answer_free(&ans);
 }
 
 /* ---- sending ---- */
@@ -308,7 +331,7 @@ static void send_file(up_arg *a, up_item *u, api_ctl *ctl, up_prog *up)
     ctl->progress = &wrap;
     if (api_upload_file(a->api, ctl, a->session, &src, &data, &err) == 0) {
         entry_status(u->entry, "uploaded", NULL);
-        tool_upload_copy_ids(tool_upload_item(data, 0), u->entry);
+        entry_answer(a, u->entry, data, 0);
     } else {
         entry_error(u->entry, &err);
     }
@@ -345,8 +368,7 @@ static void send_urls(up_arg *a, api_ctl *ctl)
                 if (!a->items[i].is_url || !a->items[i].accepted)
                     continue;
                 entry_status(a->items[i].entry, "uploaded", NULL);
-                tool_upload_copy_ids(tool_upload_item(data, k++),
-                                     a->items[i].entry);
+                entry_answer(a, a->items[i].entry, data, k++);
             }
         }
     }
@@ -396,6 +418,36 @@ static void count(const cJSON *entries, int *up, int *rej, int *fail)
     }
 }
 
+/* What the backend reported about an uploaded file, for the text. */
+static void entry_facts_text(const cJSON *e, nemo_buf *text)
+{
+    const char *ftype = cJSON_GetStringValue(
+        cJSON_GetObjectItemCaseSensitive(e, "file_type"));
+    const char *url = cJSON_GetStringValue(
+        cJSON_GetObjectItemCaseSensitive(e, "url"));
+    const cJSON *dur = cJSON_GetObjectItemCaseSensitive(e, "duration");
+    const cJSON *w = cJSON_GetObjectItemCaseSensitive(e, "width");
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(e, "height");
+    const char *sep = " (";
+
+    if (ftype) {
+        buf_printf(text, "%sbackend type %s", sep, ftype);
+        sep = ", ";
+    }
+    if (cJSON_IsNumber(dur)) {
+        buf_printf(text, "%s%.1f s", sep, dur->valuedouble);
+        sep = ", ";
+    }
+    if (cJSON_IsNumber(w) && cJSON_IsNumber(h)) {
+        buf_printf(text, "%s%.0fx%.0f", sep, w->valuedouble, h->valuedouble);
+        sep = ", ";
+    }
+    if (sep[0] == ',')
+        buf_puts(text, ")");
+    if (url)
+        buf_printf(text, " at %s", url);
+}
+
 static void entries_text(const cJSON *entries, nemo_buf *text)
 {
     const cJSON *e;
@@ -421,12 +473,13 @@ static void entries_text(const cJSON *entries, nemo_buf *text)
         buf_printf(text, ": %s", status ? status : "?");
         if (reason)
             buf_printf(text, " - %s", reason);
+        entry_facts_text(e, text);
     }
 }
 
 /* The structured result and its text, from the entries. Takes entries. */
 static void up_result(const char *sid, const char *old_sid, cJSON *entries,
-                      nemo_result *out)
+                      int state_applied, nemo_result *out)
 {
     cJSON *st = cJSON_CreateObject();
     nemo_buf text = NEMO_BUF_INIT;
@@ -439,12 +492,21 @@ static void up_result(const char *sid, const char *old_sid, cJSON *entries,
     cJSON_AddNumberToObject(st, "rejected", rej);
     cJSON_AddNumberToObject(st, "failed", fail);
     cJSON_AddItemToObject(st, "files", entries);
+    if (state_applied >= 0)
+        cJSON_AddBoolToObject(st, "session_state_applied", state_applied);
     if (up == 0)
         buf_puts(&text, "Nothing was uploaded:");
     else
         buf_printf(&text, "Uploaded %d of %d to session %s:", up,
                    cJSON_GetArraySize(entries), sid ? sid : "");
     entries_text(entries, &text);
+    if (state_applied == 1)
+        buf_puts(&text, "\nThe backend added the media to the session's "
+                        "state.");
+    else if (state_applied == 0)
+        buf_puts(&text, "\nThe backend took the media but did not add it "
+                        "to the session's state yet; call `state` to "
+                        "check before editing with it.");
     if (rej)
         buf_printf(&text, "\nAccepted types: %s.", filecheck_accepted_list());
     if (old_sid && old_sid[0])
@@ -483,7 +545,7 @@ static void up_send(up_arg *a, api_ctl *ctl, nemo_job *j, long long total,
     send_urls(a, ctl);
     adopt_session(a, ctl, old_sid, sizeof old_sid);
     mark_left(a, "cancelled before it was sent");
-    up_result(a->session, old_sid, a->entries, out);
+    up_result(a->session, old_sid, a->entries, a->state_applied, out);
     a->entries = NULL;
     if (old_sid[0])
         event_session_changed(a->session);
@@ -544,7 +606,7 @@ int tool_upload_resume(const cJSON *record, job_fn *fn, void **arg,
             entry_status(e, "failed", "interrupted: the server process "
                          "stopped before this was sent; upload it again");
     }
-    up_result(sid, NULL, entries, out);
+    up_result(sid, NULL, entries, -1, out);
     return -1;
 }
 
@@ -575,7 +637,7 @@ static int upload_run(tool_call *call, tool_output *out)
     }
     /* Nothing acceptable: the backend is not contacted at all. */
     if (accepted == 0) {
-        up_result(NULL, NULL, a->entries, &out->result);
+        up_result(NULL, NULL, a->entries, -1, &out->result);
         a->entries = NULL;
         up_arg_free(a);
         return 0;

@@ -9,6 +9,8 @@ that stays fixed:
                             the attacker wants ("{base}" is this server);
   attack(render_size=N)     the size the render reports (None: not said);
   attack(redirect_status=URL)  render status reads answer 302 to URL;
+  attack(render_progress=V) the progress a render still running reports
+                            (such as "nan%"; issue 11, finding 16);
   on_session(fn)            fn() runs while the client creates a session,
                             which the upload tool does after checking the
                             files and before sending them: the moment a
@@ -66,6 +68,10 @@ class HostileState(Backend):
 
     def render_view(self, r):
         view = super().render_view(r)
+        with self.lock:
+            progress = self.attack.get("render_progress")
+        if progress is not None and view.get("status") != "completed":
+            view["progress"] = progress
         out = view.get("output")
         if view.get("status") != "completed" or not isinstance(out, dict):
             return view

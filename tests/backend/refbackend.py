@@ -126,12 +126,22 @@ DEFAULT_CONFIG = {
     "session_shape": "documented",  # or "old": bind_id instead of user_id
     "credits_error_link": False,  # True: 2001 data carries register_url
     "client_id_uuid_only": False,  # True: X-Client-Id must be a UUID
+    # Answer shapes: "current" is the API as NemoVideo's skill v1.9
+    # documents it (render_id in the render start answer, a bare poll
+    # answer with pending/processing, data.files[{filename, file_type,
+    # cdn_url, ...}] for uploads, canvas_config in the state, now and then
+    # a trailing "I encountered a temporary issue" after the reply);
+    # "seeds" is the older shape of the seed documents. Default from the
+    # environment (REFBACKEND_SHAPES), else "current".
+    "shapes": os.environ.get("REFBACKEND_SHAPES") or "current",
+    "render_url": True,         # completed renders carry output.url
+    "temporary_issue_ratio": 0.25,  # share of text turns ("current")
 }
 CONFIG_ALIASES = {"upload_limit_mb": ("upload_limit_bytes", MB)}
 
 FAULT_KINDS = ("status", "code", "rate_limit", "drop", "slow",
                "error_event", "hang")
-TURN_MODES = ("text", "silent", "error", "slow", "ask")
+TURN_MODES = ("text", "silent", "error", "slow", "ask", "heartbeats")
 
 # A question turn ("ask" mode, or a prompt containing ASK_MARKER): the agent
 # calls its long-running ask_question tool and the turn ends waiting; the
@@ -141,6 +151,21 @@ ASK_MARKER = "[ask]"
 ASK_QUESTIONS = [{"id": "aspect_ratio",
                   "prompt": "Which aspect ratio should the video use?",
                   "options": ["16:9", "9:16", "1:1"]}]
+SHAPES = ("current", "seeds")
+# What NemoVideo's agent appends after a normal reply now and then (the
+# skill: "ignore a trailing 'I encountered a temporary issue' if prior
+# responses were normal").
+TEMPORARY_ISSUE = {
+    "en": "I encountered a temporary issue. Please try again later.",
+    "zh": "我遇到了一个临时问题，请稍后再试。",
+}
+DEFAULT_CANVAS = {"width": 1920, "height": 1080, "ratio": "16:9"}
+# Media facts the "current" upload answer reports per file type.
+MEDIA_FACTS = {"video": {"duration": 10.0, "width": 1920, "height": 1080},
+               "image": {"width": 1024, "height": 768},
+               "audio": {"duration": 30.5}}
+RENDER_WORDS = {"current": {"queued": "pending", "rendering": "processing"},
+                "seeds": {}}
 
 # Keyword rules of the fake agent: op -> keywords (ASCII ones match at a
 # word start, so "animate" matches "animated"; CJK ones match anywhere).
@@ -719,8 +744,10 @@ class Backend:
         self.config = copy.deepcopy(DEFAULT_CONFIG)
         self.rng = random.Random(self.seed)
         self.id_rng = random.Random("ids-%s" % self.seed)
+        self.issue_rng = random.Random("issue-%s" % self.seed)
         self.tokens, self.clients, self.sessions = {}, {}, {}
         self.renders, self.files, self.claims = {}, {}, {}
+        self.render_alias = {}
         self.faults, self.turn_scripts, self.log = [], [], []
         self.seq = 0
         self.release_hangs()
@@ -781,6 +808,10 @@ class Backend:
         default = DEFAULT_CONFIG[key]
         if key == "fail_next_render":
             return value if isinstance(value, (bool, str)) else bool(value)
+        if key == "shapes":
+            if value not in SHAPES:
+                raise BadRequest("shapes must be one of: " + ", ".join(SHAPES))
+            return value
         if isinstance(default, bool):
             return bool(value)
         if isinstance(default, str):
@@ -1001,19 +1032,22 @@ class Backend:
                 None, body.get("language", "en"), sid)
             sess["lost"] = False
             for key in ("draft", "video_infos", "generated_media",
-                        "language"):
+                        "language", "canvas_config"):
                 if key in body:
                     sess[key] = copy.deepcopy(body[key])
             return json.loads(json.dumps(sess))
 
     def state_view(self, sess):
         with self.lock:
+            state = {"draft": sess["draft"],
+                     "video_infos": sess["video_infos"],
+                     "generated_media": sess["generated_media"]}
+            if self.config["shapes"] == "current":
+                state["canvas_config"] = sess.get("canvas_config",
+                                                  DEFAULT_CANVAS)
             return {"session_id": sess["session_id"],
                     "bind_id": sess["bind_id"], "user_id": sess["bind_id"],
-                    "state": json.loads(json.dumps({
-                        "draft": sess["draft"],
-                        "video_infos": sess["video_infos"],
-                        "generated_media": sess["generated_media"]}))}
+                    "state": json.loads(json.dumps(state))}
 
     # -- uploads and served files -------------------------------------------
     def add_upload(self, sess, name, size, path=None, url=None, fid=None):
@@ -1030,6 +1064,19 @@ class Backend:
                                         if path is None else "file"))
             sess["video_infos"].append(dict(item, origin="upload"))
             return item
+
+    def upload_answer(self, items):
+        """The upload answer's data for these add_upload() items."""
+        with self.lock:
+            if self.config["shapes"] == "seeds":
+                return {"files": items}
+            files = []
+            for it in items:
+                f = {"filename": it["name"], "file_type": it["type"],
+                     "cdn_url": it["url"]}
+                f.update(MEDIA_FACTS.get(it["type"], {}))
+                files.append(f)
+            return {"files": files, "session_state_applied": True}
 
     def file_source(self, name):
         """(bytes or path, content type) for /files/<name>, or None."""
@@ -1060,6 +1107,22 @@ class Backend:
             if is_edit and self.rng.random() < self.config["silent_ratio"]:
                 return "silent"
         return "text"
+
+    def temporary_issue(self, turn):
+        """The trailing "temporary issue" text for this turn, or None:
+        scripted turns ask for it ("temporary_issue": true), others get it
+        now and then in the "current" shapes."""
+        s = turn["script"]
+        with self.lock:
+            if "temporary_issue" in s:
+                on = bool(s["temporary_issue"])
+            elif s or self.config["shapes"] != "current":
+                on = False
+            else:
+                on = self.issue_rng.random() < \
+                    self.config["temporary_issue_ratio"]
+        turn["temporary_issue"] = on
+        return TEMPORARY_ISSUE[turn["lang"]] if on else None
 
     def apply_ops(self, sess, ops):
         """Apply the ops to the session's draft: [(op, response, phrase)]."""
@@ -1172,11 +1235,20 @@ class Backend:
                           "render node crashed (GPU out of memory)")
                  if fail else None, "created_at": time.time(), "polls": 0}
             self.renders[rid] = r
+            if self.config["shapes"] == "current":
+                # The backend names its own id for the render; both the
+                # id sent and this one find it.
+                r["render_id"] = self.new_id("lambda_")
+                self.render_alias[r["render_id"]] = rid
             return r, True
+
+    def find_render(self, rid):
+        with self.lock:
+            return self.renders.get(self.render_alias.get(rid, rid))
 
     def poll_render(self, rid):
         with self.lock:
-            r = self.renders.get(rid)
+            r = self.find_render(rid)
             if r:
                 r["polls"] += 1
                 r["step"] = min(r["step"] + 1, len(r["steps"]) + 1)
@@ -1185,11 +1257,15 @@ class Backend:
     def render_view(self, r):
         with self.lock:
             steps, step = r["steps"], r["step"]
+            words = RENDER_WORDS[self.config["shapes"]]
             view = {"id": r["id"], "sessionId": r["sessionId"]}
+            if r.get("render_id"):
+                view["render_id"] = r["render_id"]
             if step == 0:
-                view.update(status="queued", progress=0)
+                view.update(status=words.get("queued", "queued"), progress=0)
             elif step <= len(steps):
-                view.update(status="rendering", progress=steps[step - 1])
+                view.update(status=words.get("rendering", "rendering"),
+                            progress=steps[step - 1])
             elif r["fail"]:
                 view.update(status="failed", progress=steps[-1]
                             if steps else 0, error=r["fail"])
@@ -1200,6 +1276,8 @@ class Backend:
                     "url": "%s/files/%s" % (self.base_url, name),
                     "format": "mp4", "size": len(self.sample_mp4),
                     "duration_ms": r["draft"].get("d", 0)})
+                if not self.config["render_url"]:
+                    del view["output"]["url"]
             return view
 
 
@@ -1340,6 +1418,7 @@ API_ROUTES = [
     ("GET", r"/api/state/nemo_agent/me/([^/]+)/latest", "h_state"),
     ("POST", r"/api/render/proxy/lambda", "h_render_create"),
     ("GET", r"/api/render/proxy/lambda/([^/]+)", "h_render_get"),
+    ("GET", r"/api/render/proxy/([^/]+)/download", "h_render_download"),
     ("GET", r"/files/([^/]+)", "h_file"),
     ("HEAD", r"/files/([^/]+)", "h_file"),
 ]
@@ -1811,6 +1890,9 @@ class Handler(BaseHTTPRequestHandler):
         if turn["mode"] == "ask":
             self.ask_events(w, turn, inv)
             return
+        if turn["mode"] == "heartbeats":
+            self.only_heartbeats(w, turn)
+            return
         for op in turn["ops"]:
             w.event(adk_event(inv, [{"functionCall": {
                 "id": op["call_id"], "name": op["tool"],
@@ -1834,14 +1916,33 @@ class Handler(BaseHTTPRequestHandler):
         text = turn["script"].get("text") or compose_text(
             turn["lang"], [r[2] for r in results])
         turn["text"] = text
+        issue = self.B.temporary_issue(turn)
         for piece in split_text(text):
             w.event(adk_event(inv, [{"text": piece}], partial=True))
+        usage = {"promptTokenCount": len(turn["prompt"]),
+                 "candidatesTokenCount": len(text),
+                 "totalTokenCount": len(turn["prompt"]) + len(text)}
+        if issue:
+            w.event(adk_event(inv, [{"text": text}]))
+            w.event(adk_event(inv, [{"text": issue}], turnComplete=True,
+                              usageMetadata=usage))
+            return
         w.event(adk_event(inv, [{"text": text}], turnComplete=True,
-                          usageMetadata={
-                              "promptTokenCount": len(turn["prompt"]),
-                              "candidatesTokenCount": len(text),
-                              "totalTokenCount": len(turn["prompt"]) +
-                              len(text)}))
+                          usageMetadata=usage))
+
+    def only_heartbeats(self, w, turn):
+        """Mode "heartbeats": the agent never says anything; the stream
+        only keeps alive for delay_ms (default hang_max_ms) or until the
+        client gives up. Whatever the turn does still happens on the
+        backend (finish_turn), as when a real agent works on unseen."""
+        beat = max(5, int(self.B.cfg("heartbeat_ms")))
+        total = int(turn["script"].get("delay_ms",
+                                       self.B.cfg("hang_max_ms")))
+        deadline = time.monotonic() + total / 1000.0
+        while time.monotonic() < deadline and \
+                not self.B.stopping.is_set():
+            self.B.sleep(beat)
+            w.heartbeat()
 
     def work(self, w, turn):
         """The agent "works": heartbeats every heartbeat_ms (bounded)."""
@@ -1874,6 +1975,7 @@ class Handler(BaseHTTPRequestHandler):
             "heartbeats": w.heartbeats, "text": turn["text"],
             "tools": [o["tool"] for o in turn["ops"]], "cost": turn["cost"],
             "charged": not error, "language": turn["lang"],
+            "temporary_issue": bool(turn.get("temporary_issue")),
             "answers": turn.get("answers")})
         self.mark_done()
 
@@ -1962,7 +2064,7 @@ class Handler(BaseHTTPRequestHandler):
         files = [self.B.add_upload(sess, cur["filename"], cur["size"],
                                    path=path, fid=cur["file_id"])
                  for cur, path in saved]
-        self.ok({"files": files})
+        self.ok(self.B.upload_answer(files))
 
     def upload_urls(self, sess):
         body = self.read_json()
@@ -1979,8 +2081,8 @@ class Handler(BaseHTTPRequestHandler):
                            "accepted formats: %s"
                            % (ext, ", ".join(ACCEPTED_TYPES)))
                 return
-        self.ok({"files": [self.B.add_upload(sess, n, 0, url=u)
-                           for n, u in zip(names, urls)]})
+        self.ok(self.B.upload_answer([self.B.add_upload(sess, n, 0, url=u)
+                                      for n, u in zip(names, urls)]))
 
     def h_render_create(self):
         if not self.require_token() or not self.attribution_ok():
@@ -1990,8 +2092,7 @@ class Handler(BaseHTTPRequestHandler):
             body.get("draft")
         if not isinstance(rid, str) or not SAFE_ID_RE.match(rid):
             raise BadRequest("id must match [A-Za-z0-9_.-]{1,128}")
-        with self.B.lock:
-            existing = self.B.renders.get(rid)
+        existing = self.B.find_render(rid)
         if existing:
             self.ok(self.B.render_view(existing))
             return
@@ -2018,8 +2119,25 @@ class Handler(BaseHTTPRequestHandler):
         r = self.B.poll_render(rid)
         if r is None:
             self.reply(404, 404, "render not found: " + rid)
+        elif self.B.cfg("shapes") == "current":
+            # Documented: status at the top level of the answer.
+            self.B.update_entry(self.entry, status=200, code=None)
+            self.send_bytes(200, json.dumps(self.B.render_view(r)).encode(),
+                            "application/json")
         else:
             self.ok(self.B.render_view(r))
+
+    def h_render_download(self, rid):
+        """The documented fallback download of a finished render (auth
+        required, like every API call)."""
+        if not self.require_token() or not self.attribution_ok():
+            return
+        r = self.B.find_render(rid)
+        view = self.B.render_view(r) if r else None
+        if not view or view["status"] != "completed":
+            self.reply(404, 404, "no finished render: " + rid)
+            return
+        self.h_file(r["id"] + ".mp4")
 
     def h_file(self, name):
         src = self.B.file_source(name)

@@ -35,6 +35,7 @@ def uid():
 
 class BackendCase(unittest.TestCase):
     rb = None
+    shapes = None   # "seeds": the older answer shapes; None: the default
 
     @classmethod
     def setUpClass(cls):
@@ -46,6 +47,8 @@ class BackendCase(unittest.TestCase):
 
     def setUp(self):
         self.rb.reset()
+        if self.shapes:
+            self.rb.config(shapes=self.shapes)
 
     # -- helpers -------------------------------------------------------------
     def env(self, resp, status=200, code=0):
@@ -158,6 +161,8 @@ class TokenTests(BackendCase):
 
 
 class SessionStateTests(BackendCase):
+    shapes = "seeds"
+
     def test_create_session_and_state(self):
         token = self.rb.issue_token()
         resp = self.rb.api("POST", SESSION_PATH, {"task_name": "project",
@@ -225,6 +230,8 @@ class SessionStateTests(BackendCase):
 
 
 class TurnTests(BackendCase):
+    shapes = "seeds"
+
     def check_text_turn(self, resp):
         self.assertEqual(resp.status, 200)
         self.assertEqual(resp.header("content-type"), "text/event-stream")
@@ -561,6 +568,8 @@ class TurnTests(BackendCase):
 
 
 class UploadTests(BackendCase):
+    shapes = "seeds"
+
     def multipart(self, files, boundary="XyZ-boundary-42", field="files"):
         out = []
         for name, data in files:
@@ -679,6 +688,8 @@ class UploadTests(BackendCase):
 
 
 class RenderTests(BackendCase):
+    shapes = "seeds"
+
     DRAFT = {"d": 10000, "t": [{"tt": 0, "m": {"name": "Video"}, "sg": [
         {"d": 10000, "m": {"label": "city"}}]}]}
 
@@ -758,6 +769,146 @@ class RenderTests(BackendCase):
                          len(self.rb.request("GET", "/files/sample.mp4").body))
         png = self.rb.request("GET", "/files/sample.png")
         self.assertEqual(png.body[:8], b"\x89PNG\r\n\x1a\n")
+
+
+class CurrentShapeTests(BackendCase):
+    """The default answers: the API as NemoVideo's skill v1.9 documents it
+    (the classes above pin the older "seeds" shapes)."""
+    DRAFT = RenderTests.DRAFT
+
+    def setUp(self):
+        super().setUp()
+        self.rb.config(shapes="current")
+
+    def poll_bare(self, token, rid):
+        resp = self.rb.api("GET", "/api/render/proxy/lambda/" + rid,
+                           token=token)
+        self.assertEqual(resp.status, 200, resp.body)
+        self.assertNotIn("code", resp.json)      # no envelope
+        return resp.json
+
+    def test_default_and_switch(self):
+        self.assertEqual(refbackend.DEFAULT_CONFIG["shapes"],
+                         os.environ.get("REFBACKEND_SHAPES") or "current")
+        resp = self.rb.request("POST", "/_control/config",
+                               {"shapes": "v2"})
+        self.assertEqual(resp.status, 400)
+        self.assertEqual(self.rb.config(shapes="seeds")["shapes"], "seeds")
+
+    def test_render_start_names_id_and_poll_is_bare(self):
+        token, sid = self.session()
+        self.rb.config(render_steps=[40])
+        data = self.env(self.rb.api("POST", "/api/render/proxy/lambda", {
+            "id": "render_9", "sessionId": sid, "draft": self.DRAFT,
+            "output": {"format": "mp4", "quality": "high"}}, token))
+        rid = data["render_id"]
+        self.assertNotEqual(rid, "render_9")
+        self.assertEqual(data["status"], "pending")
+        seen = [(d["status"], d["progress"]) for d in
+                (self.poll_bare(token, rid) for _ in range(2))]
+        self.assertEqual(seen, [("processing", 40), ("completed", 100)])
+        # the id sent finds the same render
+        done = self.poll_bare(token, "render_9")
+        self.assertEqual(done["output"]["url"],
+                         self.rb.url + "/files/render_9.mp4")
+        # the documented fallback download, with auth only
+        path = "/api/render/proxy/%s/download" % rid
+        dl = self.rb.api("GET", path, token=token)
+        self.assertEqual(dl.status, 200)
+        self.assertEqual(dl.body[4:8], b"ftyp")
+        self.assertNotEqual(self.rb.request("GET", path).status, 200)
+        self.env(self.rb.api("GET", "/api/render/proxy/nope/download",
+                             token=token), 404, 404)
+
+    def test_render_without_url(self):
+        token, sid = self.session()
+        self.rb.config(render_steps=[], render_url=False)
+        self.env(self.rb.api("POST", "/api/render/proxy/lambda", {
+            "id": "r5", "sessionId": sid, "draft": self.DRAFT}, token))
+        done = self.poll_bare(token, "r5")
+        self.assertEqual(done["status"], "completed")
+        self.assertNotIn("url", done["output"])
+        self.assertEqual(done["output"]["size"],
+                         len(self.rb.request("GET", "/files/sample.mp4").body))
+
+    def test_upload_answer_files(self):
+        token, sid = self.session()
+        up = UploadTests.multipart(self, [("clip.mp4", b"x" * 50),
+                                          ("song.mp3", b"y" * 10)])
+        data = self.env(self.rb.api(
+            "POST", "/api/upload-video/nemo_agent/me/" + sid, up[0], token,
+            headers={"Content-Type": up[1]}))
+        self.assertIs(data["session_state_applied"], True)
+        video, audio = data["files"]
+        self.assertEqual((video["filename"], video["file_type"],
+                          video["width"], video["height"]),
+                         ("clip.mp4", "video", 1920, 1080))
+        self.assertTrue(video["cdn_url"].startswith(self.rb.url + "/files/"))
+        self.assertEqual((audio["file_type"], audio["duration"]),
+                         ("audio", 30.5))
+        self.assertNotIn("width", audio)
+        data = self.env(self.rb.api(
+            "POST", "/api/upload-video/nemo_agent/me/" + sid,
+            {"urls": ["https://example.com/a/pic.png"],
+             "source_type": "url"}, token))
+        self.assertEqual(data["files"][0]["cdn_url"],
+                         "https://example.com/a/pic.png")
+
+    def test_state_has_canvas(self):
+        token, sid = self.session()
+        state = self.env(self.rb.api(
+            "GET", "/api/state/nemo_agent/me/%s/latest" % sid,
+            token=token))["state"]
+        self.assertEqual(state["canvas_config"], refbackend.DEFAULT_CANVAS)
+        self.rb.set_state(sid, canvas_config={"ratio": "9:16"})
+        state = self.env(self.rb.api(
+            "GET", "/api/state/nemo_agent/me/%s/latest" % sid,
+            token=token))["state"]
+        self.assertEqual(state["canvas_config"], {"ratio": "9:16"})
+
+    def test_trailing_temporary_issue(self):
+        for lang, prompt in (("en", "add lo-fi music"), ("zh", "添加音乐")):
+            token, sid = self.session(lang)
+            self.rb.next_turn(temporary_issue=True)
+            resp = self.turn(token, sid, prompt)
+            texts = [e["content"]["parts"][0]["text"] for e in resp.events
+                     if "content" in e and not e.get("partial") and
+                     "text" in e["content"]["parts"][0]]
+            self.assertEqual(len(texts), 2, texts)
+            self.assertEqual(texts[1], refbackend.TEMPORARY_ISSUE[lang])
+            self.assertNotIn("temporary", texts[0])
+            self.assertTrue(resp.events[-1]["turnComplete"])
+            log = self.rb.requests("/run_sse")[-1]["sse"]
+            self.assertTrue(log["temporary_issue"])
+            self.assertEqual(log["outcome"], "complete")
+
+    def test_temporary_issue_is_seeded_and_sometimes(self):
+        token, sid = self.session()
+        self.rb.set_credits(10000)
+        seen = []
+        for _ in range(12):
+            self.turn(token, sid, "add a title")
+            seen.append(self.rb.requests("/run_sse")[-1]["sse"][
+                "temporary_issue"])
+        self.assertIn(True, seen)
+        self.assertIn(False, seen)
+        self.rb.config(shapes="seeds")
+        self.turn(token, sid, "add a title")
+        self.assertFalse(self.rb.requests("/run_sse")[-1]["sse"][
+            "temporary_issue"])
+
+    def test_heartbeats_only_turn(self):
+        token, sid = self.session()
+        self.rb.config(heartbeat_ms=10)
+        self.rb.next_turn("heartbeats", delay_ms=150)
+        resp = self.turn(token, sid, "add music")
+        items = parse_sse(resp.body)
+        self.assertEqual(resp.events, [])
+        self.assertGreaterEqual(len(items), 5)
+        self.assertTrue(all(i in (("comment", "heartbeat"), ("data", ""))
+                            for i in items), items)
+        # the agent worked on unseen: the music is there
+        self.assertEqual(self.draft(token, sid)["t"][0]["tt"], 1)
 
 
 class FaultTests(BackendCase):

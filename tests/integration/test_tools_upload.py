@@ -7,7 +7,7 @@ import time
 import unittest
 
 from mcpclient import text_of
-from tools_fixture import SAMPLE_MP4, ToolsCase
+from tools_fixture import SAMPLE_MP4, ToolsCase, output_schema, schema_errors
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452") + b"\0" * 64
 
@@ -28,9 +28,12 @@ class Upload(ToolsCase):
     def test_files_and_urls_in_order(self):
         clip = self.put("clip.mp4", copy=SAMPLE_MP4)
         pic = self.put("pic.png", PNG)
-        st = self.ok("upload", {
+        res = self.call("upload", {
             "files": [clip, pic],
             "urls": ["https://cdn.example.com/media/song.mp3?x=1"]})
+        self.last_text = text_of(res)
+        st = res["structuredContent"]
+        self.assertEqual(schema_errors(output_schema("upload"), st), [])
         sid = self.session()
         self.assertEqual(st["session"], sid)
         self.assertEqual((st["uploaded"], st["rejected"], st["failed"]),
@@ -43,11 +46,31 @@ class Upload(ToolsCase):
                          ["clip.mp4", "pic.png", "song.mp3"])
         self.assertEqual([f["type"] for f in files], ["video", "image", "url"])
         self.assertEqual(files[0]["bytes"], os.path.getsize(SAMPLE_MP4))
-        self.assertIsNone(files[2]["bytes"])
+        self.assertNotIn("bytes", files[2])
         for f in files:
             self.assertEqual(f["status"], "uploaded")
-            self.assertIsNone(f["reason"])
-            self.assertTrue(f["file_id"].startswith("file_"))
+            self.assertNotIn("reason", f)
+        # What the backend said per file (data.files[{filename, file_type,
+        # cdn_url, duration, width, height}]), in the result and the text.
+        self.assertEqual([f["file_type"] for f in files],
+                         ["video", "image", "audio"])
+        self.assertEqual((files[0]["duration"], files[0]["width"],
+                          files[0]["height"]), (10.0, 1920, 1080))
+        self.assertEqual((files[1]["width"], files[1]["height"]),
+                         (1024, 768))
+        self.assertNotIn("width", files[2])
+        self.assertEqual(files[2]["duration"], 30.5)
+        self.assertTrue(files[0]["url"].startswith(self.rb.url + "/files/"))
+        self.assertEqual(files[2]["url"],
+                         "https://cdn.example.com/media/song.mp3?x=1")
+        self.assertIs(st["session_state_applied"], True)
+        text = self.last_text
+        for f in files:
+            self.assertIn(f["url"], text)
+        self.assertIn("10.0 s, 1920x1080", text)
+        self.assertIn("1024x768", text)
+        self.assertIn("30.5 s", text)
+        self.assertIn("added the media to the session's state", text)
         # The backend holds exactly what was sent, as multipart "files".
         ups = self.rb.state(sid)["uploads"]
         self.assertEqual([u["name"] for u in ups],
@@ -58,6 +81,17 @@ class Upload(ToolsCase):
                          [("files", "clip.mp4")])
         text = text_of(self.call("state"))
         self.assertTrue(text)
+
+    def test_older_answer_shape_keeps_ids(self):
+        self.rb.config(shapes="seeds")
+        clip = self.put("clip.mp4", copy=SAMPLE_MP4)
+        st = self.ok("upload", {"files": [clip]})
+        f, = st["files"]
+        self.assertTrue(f["file_id"].startswith("file_"))
+        self.assertEqual(f["file_type"], "video")
+        self.assertTrue(f["url"].startswith(self.rb.url + "/files/"))
+        self.assertNotIn("session_state_applied", st)
+        self.assertNotIn("duration", f)
 
     def test_progress_is_reported(self):
         clip = self.put("clip.mp4", copy=SAMPLE_MP4)
@@ -95,7 +129,7 @@ class Upload(ToolsCase):
     def test_missing_file(self):
         f, = self.rejected({"files": [os.path.join(self.work, "no.mp4")]})
         self.assertEqual(f["name"], "no.mp4")
-        self.assertIsNone(f["bytes"])
+        self.assertNotIn("bytes", f)
 
     def test_wrong_type(self):
         f, = self.rejected({"files": [self.put("notes.txt", b"hello")]})

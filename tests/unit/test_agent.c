@@ -198,6 +198,7 @@ TEST(dropped_stream_is_reported_not_resent)
     CHECK_INT(err.kind, NEMO_E_NETWORK);
     CHECK_CONTAINS(err.message, "the stream was interrupted");
     CHECK_INT(mb_count(&B, "/run_sse") - before, 1);     /* never resent */
+    CHECK(t.interrupted);               /* the caller reads the state */
     api_turn_free(&t);
 }
 
@@ -215,6 +216,49 @@ TEST(stream_closed_mid_event_is_interrupted_with_partial_text)
     CHECK_INT(err.kind, NEMO_E_NETWORK);
     CHECK_CONTAINS(err.message, "interrupted");
     CHECK_STR(t.reply, "Half a ");
+    CHECK(t.interrupted);
+    api_turn_free(&t);
+}
+
+TEST(trailing_temporary_issue_dropped_and_flagged)
+{
+    api_ctl ctl;
+    api_turn t;
+    nemo_err err;
+
+    memset(&ctl, 0, sizeof ctl);
+    next_turn("{\"mode\":\"text\",\"text\":\"Added the music.\","
+              "\"temporary_issue\":true}");
+    CHECK_INT(api_agent_turn(api, &ctl, sid, "add music", &t, &err), 0);
+    CHECK_STR(t.reply, "Added the music.");
+    CHECK(t.noise_dropped);
+    CHECK(!t.interrupted);
+    api_turn_free(&t);
+    next_turn("{\"mode\":\"text\",\"text\":\"Added the music.\","
+              "\"temporary_issue\":false}");
+    CHECK_INT(api_agent_turn(api, &ctl, sid, "add music", &t, &err), 0);
+    CHECK_STR(t.reply, "Added the music.");
+    CHECK(!t.noise_dropped);
+    api_turn_free(&t);
+}
+
+TEST(heartbeats_only_is_a_timeout)
+{
+    api_ctl ctl;
+    api_turn t;
+    nemo_err err;
+    long long t0 = clock_mono_ms();
+
+    memset(&ctl, 0, sizeof ctl);
+    setenv("NEMO_SSE_IDLE_MS", "200", 1);
+    next_turn("{\"mode\":\"heartbeats\",\"delay_ms\":20000}");
+    CHECK_INT(api_agent_turn(api, &ctl, sid, "hello", &t, &err), -1);
+    unsetenv("NEMO_SSE_IDLE_MS");
+    CHECK_INT(err.kind, NEMO_E_TIMEOUT);
+    CHECK_CONTAINS(err.message, "only heartbeats");
+    CHECK(t.interrupted);
+    CHECK(t.heartbeats > 2);
+    CHECK(clock_mono_ms() - t0 < 5000);
     api_turn_free(&t);
 }
 
@@ -306,6 +350,7 @@ TEST(cancel_aborts_promptly)
 
 TEST(upload_file_and_urls)
 {
+    api_upload_answer ans;
     api_ctl ctl;
     nemo_err err;
     cJSON *data = NULL, *f, *reqs, *parts;
@@ -315,10 +360,29 @@ TEST(upload_file_and_urls)
     memset(&ctl, 0, sizeof ctl);
     CHECK_INT(mb_upload_path(api, &ctl, sid, "tests/fixtures/media/sample.png",
                              "sample.png", "image/png", &data, &err), 0);
+    /* Today's answer: files[{filename, file_type, cdn_url, ...}]. */
+    CHECK_INT(upload_answer_parse(data, &ans, &err), 0);
+    CHECK_INT((int)ans.n, 1);
+    CHECK_STR(ans.items[0].name, "sample.png");
+    CHECK_STR(ans.items[0].type, "image");
+    CHECK_CONTAINS(ans.items[0].url, "/files/");
+    CHECK_INT(ans.state_applied, 1);
+    upload_answer_free(&ans);
+    cJSON_Delete(data);
+    /* The older answer: files[{file_id, name, type, url}]. */
+    CHECK_INT(mb_control(&B, "/_control/config", "{\"shapes\":\"seeds\"}",
+                         NULL), 0);
+    CHECK_INT(mb_upload_path(api, &ctl, sid, "tests/fixtures/media/sample.png",
+                             "sample.png", "image/png", &data, &err), 0);
+    CHECK_INT(mb_control(&B, "/_control/config",
+                         "{\"shapes\":\"current\"}", NULL), 0);
     f = cJSON_GetArrayItem(cJSON_GetObjectItem(data, "files"), 0);
     CHECK(cJSON_GetStringValue(cJSON_GetObjectItem(f, "file_id")) != NULL);
-    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(f, "name")),
-              "sample.png");
+    CHECK_INT(upload_answer_parse(data, &ans, &err), 0);
+    CHECK_STR(ans.items[0].name, "sample.png");
+    CHECK_CONTAINS(ans.items[0].url, "/files/");
+    CHECK_INT(ans.state_applied, -1);
+    upload_answer_free(&ans);
     cJSON_Delete(data);
     reqs = mb_requests(&B, "/api/upload-video/");
     parts = cJSON_GetObjectItem(cJSON_GetArrayItem(reqs,
@@ -330,9 +394,11 @@ TEST(upload_file_and_urls)
     cJSON_Delete(reqs);
 
     CHECK_INT(api_upload_urls(api, &ctl, sid, urls, 1, &data, &err), 0);
-    f = cJSON_GetArrayItem(cJSON_GetObjectItem(data, "files"), 0);
-    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(f, "name")),
-              "beach.mp4");
+    CHECK_INT(upload_answer_parse(data, &ans, &err), 0);
+    CHECK_STR(ans.items[0].name, "beach.mp4");
+    CHECK_STR(ans.items[0].url, urls[0]);
+    CHECK(ans.items[0].duration_ms == 10000);
+    upload_answer_free(&ans);
     cJSON_Delete(data);
     reqs = mb_requests(&B, "/api/upload-video/");
     f = cJSON_GetObjectItem(cJSON_GetArrayItem(reqs,
@@ -376,6 +442,8 @@ int main(void)
     RUN(envelope_instead_of_stream_is_the_error);
     RUN(heartbeats_become_progress);
     RUN(cancel_aborts_promptly);
+    RUN(trailing_temporary_issue_dropped_and_flagged);
+    RUN(heartbeats_only_is_a_timeout);
     RUN(upload_file_and_urls);
     api_free(api);
     mb_stop(&B);

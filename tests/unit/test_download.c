@@ -136,7 +136,7 @@ TEST(render_start_and_poll_to_completed)
 
     memset(&ctl, 0, sizeof ctl);
     snprintf(rid, sizeof rid, "render_%d", (int)getpid());
-    CHECK_INT(api_render_start(api, &ctl, sid, rid, draft, "mp4", "high",
+    CHECK_INT(api_render_start(api, &ctl, sid, rid, draft, "mp4", "high", NULL,
                                &err), 0);
     reqs = mb_requests(&B, "/api/render/proxy/lambda");
     body = cJSON_GetObjectItem(cJSON_GetArrayItem(reqs, 0), "json");
@@ -178,7 +178,7 @@ TEST(render_failure_reports_its_reason)
     CHECK_INT(mb_control(&B, "/_control/config",
                          "{\"fail_next_render\":\"encoder crashed\"}", NULL),
               0);
-    CHECK_INT(api_render_start(api, &ctl, sid, "render_fail_1", draft, NULL,
+    CHECK_INT(api_render_start(api, &ctl, sid, "render_fail_1", draft, NULL, NULL,
                                NULL, &err), 0);
     do
         CHECK_INT(api_render_status_get(api, &ctl, "render_fail_1", &st,
@@ -365,9 +365,10 @@ TEST(http_error_and_not_mp4_leave_nothing)
 {
     api_ctl ctl;
     nemo_err err;
-    char dest[512], url[400];
+    char dest[512], url[2100];
     long long bytes = -1;
-    cJSON *data = NULL, *files;
+    api_upload_answer ans;
+    cJSON *data = NULL;
 
     memset(&ctl, 0, sizeof ctl);
     in_dir(dest, sizeof dest, "missing.mp4");
@@ -380,9 +381,10 @@ TEST(http_error_and_not_mp4_leave_nothing)
     /* A PNG served where an MP4 was expected. */
     CHECK_INT(mb_upload_path(api, &ctl, sid, "tests/fixtures/media/sample.png",
                              "sample.png", "image/png", &data, &err), 0);
-    files = cJSON_GetObjectItem(data, "files");
-    snprintf(url, sizeof url, "%s", cJSON_GetStringValue(cJSON_GetObjectItem(
-                                        cJSON_GetArrayItem(files, 0), "url")));
+    CHECK_INT(upload_answer_parse(data, &ans, &err), 0);
+    CHECK_INT((int)ans.n, 1);
+    snprintf(url, sizeof url, "%s", ans.items[0].url);
+    upload_answer_free(&ans);
     cJSON_Delete(data);
     CHECK_INT(dl(&ctl, url, dest, 0, &bytes, &err), -1);
     CHECK_INT(err.kind, NEMO_E_PROTOCOL);
