@@ -16,13 +16,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "nemo/clock.h"
 #include "nemo/job.h"
 #include "nemo/journal.h"
 #include "nemo/log.h"
+#include "nemo/platform.h"
 
 #define JOB_ID_BYTES 16              /* 128 random bits */
 #define JOB_PROGRESS_WRITE_MS 1000
@@ -113,17 +113,10 @@ static int make_id(char *out, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char raw[JOB_ID_BYTES];
-    size_t got = 0, i;
+    size_t i;
 
-    while (got < sizeof raw) {
-        ssize_t r = getrandom(raw + got, sizeof raw - got, 0);
-
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        got += (size_t)r;
-    }
+    if (plat_random(raw, sizeof raw) != 0)
+        return -1;
     if (n < 4 + 2 * sizeof raw + 1)
         return -1;
     memcpy(out, "job_", 4);
@@ -154,7 +147,7 @@ static nemo_job *job_alloc(job_table *t, const char *id, const char *tool,
     j->request_id = request_id ? strdup(request_id) : NULL;
     pthread_mutex_init(&j->io_mu, NULL);
     pthread_mutex_init(&j->mu, NULL);
-    pthread_cond_init(&j->cv, NULL);
+    plat_cond_init(&j->cv);
     j->outcome = -1;
     j->created_ms = j->updated_ms = clock_wall_ms();
     j->started_mono = clock_mono_ms();
@@ -847,7 +840,6 @@ job_status job_wait(nemo_job *j, long long timeout_ms, nemo_cancel *waiter,
         int nmsgs = 0, foreign, finished, i;
         job_status st;
         long long now = clock_mono_ms();
-        struct timespec ts;
 
         pthread_mutex_lock(&j->mu);
         foreign = j->foreign;
@@ -866,8 +858,8 @@ job_status job_wait(nemo_job *j, long long timeout_ms, nemo_cancel *waiter,
         st = finished ? j->status : JOB_RUNNING;
         if (!nmsgs && !finished && now < until && !cancel_requested(waiter)) {
             /* Short slices: notice the waiter's cancel promptly. */
-            clock_deadline(&ts, until - now < 100 ? until - now : 100);
-            pthread_cond_timedwait(&j->cv, &j->mu, &ts);
+            plat_cond_wait_ms(&j->cv, &j->mu,
+                              until - now < 100 ? until - now : 100);
         }
         pthread_mutex_unlock(&j->mu);
         for (i = 0; sink && i < nmsgs; i++)

@@ -225,10 +225,6 @@ struct mcp_server {
  * Takes m->root when started (returns NULL); else the error to send. */
 cJSON *mcp_server_start_worker(mcp_server *srv, mcp_req *req, rpc_msg *m,
                                cJSON *(*run)(mcp_call *c));
-/* server.c: *ts = CLOCK_MONOTONIC now + ms (the server's condition
- * variables use that clock). */
-struct timespec;
-void mcp_deadline_ts(struct timespec *ts, long long ms);
 /* server.c: remove c from the in-flight list and drop the list's
  * reference (never the last one). Caller holds srv->mu. */
 void mcp_server_unlink(mcp_server *srv, mcp_call *c);
