@@ -96,13 +96,13 @@ int store_dir_check(const char *dir, char *why, size_t n)
         return -1;
     }
     if (st.st_uid != geteuid()) {
-        snprintf(why, n, "%s belongs to another user (uid %u)", dir,
-                 (unsigned)st.st_uid);
+        snprintf(why, n, "%s belongs to another user (uid %u); fix: remove "
+                 "it or name a dir of your own", dir, (unsigned)st.st_uid);
         return -1;
     }
     if (st.st_mode & 022) {
-        snprintf(why, n, "%s is writable by %s (mode %04o; chmod go-w %s)",
-                 dir, (st.st_mode & 002) ? "everyone" : "its group",
+        snprintf(why, n, "%s is writable by %s (mode %04o); fix: chmod go-w "
+                 "%s", dir, (st.st_mode & 002) ? "everyone" : "its group",
                  (unsigned)(st.st_mode & 07777), dir);
         return -1;
     }

@@ -5,9 +5,10 @@ placeholder in NEMO_TOKEN; nemo-mcp's own state dir, refused when others
 can write to it; backend text escaped on stderr."""
 import os
 import re
+import subprocess
 import unittest
 
-from mcpclient import McpProcess, text_of
+from mcpclient import BIN, McpProcess, text_of
 from tools_fixture import SEED_DRAFT, ToolsCase
 
 CLAIM = "/api/auth/claim-token"
@@ -132,6 +133,35 @@ class Identity(ToolsCase):
                                  mcp=mcp)["status"], "completed")
         self.assertEqual(sorted(os.listdir(os.path.join(self.state_dir,
                                                         "jobs"))), before)
+
+    def test_refused_shared_dir_keeps_our_own_client_id(self):
+        # Another skill made the shared dir 0775 (umask 0002): nemo-mcp
+        # neither reads nor writes it, and keeps its own id in the state
+        # dir, so a restart sends the same id.
+        os.chmod(self.config_dir, 0o775)
+        self.addCleanup(os.chmod, self.config_dir, 0o700)
+        self.rb.config(token_rate_limit=False)
+        for _ in range(2):
+            mcp = self.start_server({"NEMO_TOKEN": None})
+            self.ok("credits", mcp=mcp)
+            mcp.close_stdin()
+            mcp.wait_exit(10)
+            for n in os.listdir(self.state_dir):
+                if n.startswith("token"):
+                    os.unlink(os.path.join(self.state_dir, n))
+        ids = [r["headers_lower"]["x-client-id"]
+               for r in self.requests("/api/auth/anonymous-token")]
+        self.assertEqual(len(ids), 2)
+        self.assertEqual(ids[0], ids[1])
+        self.assertEqual(os.listdir(self.config_dir), [])
+        self.assertIn("client_id_fallback.json", os.listdir(self.state_dir))
+        doc = subprocess.run([BIN, "doctor"], capture_output=True, text=True,
+                             timeout=30, env=mcp.env).stdout
+        self.assertIn("config dir: not used: %s is writable by its group "
+                      "(mode 0775); fix: chmod go-w %s"
+                      % (self.config_dir, self.config_dir), doc)
+        self.assertIn("client id: %s, nemo-mcp's own, kept in the state "
+                      "dir" % ids[0], doc)
 
     def test_backend_text_is_escaped_on_stderr(self):
         # The backend's words reach a warning (no claim link: why).
