@@ -102,6 +102,10 @@ int api_envelope_parse(int http_status, const char *body, size_t len,
 int api_url(const nemo_api *api, const char *path, char *out, size_t n,
             nemo_err *err);
 
+/* The task id of sid: the current session's, else one this nemo-mcp
+ * started (session.json). 0 and out; -1 when not known. */
+int api_session_task_id(nemo_api *api, const char *sid, char *out, size_t n);
+
 /* After a 1002: create a new session (language of the old one if known),
  * make it current, set ctl->session_reset/new_session. */
 int api_session_recover(nemo_api *api, api_ctl *ctl, const char *old_sid,

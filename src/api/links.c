@@ -182,6 +182,9 @@ static void claim_store(nemo_api *api, const char *sid, const char *url,
     pthread_mutex_unlock(&api->mu);
 }
 
+/* The backend gives a session's task id only when it creates it (the
+ * state answer has none): known for the current session and the ones this
+ * nemo-mcp started (session.c keeps them), not for one made elsewhere. */
 static int claim_task_id(nemo_api *api, const char *sid, const char *given,
                          char *out, size_t n)
 {
@@ -189,12 +192,7 @@ static int claim_task_id(nemo_api *api, const char *sid, const char *given,
         snprintf(out, n, "%s", given);
         return 0;
     }
-    pthread_mutex_lock(&api->mu);
-    out[0] = '\0';
-    if (strcmp(api->current.id, sid) == 0)
-        snprintf(out, n, "%s", api->current.task_id);
-    pthread_mutex_unlock(&api->mu);
-    return out[0] ? 0 : -1;
+    return api_session_task_id(api, sid, out, n);
 }
 
 int api_claim_url(nemo_api *api, api_ctl *ctl, const char *sid,
@@ -212,12 +210,11 @@ int api_claim_url(nemo_api *api, api_ctl *ctl, const char *sid,
         return -1;
     if (claim_cached(api, sid, out, n))
         return 0;
-    /* The endpoint wants the task too; a session named by id alone (not
-     * the current one) has no task id we know of. */
+    /* The endpoint wants the task too. */
     if (claim_task_id(api, sid, task_id, task, sizeof task) != 0) {
         LOG_INFO("links", "no claim link for session %s: its task id is "
                  "not known", sid);
-        return -1;
+        return API_CLAIM_NO_TASK;
     }
     err_clear(&err);
     body = cJSON_CreateObject();

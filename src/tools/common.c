@@ -463,6 +463,14 @@ int tool_claim_url(nemo_api *api, nemo_cancel *cancel, const char *sid,
     return api && sid ? api_claim_url(api, &ctl, sid, NULL, out, n) : -1;
 }
 
+void tool_claim_missing_text(nemo_buf *b, int rc)
+{
+    if (rc == API_CLAIM_NO_TASK)
+        buf_puts(b, "\nNo link to open this project in the browser: that "
+                    "link is available for the current session only (and "
+                    "for sessions nemo-mcp started).");
+}
+
 void tool_claim_text(nemo_buf *b, const char *url)
 {
     buf_printf(b, "\nOpen the project in the browser (to view, edit or keep "

@@ -152,12 +152,13 @@ static void export_done(nemo_job *j, const export_arg *a, api_ctl *ctl,
 {
     nemo_buf text = NEMO_BUF_INIT;
     char size[32], claim[1024];
-    int has_claim;
+    int has_claim, claim_rc;
     cJSON *st;
 
     /* The documented delivery: the video and the project's claim link. */
-    has_claim = tool_claim_url(a->api, ctl->cancel, a->session, claim,
-                               sizeof claim) == 0;
+    claim_rc = tool_claim_url(a->api, ctl->cancel, a->session, claim,
+                              sizeof claim);
+    has_claim = claim_rc == 0;
     buf_printf(&text, "Your video is ready: %s", url);
     if (a->dest) {
         tool_fmt_bytes(bytes, size, sizeof size);
@@ -170,6 +171,8 @@ static void export_done(nemo_job *j, const export_arg *a, api_ctl *ctl,
     }
     if (has_claim)
         tool_claim_text(&text, claim);
+    else
+        tool_claim_missing_text(&text, claim_rc);
     st = shape_new(a, "completed", buf_str(&text));
     cJSON_AddStringToObject(st, "job", job_id(j));
     cJSON_AddStringToObject(st, "url", url);

@@ -66,10 +66,13 @@ void tool_fmt_duration(long long ms, char *buf, size_t n);
 /* "812 bytes", "3.4 KB", "12.3 MB", "1.20 GB". */
 void tool_fmt_bytes(long long bytes, char *buf, size_t n);
 /* The session's claim link (api_claim_url); -1 when there is none, which
- * never fails the tool. tool_claim_text adds the line that offers it. */
+ * never fails the tool, API_CLAIM_NO_TASK for a session started elsewhere.
+ * tool_claim_text adds the line that offers it; tool_claim_missing_text
+ * the line that says why there is none (for rc API_CLAIM_NO_TASK). */
 int tool_claim_url(nemo_api *api, nemo_cancel *cancel, const char *sid,
                    char *out, size_t n);
 void tool_claim_text(nemo_buf *b, const char *url);
+void tool_claim_missing_text(nemo_buf *b, int rc);
 /* The draft in a state object (borrowed, may be NULL) and a copy of its
  * generated media as an array (never NULL unless out of memory). */
 const cJSON *tool_state_draft(const cJSON *state);

@@ -60,6 +60,32 @@ class ClaimLink(ToolsCase):
             "https://nemovideo.com/workspace/claim?ct=clm_"))
         self.assertIn(st["claim_url"], text_of(res))
 
+    def test_session_by_id_gets_its_link_when_its_task_is_known(self):
+        # A session nemo-mcp started, no longer current (even after a
+        # restart), still has its task id: its export carries the link.
+        old = self.session()
+        self.rb.set_state(old, draft=SEED_DRAFT)
+        self.ok("session", {"action": "new"})
+        self.mcp = self.start_server()
+        ex = self.ok("export", {"session": old, "wait_seconds": 30})
+        self.assertTrue(ex["claim_url"].startswith(
+            "https://nemovideo.com/workspace/claim?ct=clm_"))
+        claim = self.requests(CLAIM)[-1]["json"]
+        self.assertEqual(claim, {"session_id": old,
+                                 "task_id": self.rb.state(old)["task_id"]})
+        # One started elsewhere: its task id cannot be had (the state
+        # answer has none), so the text says why there is no link.
+        resp = self.rb.api("POST", "/api/tasks/me/with-session/nemo_agent",
+                           {"task_name": "project", "language": "en"},
+                           self.token)
+        other = resp.json["data"]["session_id"]
+        self.rb.set_state(other, draft=SEED_DRAFT)
+        res = self.call("export", {"session": other, "wait_seconds": 30})
+        self.assertEqual(res["structuredContent"]["status"], "completed")
+        self.assertNotIn("claim_url", res["structuredContent"])
+        self.assertIn("available for the current session only",
+                      text_of(res))
+
     def test_failed_claim_request_never_fails_the_tool(self):
         self.rb.fault(CLAIM, "status", status=500, count=0)
         st = self.ok("session", {"action": "current"})

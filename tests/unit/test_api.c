@@ -1518,7 +1518,7 @@ TEST(claim_link_cached_and_never_fatal)
                             sizeof url), -1);
     /* a session whose task is unknown gets none, without a request */
     CHECK_INT(api_claim_url(api, &ctl, "unknown-session", NULL, url,
-                            sizeof url), -1);
+                            sizeof url), API_CLAIM_NO_TASK);
     control_ok("/_control/fault/clear", "{}");
     unsetenv("NEMO_WEB_URL");
     api_free(api);
