@@ -451,6 +451,33 @@ void tool_job_handoff(nemo_job *j, const cJSON *extra, tool_output *out)
     snprintf(out->job_id, sizeof out->job_id, "%s", job_id(j));
 }
 
+/* ---- the canvas ---- */
+
+void tool_canvas_report(const cJSON *state, cJSON *st, nemo_buf *text)
+{
+    api_canvas c;
+    cJSON *o;
+
+    if (!state_canvas_parse(state, &c) || !(o = cJSON_CreateObject()))
+        return;
+    buf_puts(text, "\nCanvas: ");
+    if (c.width > 0) {
+        cJSON_AddNumberToObject(o, "width", (double)c.width);
+        cJSON_AddNumberToObject(o, "height", (double)c.height);
+        buf_printf(text, "%lldx%lld%s", c.width, c.height,
+                   c.ratio[0] ? " (" : "");
+    }
+    if (c.ratio[0]) {
+        cJSON_AddStringToObject(o, "aspect_ratio", c.ratio);
+        buf_printf(text, "%s%s", c.width > 0 ? "" : "aspect ratio ",
+                   c.ratio);
+        if (c.width > 0)
+            buf_puts(text, ")");
+    }
+    buf_puts(text, ".");
+    cJSON_AddItemToObject(st, "canvas", o);
+}
+
 /* ---- the claim link ---- */
 
 int tool_claim_url(nemo_api *api, nemo_cancel *cancel, const char *sid,

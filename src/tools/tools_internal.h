@@ -73,6 +73,10 @@ int tool_claim_url(nemo_api *api, nemo_cancel *cancel, const char *sid,
                    char *out, size_t n);
 void tool_claim_text(nemo_buf *b, const char *url);
 void tool_claim_missing_text(nemo_buf *b, int rc);
+/* canvas_config, when the state gives one: st.canvas {width, height,
+ * aspect_ratio} and "Canvas: 1920x1080 (16:9)." in the text (the `state`
+ * tool and generate's state route). */
+void tool_canvas_report(const cJSON *state, cJSON *st, nemo_buf *text);
 /* The draft in a state object (borrowed, may be NULL) and a copy of its
  * generated media as an array (never NULL unless out of memory). */
 const cJSON *tool_state_draft(const cJSON *state);
