@@ -21,8 +21,11 @@
 #include "tools_internal.h"
 
 #define RENDER_POLL_DEFAULT_MS 30000
-/* A render that has not finished after this long is reported as failed
- * (the seeds speak of 30-90 seconds). */
+/* A render that has not finished after this long (NEMO_RENDER_MAX_MS) is
+ * reported as failed. The seeds speak of 30-90 seconds and the skill gives
+ * up after 10 polls (5 minutes); here the wait runs in a job the model
+ * collects later, so a slow render is waited for much longer rather than
+ * lost. */
 #define RENDER_MAX_MS (2LL * 60 * 60 * 1000)
 /* Consecutive status reads that may fail before the job gives up. */
 #define RENDER_MAX_FAILURES 5
@@ -222,7 +225,10 @@ static int render_poll(nemo_job *j, export_arg *a, api_ctl *ctl,
 {
     long long poll_ms = clock_env_ms("NEMO_RENDER_POLL_MS",
                                      RENDER_POLL_DEFAULT_MS, 1, 600000);
-    long long deadline = clock_mono_ms() + RENDER_MAX_MS;
+    long long max_ms = clock_env_ms("NEMO_RENDER_MAX_MS", RENDER_MAX_MS, 1,
+                                    24LL * 60 * 60 * 1000);
+    long long deadline = clock_mono_ms() + max_ms;
+    char waited[32];
     const nemo_progress *p = job_progress(j);
     int failures = 0;
 
@@ -273,8 +279,12 @@ static int render_poll(nemo_job *j, export_arg *a, api_ctl *ctl,
                      a->render_id, err->message, failures);
         }
         if (clock_mono_ms() > deadline) {
+            tool_fmt_duration(max_ms, waited, sizeof waited);
             err_set(err, NEMO_E_TIMEOUT, "The render %s has not finished "
-                    "after 2 hours.", a->render_id);
+                    "after %s, so this export gave up waiting "
+                    "(NEMO_RENDER_MAX_MS). The NemoVideo servers may still "
+                    "finish it; call `export` again later to render the "
+                    "timeline anew.", a->render_id, waited);
             return -1;
         }
         if (cancel_sleep_ms(job_cancel_token(j), poll_ms)) {
