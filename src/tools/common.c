@@ -125,6 +125,12 @@ static const char *err_link(const nemo_err *err)
 
 void tool_result_err(nemo_result *r, const nemo_err *err)
 {
+    tool_result_err_note(r, err, NULL);
+}
+
+void tool_result_err_note(nemo_result *r, const nemo_err *err,
+                          const char *note)
+{
     char *text = tool_err_text(err);
     cJSON *st = NULL;
 
@@ -135,7 +141,8 @@ void tool_result_err(nemo_result *r, const nemo_err *err)
         cJSON_AddStringToObject(st, "error", err_kind_name(err->kind));
         cJSON_AddStringToObject(st, "link", err_link(err));
     }
-    result_error(r, st, "%s", text ? text : "The call failed.");
+    result_error(r, st, "%s%s", text ? text : "The call failed.",
+                 note ? note : "");
     free(text);
 }
 

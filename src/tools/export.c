@@ -404,6 +404,23 @@ static int render_start(nemo_job *j, export_arg *a, api_ctl *ctl,
     return 0;
 }
 
+/* A render refused for the account (a plan without export, or a token
+ * without the render scope, as anonymous ones may be): the claim link is
+ * then the user's way to the project, so the error offers it. */
+static void start_failed(export_arg *a, api_ctl *ctl, const nemo_err *err,
+                         nemo_result *out)
+{
+    nemo_buf note = NEMO_BUF_INIT;
+    char claim[1024];
+
+    if ((err->kind == NEMO_E_PLAN || err->http_status == 403) &&
+        tool_claim_url(a->api, ctl->cancel, a->session, claim,
+                       sizeof claim) == 0)
+        tool_claim_text(&note, claim);
+    tool_result_err_note(out, err, note.len ? buf_str(&note) : NULL);
+    buf_free(&note);
+}
+
 static void export_job(nemo_job *j, void *argp, nemo_result *out)
 {
     export_arg *a = argp;
@@ -420,7 +437,7 @@ static void export_job(nemo_job *j, void *argp, nemo_result *out)
     job_set_cancel_note(j, EXPORT_CANCEL_NOTE);
     if (!a->resumed) {
         if (render_start(j, a, &ctl, &err) != 0) {
-            tool_result_err(out, &err);
+            start_failed(a, &ctl, &err, out);
             return;
         }
     }

@@ -46,6 +46,9 @@ void tool_fail_msg(tool_output *out, const char *fmt, ...)
 char *tool_err_text(const nemo_err *err);
 /* Same as tool_fail_err but into a job's result. */
 void tool_result_err(nemo_result *r, const nemo_err *err);
+/* The same with note (text only) added after the error's text. */
+void tool_result_err_note(nemo_result *r, const nemo_err *err,
+                          const char *note);
 /* Resolve the optional "session" argument into sid; on failure fills out
  * with the error and returns -1. */
 int tool_session(tool_call *call, api_ctl *ctl, const char *first_prompt,

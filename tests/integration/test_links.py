@@ -86,6 +86,25 @@ class ClaimLink(ToolsCase):
         self.assertIn("available for the current session only",
                       text_of(res))
 
+    def test_render_refused_for_the_account_offers_the_claim_link(self):
+        # Anonymous tokens may not render at all (no render scope) and a
+        # free plan may not export: the claim link is then the way to the
+        # video, so the error offers it.
+        self.rb.set_state(self.session(), draft=SEED_DRAFT)
+        for status in (402, 403):
+            self.rb.fault("/api/render/proxy/lambda", "status",
+                          status=status, method="POST", count=0)
+            text = self.fails("export", {"wait_seconds": 30})
+            self.assertIn(str(status), text)
+            self.assertIn("Open the project in the browser", text)
+            self.assertRegex(text, r"https://nemovideo\.com/workspace/"
+                                   r"claim\?ct=clm_[0-9a-f]+")
+            self.rb.clear_faults()
+        # any other failure: no link
+        self.rb.config(fail_next_render="GPU node lost")
+        self.assertNotIn("Open the project",
+                         self.fails("export", {"wait_seconds": 30}))
+
     def test_failed_claim_request_never_fails_the_tool(self):
         self.rb.fault(CLAIM, "status", status=500, count=0)
         st = self.ok("session", {"action": "current"})
