@@ -132,6 +132,9 @@ int api_claim_parse(const cJSON *data, long long now_ms, char *token,
                     size_t n, long long *expires_ms, nemo_err *err);
 /* A user id fit for a URL query (letters, digits, "_-.:", bounded). */
 int api_user_id_usable(const char *s);
+/* The account's user id in an answer (user_id, or the seeds' bind_id),
+ * borrowed; NULL when there is none fit for a URL. */
+const char *api_user_id_of(const cJSON *data);
 /* Remember the account's user id from any answer that carries one. */
 void api_note_user_id(nemo_api *api, const cJSON *data);
 /* NEMO_WEB_URL (default https://nemovideo.com), checked like the API

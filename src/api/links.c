@@ -68,16 +68,31 @@ const char *api_web_url(const nemo_api *api)
 
 /* ---- user id ---- */
 
+const char *api_user_id_of(const cJSON *data)
+{
+    /* user_id today; the seeds' answers called it bind_id. */
+    static const char *const keys[] = { "user_id", "userId", "bind_id",
+                                        "bindId" };
+    size_t i;
+
+    for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(data, keys[i]);
+
+        if (cJSON_IsString(v))
+            return api_user_id_usable(v->valuestring) ? v->valuestring
+                                                      : NULL;
+    }
+    return NULL;
+}
+
 void api_note_user_id(nemo_api *api, const cJSON *data)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(data, "user_id");
+    const char *v = api_user_id_of(data);
 
-    if (!cJSON_IsString(v))
-        v = cJSON_GetObjectItemCaseSensitive(data, "userId");
-    if (!cJSON_IsString(v) || !api_user_id_usable(v->valuestring))
+    if (!v)
         return;
     pthread_mutex_lock(&api->mu);
-    snprintf(api->user_id, sizeof api->user_id, "%s", v->valuestring);
+    snprintf(api->user_id, sizeof api->user_id, "%s", v);
     pthread_mutex_unlock(&api->mu);
 }
 

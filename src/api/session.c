@@ -165,7 +165,7 @@ static int json_id(const cJSON *data, const char *a, const char *b,
 
 int api_session_parse(const cJSON *data, api_session *out, nemo_err *err)
 {
-    const cJSON *u;
+    const char *u;
 
     memset(out, 0, sizeof *out);
     if (json_id(data, "session_id", "sessionId", out->id,
@@ -175,11 +175,8 @@ int api_session_parse(const cJSON *data, api_session *out, nemo_err *err)
         return -1;
     }
     json_id(data, "task_id", "taskId", out->task_id, sizeof out->task_id);
-    u = cJSON_GetObjectItemCaseSensitive(data, "user_id");
-    if (!cJSON_IsString(u))
-        u = cJSON_GetObjectItemCaseSensitive(data, "userId");
-    if (cJSON_IsString(u) && api_user_id_usable(u->valuestring))
-        snprintf(out->user_id, sizeof out->user_id, "%s", u->valuestring);
+    if ((u = api_user_id_of(data)) != NULL)
+        snprintf(out->user_id, sizeof out->user_id, "%s", u);
     return 0;
 }
 

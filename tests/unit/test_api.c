@@ -1428,6 +1428,12 @@ TEST(session_and_claim_answers_parse)
     CHECK_STR(s.task_id, "task_1");
     CHECK_STR(s.user_id, "anon_9");
     cJSON_Delete(d);
+    /* the seeds' shape names the account bind_id */
+    d = cJSON_Parse("{\"session_id\":\"s2\",\"task_id\":\"t\","
+                    "\"bind_id\":\"anon_7\"}");
+    CHECK_INT(api_session_parse(d, &s, &e), 0);
+    CHECK_STR(s.user_id, "anon_7");
+    cJSON_Delete(d);
     d = cJSON_Parse("{\"sessionId\":552979870602441,\"taskId\":\"t\"}");
     CHECK_INT(api_session_parse(d, &s, &e), 0);
     CHECK_STR(s.id, "552979870602441");
