@@ -22,7 +22,9 @@ int store_dir(char *out, size_t n);
 /* 1 and out when a file of an older nemo-mcp is still in the shared
  * config dir (not moved: the state dir already had one). */
 int store_legacy_left(char *out, size_t n);
-/* Decides whether an old file (name, its bytes) may be moved. */
+/* Decides whether an old file (name, its bytes) may be moved: 1 yes, 0 no
+ * (a damaged or forged record: logged), -1 not one of ours (lock files,
+ * temp files: left silently). */
 typedef int (*store_keep_fn)(const char *name, const char *data, size_t len);
 /* Once per process and state dir: move the files of <config dir>/<sub>/
  * that an older nemo-mcp left there into <state dir>/<sub>/. Only from a

@@ -82,7 +82,8 @@ static void claim_name(const char *request_id, char *out, size_t n)
 
 /* An old record or claim is taken only if the journal would read it:
  * <valid id>.json holding an object whose "id" is that id, or a claim
- * naming a valid job id. */
+ * naming a valid job id. Other names (lock and temp files) are not
+ * records at all: -1. */
 static int legacy_keep(const char *name, const char *data, size_t len)
 {
     char id[80], claim[80];
@@ -92,8 +93,9 @@ static int legacy_keep(const char *name, const char *data, size_t len)
     int ok;
 
     if (strncmp(name, "req-", 4) == 0) {
-        if (len >= sizeof claim || strspn(name + 4,
-                "0123456789abcdefh") != n - 4 || n <= 4)
+        if (n <= 4 || strspn(name + 4, "0123456789abcdefh") != n - 4)
+            return -1;
+        if (len >= sizeof claim)
             return 0;
         memcpy(claim, data, len);
         claim[len] = '\0';
@@ -102,10 +104,12 @@ static int legacy_keep(const char *name, const char *data, size_t len)
         return journal_id_valid(claim);
     }
     if (n < 6 || n - 5 >= sizeof id || strcmp(name + n - 5, ".json") != 0)
-        return 0;
+        return -1;
     memcpy(id, name, n - 5);
     id[n - 5] = '\0';
-    if (!journal_id_valid(id) || !(rec = cJSON_ParseWithLength(data, len)))
+    if (!journal_id_valid(id))
+        return -1;
+    if (!(rec = cJSON_ParseWithLength(data, len)))
         return 0;
     v = cJSON_GetObjectItemCaseSensitive(rec, "id");
     ok = cJSON_IsObject(rec) && cJSON_IsString(v) &&

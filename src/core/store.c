@@ -252,7 +252,7 @@ static void migrate_sub_file(const char *from, const char *to,
     struct stat st;
     char *data = NULL;
     ssize_t got = 0;
-    int fd = open(from, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    int ok, fd = open(from, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 
     if (fd < 0)
         return;
@@ -270,8 +270,9 @@ static void migrate_sub_file(const char *from, const char *to,
         got += r;
     }
     data[got] = '\0';
-    if (!keep(name, data, (size_t)got)) {
-        LOG_WARN("store", "not moving %s: not a valid record", from);
+    if ((ok = keep(name, data, (size_t)got)) <= 0) {
+        if (ok == 0)
+            LOG_WARN("store", "not moving %s: not a valid record", from);
         goto out;
     }
     if (create_new(to, data, (size_t)got, 0600) == 0 && unlink(from) == 0)

@@ -60,7 +60,7 @@ class Resume(ToolsCase):
         # What the journal reader would not take stays where it is.
         bad = {"corruptjob1.json": "{not json",
                "mismatch01.json": '{"id":"someoneelse1","status":"running"}',
-               "notarecord": "x"}
+               "notarecord": "x", "oldjob0001.lock": ""}
         for n, body in bad.items():
             with open(os.path.join(old_jobs, n), "w") as fh:
                 fh.write(body)
@@ -78,7 +78,11 @@ class Resume(ToolsCase):
                          sorted(list(bad) + ["symlinked01.json"]))
         for n in list(bad) + ["symlinked01.json"]:
             self.assertNotIn(n, os.listdir(new_jobs))
-        self.assertIn("not moving", fresh.stderr())
+        err = fresh.stderr()
+        self.assertIn("not moving", err)
+        self.assertIn("corruptjob1.json", err)
+        self.assertIn("mismatch01.json", err)
+        self.assertNotIn("oldjob0001.lock", err)   # not a record: silent
 
     def test_turn_that_changed_the_timeline(self):
         self.session()
