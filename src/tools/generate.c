@@ -683,6 +683,7 @@ static int route_state(tool_call *call, const char *prompt, tool_output *out)
     set_item(st, "generated_media", tool_state_media(snap.state));
     cJSON_AddStringToObject(st, "session", snap.sid);
     buf_puts(&text, snap.summary);
+    tool_canvas_report(snap.state, st, &text);
     tool_media_text(cJSON_GetObjectItemCaseSensitive(st, "generated_media"),
                     &text);
     tool_session_note(&snap.ctl, snap.sid, sizeof snap.sid, st, &text);
