@@ -70,6 +70,14 @@ typedef struct tool_call {
      * extension): long-capable tools start their job and return at once
      * with result->job_id set. */
     int task_mode;
+    /* Task mode: how long the task's job may wait for the person's answer
+     * to the agent's question (0: the client cannot answer one). The job
+     * posts the question with job_input_wait as {"message", "questions"}
+     * (tool_ask's fields); the MCP layer shows it as the task's
+     * input_required and answers with job_input_answer:
+     * {"action": "accept", "answers": {...}} (answers as tool_asker's) or
+     * {"action": "decline"}. */
+    long long task_ask_ms;
     const tool_asker *asker;         /* NULL: nobody to ask (CLI, tasks) */
     tool_resumed resumed;
 } tool_call;
