@@ -51,6 +51,10 @@ typedef struct tool_asker {
     /* *answers (form, accepted): {"<question id>": "<answer>"}, owned by
      * the caller; questions left blank are absent. */
     tool_ask_status (*ask)(void *ctx, const tool_ask *q, cJSON **answers);
+    /* A link the person accepted, then the request ran again and
+     * succeeded: the step in the browser is complete (the MCP layer may
+     * tell the host so). May be NULL. */
+    void (*link_done)(void *ctx);
     void *ctx;
 } tool_asker;
 

@@ -214,12 +214,17 @@ static tool_ask_status ask_now(mcp_call *c, const tool_ask *q,
 {
     long long timeout = elicit_timeout_ms();
     cJSON *res = NULL, *err = NULL;
+    cJSON *params = elicit_params(q, c->req.version);
+    const char *eid = cJSON_GetStringValue(
+        cJSON_GetObjectItemCaseSensitive(params, "elicitationId"));
     tool_ask_status st;
+    char id[40];
     int rc;
 
+    /* The id of a URL elicitation, for its completion notice. */
+    snprintf(id, sizeof id, "%s", eid ? eid : "");
     rc = mcp_client_request(c->srv, &c->req, &c->cancel, "elicitation/create",
-                            elicit_params(q, c->req.version), timeout, &res,
-                            &err);
+                            params, timeout, &res, &err);
     if (rc == MCP_CREQ_UNSUPPORTED)
         return TOOL_ASK_UNSUPPORTED;
     if (rc == MCP_CREQ_CLOSED) {
@@ -238,6 +243,8 @@ static tool_ask_status ask_now(mcp_call *c, const tool_ask *q,
     }
     st = elicit_outcome(res, q->questions, answers);
     cJSON_Delete(res);
+    if (st == TOOL_ASK_ACCEPTED && !q->questions)
+        snprintf(c->url_elicit_id, sizeof c->url_elicit_id, "%s", id);
     return st;
 }
 
@@ -276,9 +283,30 @@ static tool_ask_status elicit_ask(void *ctx, const tool_ask *q,
     return c->req.modern ? ask_later(c, q) : ask_now(c, q, answers);
 }
 
+/* The retried request succeeded, so the person finished what the link
+ * was for: 2025-11-25 lets the server say so to the client that got the
+ * URL elicitation (notifications/elicitation/complete, with its id). The
+ * stateless era has no elicitationId and no such notice. */
+static void elicit_link_done(void *ctx)
+{
+    mcp_call *c = ctx;
+    cJSON *p, *n;
+
+    if (c->req.modern || !c->url_elicit_id[0])
+        return;
+    p = cJSON_CreateObject();
+    cJSON_AddStringToObject(p, "elicitationId", c->url_elicit_id);
+    c->url_elicit_id[0] = '\0';
+    n = rpc_notification("notifications/elicitation/complete", p);
+    if (n)
+        mcp_out_send(&c->srv->out, n);
+    cJSON_Delete(n);
+}
+
 void mcp_elicit_setup(mcp_call *c)
 {
     c->asker.ask = elicit_ask;
+    c->asker.link_done = elicit_link_done;
     c->asker.ctx = c;
 }
 

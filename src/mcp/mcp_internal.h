@@ -192,6 +192,7 @@ typedef struct mcp_call {
      * for none. */
     cJSON *(*run)(struct mcp_call *c);
     tool_asker asker;           /* elicitation.c */
+    char url_elicit_id[40];     /* an accepted URL elicitation's id */
     cJSON *ask_saved;           /* stateless era: the question to send */
     cJSON *resumed_saved;       /* a retried call's question + resume */
     cJSON *resumed_answers;     /* and the person's answers */

@@ -252,7 +252,7 @@ void tool_job_ask_follow_up(nemo_job *j, long long wait_ms,
                             nemo_result *out)
 {
     job_asker ja = { j, wait_ms };
-    tool_asker asker = { job_ask, &ja };
+    tool_asker asker = { job_ask, NULL, &ja };
     ask_turner t = { NULL, turn, j, arg };
     tool_call call;
     tool_output o;
@@ -436,5 +436,8 @@ int tool_with_link_retry(tool_call *call, tool_output *out,
     result_free(&out->result);
     result_init(&out->result);
     out->job_id[0] = '\0';
-    return run(call, out);
+    rc = run(call, out);
+    if (!out->result.is_error && call->asker->link_done)
+        call->asker->link_done(call->asker->ctx);
+    return rc;
 }
