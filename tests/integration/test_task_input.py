@@ -140,6 +140,40 @@ class TaskInputTest(SchemaCheckedCase):
                                    "content": {"q1": "1:1"}}})
         self.assertEqual(len(self.turns()), 2)
 
+    def test_a_second_question_gets_a_new_key(self):
+        p = self.start()
+        tid = self.generate(p, "make a video about cats [ask]")
+        self.asked(p, tid)
+        # The turn that carries the answer asks again.
+        self.rb.next_turn("ask", plain=True,
+                          text="Should the title be bold or thin?")
+        self.answer(p, tid, {KEY: {"action": "accept",
+                                   "content": {"q1": "16:9"}}})
+        deadline = time.monotonic() + 30
+        while True:
+            r = self.asked(p, tid)
+            if "nemo_ask_2" in r["inputRequests"]:
+                break
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.05)
+        self.assertEqual(list(r["inputRequests"]), ["nemo_ask_2"])
+        props = r["inputRequests"]["nemo_ask_2"]["params"][
+            "requestedSchema"]["properties"]
+        self.assertEqual(props["q1_other"]["title"],
+                         "Should the title be bold or thin?")
+        # An answer under the first key is stale: ignored.
+        self.answer(p, tid, {KEY: {"action": "accept",
+                                   "content": {"q1": "1:1"}}})
+        self.assertEqual(self.task(p, "tasks/get", tid)["result"]["status"],
+                         "input_required")
+        self.answer(p, tid, {"nemo_ask_2": {"action": "accept",
+                                            "content": {"q1_other": "bold"}}})
+        st = self.structured(self.poll(p, tid)["result"])
+        self.assertEqual(st["status"], "completed")
+        self.assertEqual([a["answer"] for a in st["answered"]],
+                         ["16:9", "bold"])
+        self.assertEqual(len(self.turns()), 3)
+
     def test_free_text_answer(self):
         p = self.start()
         tid = self.generate(p, "a video about the sea [ask]")
