@@ -394,6 +394,7 @@ static int cli_prepare(const cli_opts *o, const tool_def **def,
                        const cJSON **tool, cJSON **args)
 {
     char err[512];
+    cJSON *raw;
 
     *def = tool_find(o->tool);
     *tool = schema_tool(o->tool);
@@ -406,17 +407,17 @@ static int cli_prepare(const cli_opts *o, const tool_def **def,
         tool_help(stdout, *tool);
         return CLI_EXIT_OK;
     }
-    *args = cli_args(o->args, o->nargs, err, sizeof err);
-    if (!*args) {
+    raw = cli_args(o->args, o->nargs, err, sizeof err);
+    if (!raw) {
         fprintf(stderr, "nemo-mcp: %s\n", err);
         return CLI_EXIT_USAGE;
     }
-    if (schema_validate(cJSON_GetObjectItemCaseSensitive(*tool, "inputSchema"),
-                        *args, "arguments", err, sizeof err) != 0) {
+    *args = schema_args(cJSON_GetObjectItemCaseSensitive(*tool, "inputSchema"),
+                        raw, err, sizeof err);
+    cJSON_Delete(raw);
+    if (!*args) {
         fprintf(stderr, "nemo-mcp: invalid arguments for %s: %s\n"
                 "(see `nemo-mcp call %s --help`)\n", o->tool, err, o->tool);
-        cJSON_Delete(*args);
-        *args = NULL;
         return CLI_EXIT_USAGE;
     }
     return -1;  /* go on */
@@ -495,7 +496,8 @@ int cli_call(tool_env *env, const cli_opts *o)
     tc.cancel = &r.cancel;
     tc.progress = &sink;
     tc.task_mode = def->long_running && !o->no_wait;
-    if (def->run(&tc, &out) != 0 && !out.result.text && !out.result.is_error)
+    if (tool_run(def, &tc, &out) != 0 && !out.result.text &&
+        !out.result.is_error)
         result_error(&out.result, NULL, "the %s tool failed unexpectedly",
                      def->name);
     if (tc.task_mode && out.job_id[0] && !cancel_requested(&r.cancel))

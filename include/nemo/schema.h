@@ -20,5 +20,12 @@ const cJSON *schema_tools(void);
  * -1 with a message like "arguments.wait_seconds: must be <= 900". */
 int schema_validate(const cJSON *schema, const cJSON *value, const char *where,
                     char *err, size_t n);
+/* Tool arguments as the tool gets them: a copy of args (NULL or JSON null
+ * means {}) without the nulls given for optional properties ("not given")
+ * and without the arguments hosts add on their own (Gemini CLI's
+ * wait_for_previous), validated against the input schema. NULL when
+ * invalid, with the message in err ("arguments.x: ..."); caller frees. */
+cJSON *schema_args(const cJSON *input_schema, const cJSON *args, char *err,
+                   size_t n);
 
 #endif

@@ -18,6 +18,8 @@ typedef struct nemo_skill {
     long long max_upload_bytes; /* frontmatter limit, 0 when none */
     int from_file;           /* 1 when name/version came from SKILL.md */
     char warning[512];       /* why defaults are used, "" when fine */
+    int named_broken;        /* NEMO_SKILL_FILE names a file that could not
+                                be used (warning says why) */
 } nemo_skill;
 
 /* Find SKILL.md (NEMO_SKILL_FILE, else beside the resolved executable, else

@@ -18,9 +18,14 @@
 
 /* Shared by every call; owned by main/cli. */
 typedef struct tool_env {
-    nemo_api *api;
+    nemo_api *api;              /* NULL when the base URL was refused */
     job_table *jobs;
     const nemo_skill *skill;
+    /* What is wrong with the configuration and how to fix it, or NULL.
+     * When set the server still starts (hosts show only "failed to
+     * connect" for a server that exits), and every tool call fails with
+     * this text instead of running. */
+    const char *config_problem;
 } tool_env;
 
 /* ---- asking the person (the MCP layer implements this per era) ----
@@ -105,6 +110,9 @@ typedef struct tool_def {
     int long_running;   /* can return a job (generate, export, upload) */
 } tool_def;
 
+/* Run def for call: the tool itself, or env->config_problem as the
+ * call's error. Returns what the tool returned (0 when it filled out). */
+int tool_run(const tool_def *def, tool_call *call, tool_output *out);
 /* All tools, in the fixed order tools/list uses; NULL-terminated. */
 const tool_def *const *tool_all(void);
 const tool_def *tool_find(const char *name);
@@ -121,7 +129,10 @@ int tool_timeline_read(tool_env *env, const char *sid, nemo_cancel *cancel,
  * only these). */
 const char *tool_upload_types(void);
 
-/* Helpers for tool implementations (src/tools/common.c). */
+/* Helpers for tool implementations (src/tools/common.c). An argument that
+ * is missing, JSON null or of another type counts as not given: the
+ * string helper gives NULL, the others def. (The MCP layer already drops
+ * nulls for optional arguments; the helpers do not rely on it.) */
 const char *tool_arg_str(const cJSON *args, const char *key);   /* or NULL */
 long long tool_arg_int(const cJSON *args, const char *key, long long def);
 int tool_arg_bool(const cJSON *args, const char *key, int def);

@@ -143,7 +143,11 @@ static void check_client_id(doctor *d, const api_auth_info *ai)
 
 static void check_skill(doctor *d, const nemo_skill *s)
 {
-    if (s->from_file && !s->warning[0])
+    if (s->named_broken)
+        line(d, DOC_FAIL, "skill: NEMO_SKILL_FILE: %s; the server refuses "
+             "every tool call until it names a readable SKILL.md with a name "
+             "and a version (or is unset)", s->warning);
+    else if (s->from_file && !s->warning[0])
         line(d, DOC_OK, "skill: source=%s version=%s platform=%s (from %s)",
              s->name, s->version, s->platform, s->path);
     else

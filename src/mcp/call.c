@@ -241,7 +241,7 @@ static cJSON *run_tool(mcp_call *c, const tool_def *def, const cJSON *tool,
     /* On this thread, so a request that set a log level sees it. */
     LOG_DEBUG("mcp", "calling tool %s%s", def->name,
               tc.task_mode ? " (task mode)" : "");
-    rc = def->run(&tc, &out);
+    rc = tool_run(def, &tc, &out);
     LOG_DEBUG("mcp", "tool %s returned after %lld ms%s", def->name,
               clock_mono_ms() - c->started_ms,
               out.result.is_error ? " with an error" : "");
@@ -274,9 +274,9 @@ static cJSON *call_run(mcp_call *c)
     const cJSON *p = c->req.params;
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(p, "name");
     const cJSON *args = cJSON_GetObjectItemCaseSensitive(p, "arguments");
-    const cJSON *tool, *in;
+    const cJSON *tool;
     const tool_def *def;
-    cJSON *empty = NULL, *res;
+    cJSON *clean, *res;
     char err[512];
 
     if (!cJSON_IsString(name))
@@ -288,13 +288,12 @@ static cJSON *call_run(mcp_call *c)
                  "the tools)", name->valuestring);
         return invalid_params(c, err);
     }
-    if (!args || cJSON_IsNull(args))
-        args = empty = cJSON_CreateObject();
-    else if (!cJSON_IsObject(args))
+    if (args && !cJSON_IsNull(args) && !cJSON_IsObject(args))
         return invalid_params(c, "Invalid params: \"arguments\" must be an "
                               "object");
-    in = cJSON_GetObjectItemCaseSensitive(tool, "inputSchema");
-    if (schema_validate(in, args, "arguments", err, sizeof err) != 0) {
+    clean = schema_args(cJSON_GetObjectItemCaseSensitive(tool, "inputSchema"),
+                        args, err, sizeof err);
+    if (!clean) {
         nemo_result r;
 
         result_init(&r);
@@ -306,9 +305,9 @@ static cJSON *call_run(mcp_call *c)
                                                                     &r)));
         result_free(&r);
     } else {
-        res = run_tool(c, def, tool, args);
+        res = run_tool(c, def, tool, clean);
     }
-    cJSON_Delete(empty);
+    cJSON_Delete(clean);
     return res;
 }
 

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nemo/buf.h"
 #include "nemo/clock.h"
 #include "nemo/schema.h"
 #include "mcp_internal.h"
@@ -246,6 +247,22 @@ static cJSON *capabilities(const mcp_version *v)
     return caps;
 }
 
+/* The instructions; with a refused configuration the problem comes
+ * first, so the model knows before its first call why tools fail. */
+static void add_instructions(const mcp_server *s, cJSON *res)
+{
+    const char *problem = s->env ? s->env->config_problem : NULL;
+    nemo_buf b = NEMO_BUF_INIT;
+
+    if (!problem) {
+        cJSON_AddStringToObject(res, "instructions", mcp_instructions());
+        return;
+    }
+    buf_printf(&b, "%s\n\n%s", problem, mcp_instructions());
+    cJSON_AddStringToObject(res, "instructions", buf_str(&b));
+    buf_free(&b);
+}
+
 static cJSON *m_initialize(mcp_server *s, mcp_req *req, rpc_msg *m)
 {
     const cJSON *pv = cJSON_GetObjectItemCaseSensitive(req->params,
@@ -275,7 +292,7 @@ static cJSON *m_initialize(mcp_server *s, mcp_req *req, rpc_msg *m)
     info = mcp_server_info(v);
     mcp_icons_add(info, "server", v);
     cJSON_AddItemToObject(res, "serverInfo", info);
-    cJSON_AddStringToObject(res, "instructions", mcp_instructions());
+    add_instructions(s, res);
     LOG_INFO("mcp", "initialize: client asked %s, serving %s",
              pv->valuestring, v->name);
     return rpc_result(req->id, res);
@@ -315,7 +332,6 @@ static cJSON *m_discover(mcp_server *s, mcp_req *req, rpc_msg *m)
     mcp_req modern = *req;
     cJSON *res = cJSON_CreateObject();
 
-    (void)s;
     (void)m;
     /* Always the modern shape: discover exists only in that era. */
     modern.modern = 1;
@@ -323,7 +339,7 @@ static cJSON *m_discover(mcp_server *s, mcp_req *req, rpc_msg *m)
     cJSON_AddItemToObject(res, "supportedVersions", mcp_versions_json());
     cJSON_AddItemToObject(res, "capabilities",
                           capabilities(mcp_version_modern()));
-    cJSON_AddStringToObject(res, "instructions", mcp_instructions());
+    add_instructions(s, res);
     cJSON_AddNumberToObject(res, "ttlMs", MCP_LIST_TTL_MS);
     cJSON_AddStringToObject(res, "cacheScope", "public");
     res = mcp_result_finish(&modern, res);

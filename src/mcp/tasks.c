@@ -205,7 +205,9 @@ cJSON *mcp_task_method(const mcp_req *req, tool_env *env)
         return rpc_error(req->id, RPC_INVALID_PARAMS,
                          "Invalid params: \"inputResponses\" must be an "
                          "object", NULL);
-    j = job_lookup(env->jobs, id->valuestring);
+    /* With a refused configuration no job runs here, and looking one up
+     * in the journal could close a job another process still follows. */
+    j = env->config_problem ? NULL : job_lookup(env->jobs, id->valuestring);
     if (!j)
         return rpc_error(req->id, RPC_INVALID_PARAMS,
                          "Failed to retrieve task: Task not found (it may "

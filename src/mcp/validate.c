@@ -8,7 +8,11 @@
  * tuple), uniqueItems, properties, required, additionalProperties (false
  * or a schema), minProperties, maxProperties, allOf, anyOf, oneOf, not,
  * and local $ref ("#/$defs/x", "#/definitions/x"). Unknown keywords are
- * annotations and pass. */
+ * annotations and pass.
+ *
+ * schema_args() is the door for tool arguments: before validating it drops
+ * what hosts add or send for "not given" (see host_args), so a tool never
+ * sees them and a misspelt argument still gets the strict message. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -134,12 +138,14 @@ static int check_type(vctx *c, const cJSON *s, const cJSON *v,
     if (!t)
         return 0;
     brief(v, got, sizeof got);
+    if (cJSON_IsNull(v))
+        got[0] = '\0';   /* "got null", not "got null null" */
     if (cJSON_IsString(t)) {
         if (type_is(v, t->valuestring))
             return 0;
-        return v_fail(c, path, "must be %s %s, got %s %s",
+        return v_fail(c, path, "must be %s %s, got %s%s%s",
                       strchr("aeiou", t->valuestring[0]) ? "an" : "a",
-                      t->valuestring, type_of(v), got);
+                      t->valuestring, type_of(v), got[0] ? " " : "", got);
     }
     cJSON_ArrayForEach(it, t) {
         if (cJSON_IsString(it) && type_is(v, it->valuestring))
@@ -150,7 +156,8 @@ static int check_type(vctx *c, const cJSON *s, const cJSON *v,
                      it->valuestring);
         }
     }
-    return v_fail(c, path, "must be %s, got %s %s", want, type_of(v), got);
+    return v_fail(c, path, "must be %s, got %s%s%s", want, type_of(v),
+                  got[0] ? " " : "", got);
 }
 
 static int check_enum(vctx *c, const cJSON *s, const cJSON *v,
@@ -455,4 +462,82 @@ int schema_validate(const cJSON *schema, const cJSON *value, const char *where,
     if (err && n)
         err[0] = '\0';
     return v_check(&c, schema, value, where && *where ? where : "value");
+}
+
+/* Arguments some hosts add to every tool call on their own. They are not
+ * advertised (a model that sees them would start sending them to every
+ * host) and are ignored whatever their value, unless a tool declares a
+ * property of that name itself. */
+static const struct {
+    const char *name;
+    const char *host;
+} host_args[] = {
+    /* Gemini CLI: its scheduler's "run after the previous call" flag. */
+    { "wait_for_previous", "Gemini CLI" },
+};
+
+static int host_arg(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof host_args / sizeof host_args[0]; i++)
+        if (strcmp(name, host_args[i].name) == 0)
+            return 1;
+    return 0;
+}
+
+static int is_required(const cJSON *schema, const char *name)
+{
+    const cJSON *it;
+
+    cJSON_ArrayForEach(it, kw(schema, "required"))
+        if (cJSON_IsString(it) && strcmp(it->valuestring, name) == 0)
+            return 1;
+    return 0;
+}
+
+/* Drop, from the top level only, a null given for an optional argument
+ * (hosts and models send null for "not given") and the host-added
+ * arguments. A declared property is never dropped for its name alone. */
+static void args_clean(const cJSON *schema, cJSON *args)
+{
+    const cJSON *props = kw(schema, "properties");
+    cJSON *it = args ? args->child : NULL, *next;
+
+    for (; it; it = next) {
+        const cJSON *ps = cJSON_GetObjectItemCaseSensitive(props, it->string);
+
+        next = it->next;
+        if ((cJSON_IsNull(it) && !is_required(schema, it->string)) ||
+            (!ps && host_arg(it->string)))
+            cJSON_Delete(cJSON_DetachItemViaPointer(args, it));
+    }
+}
+
+cJSON *schema_args(const cJSON *schema, const cJSON *args, char *err,
+                   size_t n)
+{
+    cJSON *clean;
+
+    if (err && n)
+        err[0] = '\0';
+    if (!args || cJSON_IsNull(args))
+        clean = cJSON_CreateObject();
+    else if (!cJSON_IsObject(args)) {
+        if (err && n)
+            snprintf(err, n, "arguments: must be an object");
+        return NULL;
+    } else
+        clean = cJSON_Duplicate(args, 1);
+    if (!clean) {
+        if (err && n)
+            snprintf(err, n, "arguments: out of memory");
+        return NULL;
+    }
+    args_clean(schema, clean);
+    if (schema_validate(schema, clean, "arguments", err, n) != 0) {
+        cJSON_Delete(clean);
+        return NULL;
+    }
+    return clean;
 }

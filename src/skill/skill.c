@@ -526,7 +526,9 @@ void skill_load(nemo_skill *out, const char *exe_path)
     int ncand = 0, i;
 
     if (env && *env) {
-        skill_load_file(out, env);
+        /* Named on purpose: a file that cannot be used is a configuration
+         * error, not a reason to run with made-up attribution. */
+        out->named_broken = skill_load_file(out, env) != 0;
         return;
     }
     if (skill_resolve_exe(exe_path, exe, sizeof exe) == 0) {

@@ -343,32 +343,100 @@ char *tool_bullets(const cJSON *array)
     return buf_detach(&b);
 }
 
-/* What a running job is doing, by tool, for the "still working" text. */
+cJSON *tool_action(const char *tool, cJSON *arguments, const char *why)
+{
+    cJSON *a = cJSON_CreateObject();
+
+    cJSON_AddStringToObject(a, "tool", tool);
+    cJSON_AddItemToObject(a, "arguments",
+                          arguments ? arguments : cJSON_CreateObject());
+    cJSON_AddStringToObject(a, "why", why);
+    return a;
+}
+
+void tool_actions_text(const cJSON *actions, nemo_buf *text)
+{
+    const cJSON *a;
+
+    if (cJSON_GetArraySize(actions) == 0)
+        return;
+    buf_puts(text, "\n\nNext steps:");
+    cJSON_ArrayForEach(a, actions) {
+        const cJSON *args = cJSON_GetObjectItemCaseSensitive(a, "arguments");
+        char *json = cJSON_GetArraySize(args) > 0
+                         ? cJSON_PrintUnformatted(args) : NULL;
+        const char *tool = cJSON_GetStringValue(
+            cJSON_GetObjectItemCaseSensitive(a, "tool"));
+        const char *why = cJSON_GetStringValue(
+            cJSON_GetObjectItemCaseSensitive(a, "why"));
+
+        buf_printf(text, "\n- `%s`%s%s: %s", tool ? tool : "?",
+                   json ? " " : "", json ? json : "", why ? why : "");
+        cJSON_free(json);
+    }
+}
+
+/* A short label for one generated media item, for the text: the link
+ * when there is no name, so the model can hand the clip over. */
+static const char *media_label(const cJSON *m)
+{
+    static const char *const keys[] = { "name", "title", "filename", "url",
+                                        "type", "id" };
+    size_t i;
+
+    for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, keys[i]);
+        if (cJSON_IsString(v) && v->valuestring[0])
+            return v->valuestring;
+    }
+    return cJSON_IsString(m) ? m->valuestring : "item";
+}
+
+void tool_media_text(const cJSON *media, nemo_buf *text)
+{
+    int n = cJSON_GetArraySize(media), i = 0;
+    const cJSON *m;
+
+    if (n == 0)
+        return;
+    buf_printf(text, "\nGenerated media (%d):", n);
+    cJSON_ArrayForEach(m, media) {
+        if (i++ == TOOL_MEDIA_SHOWN) {
+            buf_printf(text, "\n- and %d more", n - TOOL_MEDIA_SHOWN);
+            break;
+        }
+        buf_printf(text, "\n- %s", media_label(m));
+    }
+}
+
+/* What a running job is, by tool, for the "still running" text. */
 static const struct {
     const char *tool;
-    const char *doing;
+    const char *what;
 } job_phrases[] = {
-    { "generate", "The video agent is still working on the request" },
-    { "export", "The render is still in progress" },
-    { "upload", "The upload is still in progress" },
+    { "generate", "The video agent's turn" },
+    { "export", "The render" },
+    { "upload", "The upload" },
 };
 
-static const char *job_doing(const char *tool)
+static const char *job_what(const char *tool)
 {
     size_t i;
 
     for (i = 0; i < sizeof job_phrases / sizeof job_phrases[0]; i++)
         if (tool && strcmp(tool, job_phrases[i].tool) == 0)
-            return job_phrases[i].doing;
-    return "The job is still running";
+            return job_phrases[i].what;
+    return "The job";
 }
 
+/* One builder for both sides: the structured report and its text say the
+ * same things (hosts hand the model only one of them). */
 static void report_running(nemo_job *j, const cJSON *extra,
                            tool_output *out)
 {
     char progress[512], took[32];
     nemo_buf text = NEMO_BUF_INIT;
-    cJSON *st = cJSON_CreateObject();
+    cJSON *st = cJSON_CreateObject(), *actions, *args;
     long long elapsed = job_elapsed_ms(j);
 
     job_progress_text(j, progress, sizeof progress);
@@ -378,13 +446,18 @@ static void report_running(nemo_job *j, const cJSON *extra,
     cJSON_AddNumberToObject(st, "elapsed_ms", (double)elapsed);
     cJSON_AddStringToObject(st, "progress", progress);
     tool_json_merge(st, extra);
-    buf_printf(&text, "%s (%s so far", job_doing(job_tool(j)), took);
+    args = cJSON_CreateObject();
+    cJSON_AddStringToObject(args, "job", job_id(j));
+    actions = cJSON_AddArrayToObject(st, "actions");
+    cJSON_AddItemToArray(actions, tool_action("job", args,
+        "wait for the result (waiting costs nothing). Do not repeat the "
+        "original call; that would start the work again."));
+    buf_printf(&text, "%s is still running (job %s, %s so far",
+               job_what(job_tool(j)), job_id(j), took);
     if (progress[0])
         buf_printf(&text, "; latest: %s", progress);
-    buf_printf(&text, "). It carries on in the background: call the `job` "
-                      "tool with {\"job\": \"%s\"} to wait for the result. "
-                      "Do not repeat the original call; that would start "
-                      "the work again.", job_id(j));
+    buf_puts(&text, ") and carries on in the background.");
+    tool_actions_text(actions, &text);
     tool_ok(out, st, buf_str(&text));
     buf_free(&text);
 }

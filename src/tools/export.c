@@ -186,15 +186,21 @@ static void export_done(nemo_job *j, const export_arg *a, api_ctl *ctl,
 static void export_interrupted(nemo_job *j, const export_arg *a,
                                const char *why, nemo_result *out)
 {
-    char text[768];
-    cJSON *st;
+    nemo_buf text = NEMO_BUF_INIT;
+    cJSON *st, *actions;
 
-    snprintf(text, sizeof text, "The export was interrupted: %s Call "
-             "`export` again to render the video.", why);
-    st = shape_new(a, "interrupted", text);
+    buf_printf(&text, "The export was interrupted: %s", why);
+    st = shape_new(a, "interrupted", buf_str(&text));
     if (j)
         cJSON_AddStringToObject(st, "job", job_id(j));
-    set_result(out, st, text);
+    actions = cJSON_GetObjectItemCaseSensitive(st, "actions");
+    if (!actions)
+        actions = cJSON_AddArrayToObject(st, "actions");
+    cJSON_AddItemToArray(actions, tool_action("export", NULL, "render the "
+                                              "video again"));
+    tool_actions_text(actions, &text);
+    set_result(out, st, buf_str(&text));
+    buf_free(&text);
     if (j)
         job_set_outcome(j, JOB_INTERRUPTED);
 }

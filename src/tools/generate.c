@@ -150,9 +150,21 @@ static void questions_text(const cJSON *questions, nemo_buf *text)
                        cJSON_GetStringValue(o));
     }
     buf_puts(text, "\nAsk the user (show the options; they may also answer "
-                   "in their own words) and do not answer for them. Then "
-                   "send their answer with `generate` (as the prompt, same "
-                   "session) so the agent continues.");
+                   "in their own words) and do not answer for them.");
+}
+
+/* The next step after a question, in both halves of the result: the
+ * user's answer goes back through generate, in the same session. */
+static void add_answer_action(cJSON *st, const char *sid)
+{
+    cJSON *args = cJSON_CreateObject();
+
+    cJSON_AddStringToObject(args, "session", sid);
+    cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(st, "actions"),
+                         tool_action("generate", args, "then send their "
+                                     "answer with `generate` (as the prompt, "
+                                     "same session) so the agent "
+                                     "continues"));
 }
 
 /* The text a person reads: the reply, the changes when the reply did not
@@ -163,7 +175,6 @@ static void result_text(const cJSON *st, int silent, nemo_buf *text)
     const cJSON *actions = cJSON_GetObjectItemCaseSensitive(st, "actions");
     const char *summary = cJSON_GetStringValue(
         cJSON_GetObjectItemCaseSensitive(st, "timeline_summary"));
-    const cJSON *a;
 
     buf_puts(text, cJSON_GetStringValue(
                        cJSON_GetObjectItemCaseSensitive(st, "reply")));
@@ -173,17 +184,11 @@ static void result_text(const cJSON *st, int silent, nemo_buf *text)
         buf_printf(text, "\n\nTimeline changes:\n%s", list ? list : "");
         free(list);
     }
-    if (summary && summary[0])
+    if (summary && summary[0] && !strstr(buf_str(text), summary))
         buf_printf(text, "\n\n%s", summary);
-    if (cJSON_GetArraySize(actions) > 0)
-        buf_puts(text, "\n\nSuggested next steps:");
-    cJSON_ArrayForEach(a, actions) {
-        buf_printf(text, "\n- `%s`: %s",
-                   cJSON_GetStringValue(
-                       cJSON_GetObjectItemCaseSensitive(a, "tool")),
-                   cJSON_GetStringValue(
-                       cJSON_GetObjectItemCaseSensitive(a, "why")));
-    }
+    tool_media_text(cJSON_GetObjectItemCaseSensitive(st, "generated_media"),
+                    text);
+    tool_actions_text(actions, text);
 }
 
 static void result_set(nemo_result *out, cJSON *st, const char *text)
@@ -479,6 +484,8 @@ static void gen_job(nemo_job *j, void *argp, nemo_result *out)
         set_item(st, "reply", cJSON_CreateString(buf_str(&text)));
         buf_reset(&text);
     }
+    if (turn.needs_input)
+        add_answer_action(st, sid);
     cJSON_AddStringToObject(st, "job", job_id(j));
     cJSON_AddStringToObject(st, "session", sid);
     result_text(st, !has_text, &text);
@@ -718,6 +725,8 @@ static int route_state(tool_call *call, const char *prompt, tool_output *out)
     set_item(st, "generated_media", tool_state_media(snap.state));
     cJSON_AddStringToObject(st, "session", snap.sid);
     buf_puts(&text, snap.summary);
+    tool_media_text(cJSON_GetObjectItemCaseSensitive(st, "generated_media"),
+                    &text);
     tool_session_note(&snap.ctl, snap.sid, sizeof snap.sid, st, &text);
     tool_ok(out, st, buf_str(&text));
     tool_snapshot_free(&snap);
@@ -728,26 +737,25 @@ static int route_state(tool_call *call, const char *prompt, tool_output *out)
 static int route_upload(tool_call *call, const char *prompt,
                         tool_output *out)
 {
+    nemo_buf text = NEMO_BUF_INIT;
     char reply[1024];
-    cJSON *st, *action, *args, *files;
+    cJSON *st, *args, *files;
 
     snprintf(reply, sizeof reply, "To add media, call the `upload` tool with "
              "the local file paths in `files` (or http/https links in "
              "`urls`); it checks each file and sends it to the session. "
              "Accepted types: %s.", filecheck_accepted_list());
     st = tool_generate_shape("completed", "upload", reply);
-    action = cJSON_CreateObject();
     args = cJSON_CreateObject();
     files = cJSON_CreateArray();
     cJSON_AddItemToArray(files, cJSON_CreateString("/path/to/clip.mp4"));
     cJSON_AddItemToObject(args, "files", files);
-    cJSON_AddStringToObject(action, "tool", "upload");
-    cJSON_AddItemToObject(action, "arguments", args);
-    cJSON_AddStringToObject(action, "why", "send the user's files to the "
-                                           "editing session");
     cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(st, "actions"),
-                         action);
-    tool_ok(out, st, reply);
+                         tool_action("upload", args, "send the user's files "
+                                     "to the editing session"));
+    result_text(st, 1, &text);
+    tool_ok(out, st, buf_str(&text));
+    buf_free(&text);
     return 0;
 }
 

@@ -128,7 +128,8 @@ static void cancel_report(nemo_job *j, tool_call *call, tool_output *out)
         cJSON_AddStringToObject(st, "note", note);
     if (s == JOB_RUNNING)
         buf_printf(&text, "Cancellation of job %s (%s) was requested; it is "
-                   "still winding down.", job_id(j), job_tool(j));
+                   "still running while it winds down.", job_id(j),
+                   job_tool(j));
     else if (s == JOB_CANCELLED)
         buf_printf(&text, "Cancelled job %s (%s).", job_id(j), job_tool(j));
     else

@@ -1,5 +1,6 @@
-/* registry.c - the tools in tools/list order, lookup by name, and the
- * resumers that pick up journalled jobs after a restart. */
+/* registry.c - the tools in tools/list order, lookup by name, running one
+ * (or refusing to, when the configuration was refused), and the resumers
+ * that pick up journalled jobs after a restart. */
 #include <stdatomic.h>
 #include <string.h>
 
@@ -35,6 +36,18 @@ const tool_def *tool_find(const char *name)
         if (strcmp(all_tools[i]->name, name) == 0)
             return all_tools[i];
     return NULL;
+}
+
+int tool_run(const tool_def *def, tool_call *call, tool_output *out)
+{
+    const char *problem = call->env ? call->env->config_problem : NULL;
+
+    if (problem) {
+        result_error(&out->result, NULL, "%s", problem);
+        out->job_id[0] = '\0';
+        return 0;
+    }
+    return def->run(call, out);
 }
 
 nemo_api *tool_resume_api(void)

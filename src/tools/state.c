@@ -6,38 +6,6 @@
 
 #include "tools_internal.h"
 
-/* A short label for one generated media item, for the text. */
-static const char *media_label(const cJSON *m)
-{
-    static const char *const keys[] = { "name", "title", "filename", "url",
-                                        "type", "id" };
-    size_t i;
-
-    for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, keys[i]);
-        if (cJSON_IsString(v) && v->valuestring[0])
-            return v->valuestring;
-    }
-    return cJSON_IsString(m) ? m->valuestring : "item";
-}
-
-static void media_text(const cJSON *media, nemo_buf *text)
-{
-    int n = cJSON_GetArraySize(media), i = 0;
-    const cJSON *m;
-
-    if (n == 0)
-        return;
-    buf_printf(text, "\nGenerated media (%d):", n);
-    cJSON_ArrayForEach(m, media) {
-        if (i++ == 5) {
-            buf_printf(text, "\n- and %d more", n - 5);
-            break;
-        }
-        buf_printf(text, "\n- %s", media_label(m));
-    }
-}
-
 /* canvas_config, when the backend gives one: {width, height, aspect_ratio}
  * in the result and "Canvas: 1920x1080 (16:9)." in the text. */
 static void canvas_report(const cJSON *state, cJSON *st, nemo_buf *text)
@@ -82,8 +50,8 @@ static cJSON *state_build(const char *sid, const cJSON *state,
     cJSON_AddStringToObject(st, "summary", summary);
     buf_puts(text, summary);
     canvas_report(state, st, text);
-    media_text(cJSON_GetObjectItemCaseSensitive(st, "generated_media"),
-               text);
+    tool_media_text(cJSON_GetObjectItemCaseSensitive(st, "generated_media"),
+                    text);
     return st;
 }
 
@@ -120,6 +88,12 @@ int tool_timeline_read(tool_env *env, const char *sid, nemo_cancel *cancel,
     int rc = -1;
 
     memset(&tl, 0, sizeof tl);
+    if (env->config_problem || !env->api) {
+        /* The configuration was refused: nothing may reach the backend. */
+        err_set(err, NEMO_E_CONFIG, "%s", env->config_problem
+                ? env->config_problem : "no backend client");
+        return -1;
+    }
     tool_ctl_init(&ctl, cancel, NULL);
     /* api_state_get, not tool_state_get: reading must never replace a
      * lost session with a new one. */

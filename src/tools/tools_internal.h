@@ -105,6 +105,17 @@ void tool_job_report(nemo_job *j, job_status st, const cJSON *extra,
 void tool_job_handoff(nemo_job *j, const cJSON *extra, tool_output *out);
 /* Merge every member of src (borrowed) into dst, replacing same keys. */
 void tool_json_merge(cJSON *dst, const cJSON *src);
+/* A suggested next call {tool, arguments (taken; NULL: {}), why}: the
+ * `actions` of a result. */
+cJSON *tool_action(const char *tool, cJSON *arguments, const char *why);
+/* The text of a result's actions: "\n\nNext steps:\n- `tool` {args}: why"
+ * (nothing when there are none). The one renderer, so the text and the
+ * structured result name the same calls. */
+void tool_actions_text(const cJSON *actions, nemo_buf *text);
+/* "\nGenerated media (n):\n- label" for the first TOOL_MEDIA_SHOWN items
+ * of a generated_media array (nothing when empty). */
+#define TOOL_MEDIA_SHOWN 5
+void tool_media_text(const cJSON *media, nemo_buf *text);
 /* Strings: a JSON array of strings joined as "- a\n- b". Caller frees. */
 char *tool_bullets(const cJSON *array);
 

@@ -84,6 +84,8 @@ const cJSON *tool_upload_item(const cJSON *data, int idx)
 
 /* ---- entries ---- */
 
+/* NULL leaves the field out: strict host validators warn about null
+ * (and about ["string","null"] types in the schema). */
 static void entry_set_str(cJSON *e, const char *key, const char *v)
 {
     /* No value: the key is left out (output schemas avoid null types). */

@@ -14,7 +14,7 @@ import {
 export const STEPS = ['connect', 'tools-list', 'call-credits', 'cancel-generate',
                       'cancel-aborts-transfer', 'shutdown'];
 export const TOOL_NAMES = ['credits', 'session', 'upload', 'generate', 'job', 'state', 'export'];
-const READ_ONLY = ['credits', 'state', 'job'];
+const READ_ONLY = ['credits', 'state'];   // job can cancel
 const SLOW_TURN_MS = 20000;       // the backend turn the cancel test cuts short
 const PROMPT = 'make a 10 second city timelapse with lo-fi music';
 

@@ -188,6 +188,93 @@ TEST(deep_nesting_is_bounded)
     cJSON_Delete(v);
 }
 
+/* schema_args: the arguments a tool gets. */
+static char *args_of(const char *json, char *err, size_t n)
+{
+    cJSON *in = json ? cJSON_Parse(json) : NULL;
+    cJSON *out = schema_args(schema, in, err, n);
+    char *s = out ? cJSON_PrintUnformatted(out) : NULL;
+
+    cJSON_Delete(in);
+    cJSON_Delete(out);
+    return s;
+}
+
+#define ARGS(json, want)                                                     \
+    do {                                                                     \
+        char e_[512];                                                        \
+        char *got_ = args_of(json, e_, sizeof e_);                           \
+        if (!got_)                                                           \
+            printf("#   %s -> %s\n", json, e_);                            \
+        CHECK_STR(got_ ? got_ : "(refused)", want);                          \
+        free(got_);                                                          \
+    } while (0)
+
+#define ARGS_REFUSED(json, msg)                                              \
+    do {                                                                     \
+        char e_[512];                                                        \
+        char *got_ = args_of(json, e_, sizeof e_);                           \
+        CHECK(got_ == NULL);                                                 \
+        CHECK_STR(e_, msg);                                                  \
+        free(got_);                                                          \
+    } while (0)
+
+TEST(args_null_means_not_given)
+{
+    ARGS("{\"prompt\":\"a\",\"wait_seconds\":null,\"files\":null}",
+         "{\"prompt\":\"a\"}");
+    /* Only at the top level: inside a value null is checked as usual. */
+    ARGS_REFUSED("{\"prompt\":\"a\",\"opts\":{\"a\":null}}",
+                 "arguments.opts.a: must be a boolean, got null");
+    /* A required argument may not be null. */
+    ARGS_REFUSED("{\"prompt\":null}",
+                 "arguments.prompt: must be a string, got null");
+    /* No arguments at all, or JSON null, is {}. */
+    ARGS_REFUSED(NULL, "arguments: missing required property \"prompt\"");
+    ARGS_REFUSED("null", "arguments: missing required property \"prompt\"");
+    ARGS_REFUSED("[1]", "arguments: must be an object");
+}
+
+TEST(args_host_additions_are_ignored)
+{
+    /* Gemini CLI adds wait_for_previous to every call. */
+    ARGS("{\"prompt\":\"a\",\"wait_for_previous\":true}",
+         "{\"prompt\":\"a\"}");
+    ARGS("{\"wait_for_previous\":false,\"prompt\":\"a\"}",
+         "{\"prompt\":\"a\"}");
+    /* A misspelt argument still names the allowed ones, and the ignored
+     * host argument is not among them. */
+    ARGS_REFUSED("{\"prompt\":\"a\",\"wait_for_previous\":true,"
+                 "\"wait_second\":3}",
+                 "arguments: unknown property \"wait_second\" (allowed: "
+                 "prompt, wait_seconds, ratio, format, kind, url, files, "
+                 "opts, either, exactly, ref, many)");
+    /* Other values are still validated after the clean-up. */
+    ARGS_REFUSED("{\"prompt\":\"a\",\"wait_for_previous\":true,"
+                 "\"wait_seconds\":901}",
+                 "arguments.wait_seconds: must be <= 900");
+}
+
+TEST(args_declared_property_wins)
+{
+    cJSON *s = cJSON_Parse("{\"type\":\"object\",\"additionalProperties\":"
+                           "false,\"properties\":{\"wait_for_previous\":"
+                           "{\"type\":\"integer\"}}}");
+    cJSON *v = cJSON_Parse("{\"wait_for_previous\":\"x\"}");
+    cJSON *ok = cJSON_Parse("{\"wait_for_previous\":2}"), *out;
+    char err[200];
+
+    CHECK(schema_args(s, v, err, sizeof err) == NULL);
+    CHECK_STR(err, "arguments.wait_for_previous: must be an integer, got "
+                   "string \"x\"");
+    out = schema_args(s, ok, err, sizeof err);
+    CHECK(out && cJSON_GetObjectItemCaseSensitive(out, "wait_for_previous"));
+    cJSON_Delete(out);
+    cJSON_Delete(s);
+    cJSON_Delete(v);
+    cJSON_Delete(ok);
+}
+
 int main(void)
 {
     schema = cJSON_Parse(SCHEMA);
@@ -203,6 +290,9 @@ int main(void)
     RUN(combinators);
     RUN(boolean_schemas_and_unresolved_refs);
     RUN(deep_nesting_is_bounded);
+    RUN(args_null_means_not_given);
+    RUN(args_host_additions_are_ignored);
+    RUN(args_declared_property_wins);
     cJSON_Delete(schema);
     return unit_done();
 }

@@ -35,6 +35,13 @@ TEST(args)
     CHECK_INT(tool_arg_bool(a, "n", 1), 1);
     CHECK_INT(tool_wait_ms(a), 45000);
     cJSON_Delete(a);
+    /* null is "not given": the default, never 0 or false. */
+    a = parse("{\"s\":null,\"n\":null,\"b\":null,\"wait_seconds\":null}");
+    CHECK(tool_arg_str(a, "s") == NULL);
+    CHECK_INT(tool_arg_int(a, "n", 7), 7);
+    CHECK_INT(tool_arg_bool(a, "b", 1), 1);
+    CHECK_INT(tool_wait_ms(a), 45000);
+    cJSON_Delete(a);
     a = parse("{\"wait_seconds\":-5}");
     CHECK_INT(tool_wait_ms(a), 0);
     cJSON_Delete(a);
@@ -562,7 +569,18 @@ TEST(job_reports)
                       ->valuestring, "running add_bgm");
         CHECK(cJSON_IsNumber(cJSON_GetObjectItem(out.result.structured,
                                                  "elapsed_ms")));
-        CHECK_CONTAINS(out.result.text, "still working");
+        CHECK_CONTAINS(out.result.text, "still running");
+        {
+            /* The next step is in both halves (hosts show only one). */
+            cJSON *a = cJSON_GetArrayItem(
+                cJSON_GetObjectItem(out.result.structured, "actions"), 0);
+            CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(a, "tool")),
+                      "job");
+            CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(
+                          cJSON_GetObjectItem(a, "arguments"), "job")),
+                      job_id(j));
+            CHECK_CONTAINS(out.result.text, "Next steps:");
+        }
         CHECK_CONTAINS(out.result.text, job_id(j));
         CHECK_CONTAINS(out.result.text, "`job`");
         /* task mode: the same report plus the handle for the MCP layer */
