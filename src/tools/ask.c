@@ -231,8 +231,10 @@ static tool_ask_status job_ask(void *ctx, const tool_ask *q, cJSON **answers)
     rc = job_input_wait(ja->job, question, ja->wait_ms, &reply);
     /* Stopped by a shutdown, the record stays "asking" for the next
      * process (generate.c's resumer). */
-    if (rc == 0)
+    if (rc == 0) {
         job_record_set(ja->job, "phase", cJSON_CreateString("answered"));
+        progress_report(job_progress(ja->job), -1, "the user answered");
+    }
     action = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reply,
                                                                  "action"));
     if (rc == 0 && action && strcmp(action, "accept") == 0) {

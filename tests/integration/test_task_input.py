@@ -116,6 +116,10 @@ class TaskInputTest(SchemaCheckedCase):
                          "input_required")
         self.answer(p, tid, {KEY: {"action": "accept",
                                    "content": {"q1": "9:16"}}})
+        # Answered: the task works on (the answered request is gone).
+        now = self.task(p, "tasks/get", tid)["result"]
+        self.assertIn(now["status"], ("working", "completed"), now)
+        self.assertNotIn("inputRequests", now)
         done = self.poll(p, tid)
         self.assertEqual(done["status"], "completed", done)
         st = self.structured(done["result"])
