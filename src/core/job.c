@@ -55,6 +55,11 @@ struct nemo_job {
     char progress_ring[JOB_PROGRESS_RING][256];
     char cancel_note[512];
     cJSON *resume;
+    /* A question the job waits on (job_input_wait), its number within
+     * the job, and the answer once given. */
+    cJSON *input_q;
+    unsigned input_seq;
+    cJSON *input_reply;
     nemo_result result;
     nemo_cancel cancel;
     nemo_progress sink;
@@ -178,6 +183,8 @@ void job_unref(nemo_job *j)
     journal_unlock_job(j->lock_fd);
     result_free(&j->result);
     cJSON_Delete(j->resume);
+    cJSON_Delete(j->input_q);
+    cJSON_Delete(j->input_reply);
     cancel_destroy(&j->cancel);
     pthread_cond_destroy(&j->cv);
     pthread_mutex_destroy(&j->mu);
@@ -989,12 +996,111 @@ int job_cancel(nemo_job *j, char *note, size_t n)
     }
     cancel_request(&j->cancel);
     pthread_mutex_lock(&j->mu);
+    pthread_cond_broadcast(&j->cv);   /* a job waiting for input wakes */
     if (j->cancel_note[0])
         snprintf(note, n, "Cancelled. %s", j->cancel_note);
     else
         snprintf(note, n, "Cancelled: the work in this process was stopped.");
     pthread_mutex_unlock(&j->mu);
     return 0;
+}
+
+/* ---- input from the person (the Tasks extension's input_required) ---- */
+
+/* Take the answer when there is one; caller holds j->mu. */
+static int input_take_locked(nemo_job *j, cJSON **reply)
+{
+    if (!j->input_reply)
+        return 0;
+    *reply = j->input_reply;
+    j->input_reply = NULL;
+    return 1;
+}
+
+int job_input_wait(nemo_job *j, cJSON *question, long long timeout_ms,
+                   cJSON **reply)
+{
+    long long until = clock_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    struct timespec ts;
+    int rc;
+
+    *reply = NULL;
+    if (!question)
+        return -1;
+    pthread_mutex_lock(&j->mu);
+    cJSON_Delete(j->input_q);
+    cJSON_Delete(j->input_reply);
+    j->input_q = question;
+    j->input_reply = NULL;
+    j->input_seq++;
+    j->updated_ms = clock_wall_ms();
+    pthread_cond_broadcast(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+    for (;;) {
+        long long now = clock_mono_ms();
+
+        /* The cancel token has its own lock: never taken under j->mu. */
+        if (cancel_requested(&j->cancel)) {
+            rc = -1;
+            break;
+        }
+        pthread_mutex_lock(&j->mu);
+        if (input_take_locked(j, reply)) {
+            pthread_mutex_unlock(&j->mu);
+            rc = 0;
+            break;
+        }
+        if (now >= until) {
+            pthread_mutex_unlock(&j->mu);
+            rc = 1;
+            break;
+        }
+        /* Short slices: a cancel is noticed promptly either way. */
+        clock_deadline(&ts, until - now < 100 ? until - now : 100);
+        pthread_cond_timedwait(&j->cv, &j->mu, &ts);
+        pthread_mutex_unlock(&j->mu);
+    }
+    pthread_mutex_lock(&j->mu);
+    cJSON_Delete(j->input_q);
+    j->input_q = NULL;
+    if (rc != 0 && input_take_locked(j, reply)) {
+        /* Answered at the last moment: an answer is never dropped. */
+        rc = 0;
+    }
+    j->updated_ms = clock_wall_ms();
+    pthread_cond_broadcast(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+    return rc;
+}
+
+cJSON *job_input_pending(nemo_job *j, unsigned *seq)
+{
+    cJSON *q = NULL;
+
+    pthread_mutex_lock(&j->mu);
+    if (j->input_q && !j->input_reply && !j->finished) {
+        q = cJSON_Duplicate(j->input_q, 1);
+        *seq = j->input_seq;
+    }
+    pthread_mutex_unlock(&j->mu);
+    return q;
+}
+
+int job_input_answer(nemo_job *j, unsigned seq, cJSON *reply)
+{
+    int rc = -1;
+
+    pthread_mutex_lock(&j->mu);
+    if (reply && j->input_q && !j->input_reply && seq == j->input_seq) {
+        j->input_reply = reply;
+        reply = NULL;
+        j->updated_ms = clock_wall_ms();
+        pthread_cond_broadcast(&j->cv);
+        rc = 0;
+    }
+    pthread_mutex_unlock(&j->mu);
+    cJSON_Delete(reply);
+    return rc;
 }
 
 /* ---- listing ---------------------------------------------------------------- */

@@ -173,6 +173,21 @@ typedef int (*tool_turn_fn)(tool_call *call, const char *sid,
  * (bounded rounds); the result then lists what was `answered`. */
 void tool_ask_follow_up(tool_call *call, tool_turn_fn turn,
                         tool_output *out);
+/* One agent turn on session sid inside job j (arg: the job's own), into
+ * out. */
+typedef void (*tool_job_turn_fn)(nemo_job *j, void *arg, const char *sid,
+                                 const char *prompt, nemo_result *out);
+/* The same inside a task's job (Tasks extension): while out is
+ * "needs_input", the question waits on the job (job_input_wait, up to
+ * wait_ms; 0: return at once) and an answer goes to the agent through
+ * turn. Declined, cancelled or no answer: out stays needs_input. */
+void tool_job_ask_follow_up(nemo_job *j, long long wait_ms,
+                            tool_job_turn_fn turn, void *arg,
+                            nemo_result *out);
+/* A job journalled while it waited for the person (its resume "asking"
+ * record) whose process died: out becomes that needs_input result, saying
+ * the question went unanswered. -1 when the record cannot be read back. */
+int tool_ask_restarted(const cJSON *asking, nemo_result *out);
 /* A call retried with the person's answer (stateless era): out filled,
  * 1. 0: not such a call. */
 int tool_ask_resumed(tool_call *call, tool_turn_fn turn, tool_output *out);
