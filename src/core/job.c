@@ -1021,7 +1021,6 @@ int job_input_wait(nemo_job *j, cJSON *question, long long timeout_ms,
                    cJSON **reply)
 {
     long long until = clock_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
-    struct timespec ts;
     int rc;
 
     *reply = NULL;
@@ -1056,8 +1055,8 @@ int job_input_wait(nemo_job *j, cJSON *question, long long timeout_ms,
             break;
         }
         /* Short slices: a cancel is noticed promptly either way. */
-        clock_deadline(&ts, until - now < 100 ? until - now : 100);
-        pthread_cond_timedwait(&j->cv, &j->mu, &ts);
+        plat_cond_wait_ms(&j->cv, &j->mu,
+                          until - now < 100 ? until - now : 100);
         pthread_mutex_unlock(&j->mu);
     }
     pthread_mutex_lock(&j->mu);
