@@ -16,6 +16,7 @@
 #include "nemo/adk.h"
 #include "nemo/clock.h"
 #include "nemo/json.h"
+#include "nemo/log.h"
 
 #define ADK_PREVIEW_BYTES 60
 #define ADK_PREVIEW_SCAN 4096   /* bytes of partial text a preview looks at */
@@ -119,12 +120,13 @@ static const char *adk_name_of(const cJSON *call)
 #define ADK_PROMPT_MAX 2000
 #define ADK_OPTION_MAX 200
 
-/* A copy of s cut to at most max bytes, never inside a UTF-8 character,
- * control characters but newline turned into spaces. NULL for "". */
-static char *adk_text_dup(const char *s, size_t max)
+/* A redacted copy of text cut to at most max bytes, never inside a UTF-8
+ * character, control characters but newline turned into spaces. NULL for
+ * "". */
+static char *adk_text_dup(const char *text, size_t max)
 {
-    size_t n = strlen(s), i;
-    char *d;
+    char *s = log_redact_dup(text), *d;   /* redacted before it is cut */
+    size_t n = s ? strlen(s) : 0, i;
 
     if (n > max) {
         n = max;
@@ -133,11 +135,12 @@ static char *adk_text_dup(const char *s, size_t max)
     }
     while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\n'))
         n--;
-    if (n == 0 || !(d = malloc(n + 1)))
-        return NULL;
-    for (i = 0; i < n; i++)
+    d = n ? malloc(n + 1) : NULL;
+    for (i = 0; d && i < n; i++)
         d[i] = (unsigned char)s[i] < 0x20 && s[i] != '\n' ? ' ' : s[i];
-    d[n] = '\0';
+    if (d)
+        d[n] = '\0';
+    free(s);
     return d;
 }
 
@@ -383,16 +386,28 @@ static void adk_final_text(adk_state *s, const char *t, size_t n)
 static void adk_partial_text(adk_state *s, const char *t, size_t n)
 {
     char preview[ADK_PREVIEW_BYTES + 1];
+    char *safe;
     int cut;
 
     if (!s->partial_cut &&
         adk_append_capped(&s->partial, t, n, ADK_PARTIAL_MAX) < n)
         s->partial_cut = 1;
-    /* The preview shows the start: a bounded look, however long. */
-    cut = adk_preview(s->partial.data, s->partial.len < ADK_PREVIEW_SCAN
-                                           ? s->partial.len
-                                           : ADK_PREVIEW_SCAN,
-                      preview, sizeof preview);
+    /* The preview shows the start: a bounded look, however long the text,
+     * redacted before it is cut (and a secret still arriving too, which a
+     * look that ends mid-secret also treats as one). */
+    {
+        char head[ADK_PREVIEW_SCAN + 1];
+        size_t hn = s->partial.len < ADK_PREVIEW_SCAN ? s->partial.len
+                                                      : ADK_PREVIEW_SCAN;
+
+        memcpy(head, buf_str(&s->partial), hn);
+        head[hn] = '\0';
+        safe = log_redact_stream_dup(head);
+    }
+    if (!safe)
+        return;
+    cut = adk_preview(safe, strlen(safe), preview, sizeof preview);
+    free(safe);
     progress_report(s->progress, -1, "writing reply\xE2\x80\xA6 \"%s%s\"",
                     preview, cut ? "\xE2\x80\xA6" : "");
 }

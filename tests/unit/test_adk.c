@@ -8,6 +8,7 @@
 #include "nemo/adk.h"
 #include "nemo/buf.h"
 #include "nemo/clock.h"
+#include "nemo/log.h"
 #include "nemo/sse.h"
 #include "nemo/store.h"
 #include "unit.h"
@@ -262,6 +263,28 @@ TEST(preview_is_short_and_utf8_safe)
     adk_free(&s);
     buf_free(&k.msgs);
     buf_free(&big);
+}
+
+/* A secret the preview would cut in half is redacted first: no part of
+ * it reaches a progress message. */
+TEST(preview_redacts_before_cutting)
+{
+    static const char secret[] = "bSoowVvwXOsxcgZJBihO8FEYwWpouiIGoRypHPWEP"
+                                 "pXu0nQ3r7TzLm2Kd9Vw4";
+    sink k = { NEMO_BUF_INIT, 0 };
+    nemo_progress p = { sink_report, &k };
+    adk_state s;
+
+    log_add_secret(secret);
+    adk_init(&s, &p);
+    /* The preview (60 bytes) ends inside the secret. */
+    CHECK_INT(feed(&s, PART("Your token is bSoowVvwXOsxcgZJBihO8FEYwWpouiIGo"
+                            "RypHPWEPpXu0nQ3r7TzLm2Kd9Vw4 and more")), 0);
+    CHECK(strstr(k.msgs.data, "bSoowVvw") == NULL);
+    CHECK_CONTAINS(k.msgs.data, "Your token is [redacted]");
+    adk_free(&s);
+    buf_free(&k.msgs);
+    log_free_secrets();
 }
 
 /* ---- the recorded stream through SSE at every split ---- */
@@ -537,9 +560,48 @@ TEST(hostile_questions_are_bounded)
     buf_free(&b);
 }
 
+/* The reply streams in pieces: a preview never shows a secret, whether the
+ * piece so far ends inside it or the preview's cut falls inside it; nor
+ * does a question cut to its length limit. */
+TEST(previews_and_questions_never_show_part_of_a_secret)
+{
+    sink k = { NEMO_BUF_INIT, 0 };
+    nemo_progress p = { sink_report, &k };
+    adk_state s;
+    adk_questions q;
+    nemo_buf b = NEMO_BUF_INIT;
+    cJSON *args;
+    int i;
+
+    log_add_secret("tokSECRETabcdefghijklmnopqrstuvwxyz0123456789");
+    adk_init(&s, &p);
+    feed(&s, PART("Your token is tokSECRETabcdef"));
+    feed(&s, PART("ghijklmnopqrstuvwxyz0123456789 ok"));
+    feed(&s, PART(" and here it is again: "
+                  "tokSECRETabcdefghijklmnopqrstuvwxyz0123456789"));
+    CHECK(strstr(k.msgs.data, "tokSEC") == NULL);
+    CHECK(strstr(k.msgs.data, "klmnop") == NULL);
+    CHECK_CONTAINS(k.msgs.data, "Your token is");
+    adk_free(&s);
+
+    buf_puts(&b, "{\"question\":\"");
+    for (i = 0; i < 1990; i++)
+        buf_putc(&b, 'x');
+    buf_puts(&b, " tokSECRETabcdefghijklmnopqrstuvwxyz0123456789\"}");
+    args = cJSON_Parse(b.data);
+    CHECK_INT(adk_questions_parse(args, &q), 0);
+    CHECK(strstr(q.items[0].prompt, "tokSEC") == NULL);
+    adk_questions_free(&q);
+    cJSON_Delete(args);
+    log_free_secrets();
+    buf_free(&b);
+    buf_free(&k.msgs);
+}
+
 int main(void)
 {
     RUN(final_text_repeating_partials_is_shown_once);
+    RUN(previews_and_questions_never_show_part_of_a_secret);
     RUN(several_finals_joined_and_duplicates_skipped);
     RUN(partials_become_reply_only_without_final_text);
     RUN(silent_turn_has_no_reply);
@@ -555,5 +617,6 @@ int main(void)
     RUN(ask_question_becomes_questions);
     RUN(answered_within_the_turn_is_not_waiting);
     RUN(hostile_questions_are_bounded);
+    RUN(preview_redacts_before_cutting);
     return unit_done();
 }
