@@ -165,3 +165,69 @@ clean:
 	rm -rf build build-asan build-portable build-release dist
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# ---- fuzzing (tests/fuzz/; see tests/fuzz/README.md) -----------------------
+# Kept in one block: every tests/fuzz/fuzz_<t>.c is a libFuzzer target.
+#   make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="sse adk"]
+#       clang + libFuzzer + ASan/UBSan, each target for FUZZ_SECONDS; new
+#       inputs go to build-fuzz/corpus/<t>, crashes to build-fuzz/crash-<t>-*
+#   make fuzz-replay (part of `make unit`/`make test`)
+#       $(BUILD)/tests/test_fuzz_<t>: the target linked with replay.c, any cc,
+#       ASan + UBSan; replays tests/fuzz/corpus/<t>/ once
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS ?= $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_BUILD   := build-fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_SRC_DEP := tests/fuzz/fuzz.h $(wildcard src/*/*_internal.h)
+# Under `make asan` the library already has the sanitizers: reuse it.
+REPLAY_LIBDIR := $(if $(findstring sanitize=address,$(CFLAGS)),$(BUILD),$(BUILD)/replay)
+REPLAY_BIN    := $(patsubst %,$(BUILD)/tests/test_fuzz_%,$(FUZZ_TARGETS))
+
+.PHONY: fuzz fuzz-replay fuzz-build clean-fuzz
+
+unit: fuzz-replay
+fuzz-replay: $(REPLAY_BIN)
+
+ifneq ($(REPLAY_LIBDIR),$(BUILD))
+# The sub-make does the incremental work; this only decides when to ask.
+$(REPLAY_LIBDIR)/libnemo.a: $(LIB_SRC) $(wildcard include/nemo/*.h \
+                            src/*/*.h) $(SCHEMAS) | check-deps
+	@$(MAKE) --no-print-directory BUILD=$(REPLAY_LIBDIR) \
+	    CFLAGS="-O1 -g -fno-omit-frame-pointer $(FUZZ_SAN)" \
+	    EXTRA_LDFLAGS="$(FUZZ_SAN)" $(REPLAY_LIBDIR)/libnemo.a
+endif
+
+$(BUILD)/tests/test_fuzz_%: tests/fuzz/replay.c tests/fuzz/fuzz_%.c \
+                            $(FUZZ_SRC_DEP) $(REPLAY_LIBDIR)/libnemo.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN) \
+	    -DFUZZ_TARGET=\"$*\" -o $@ tests/fuzz/replay.c tests/fuzz/fuzz_$*.c \
+	    $(REPLAY_LIBDIR)/libnemo.a $(LDLIBS) $(FUZZ_SAN)
+
+fuzz-build: | check-deps
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang \
+	    CFLAGS="-O1 -g -fno-omit-frame-pointer $(FUZZ_SAN) -fsanitize=fuzzer-no-link" \
+	    $(FUZZ_BUILD)/libnemo.a
+	@mkdir -p $(FUZZ_BUILD)/fuzz
+	@for t in $(FUZZ_TARGETS); do \
+	    clang $(ALL_CFLAGS) -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN) \
+	        -fsanitize=fuzzer -o $(FUZZ_BUILD)/fuzz/$$t tests/fuzz/fuzz_$$t.c \
+	        $(FUZZ_BUILD)/libnemo.a $(LDLIBS) || exit 1; \
+	done
+
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
+	    printf 'fuzz %-12s ' $$t; \
+	    $(FUZZ_BUILD)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) \
+	        -max_len=65536 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+	        -artifact_prefix=$(FUZZ_BUILD)/crash-$$t- \
+	        $(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t \
+	        >$(FUZZ_BUILD)/$$t.log 2>&1; rc=$$?; \
+	    execs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $(FUZZ_BUILD)/$$t.log); \
+	    echo "$$execs execs, exit $$rc (log: $(FUZZ_BUILD)/$$t.log)"; \
+	    [ $$rc = 0 ] || exit $$rc; \
+	done
+
+clean-fuzz:
+	rm -rf $(FUZZ_BUILD)

@@ -9,6 +9,15 @@
 #include "nemo/buf.h"
 #include "nemo/progress.h"
 
+/* A hostile stream can send text without end: what is kept is capped, and
+ * a reply that hit the cap ends with a "(cut: ...)" note. */
+#define ADK_REPLY_MAX (256u << 10)
+#define ADK_PARTIAL_MAX (256u << 10)
+
+typedef struct adk_seen {   /* a final text joined into the reply */
+    unsigned long long hash;
+    size_t off, len;        /* where in reply; len 0: free slot */
+} adk_seen;
 /* A question the video agent asks the person (its ask_question call). */
 #define ADK_MAX_QUESTIONS 8
 #define ADK_MAX_OPTIONS 12
@@ -34,6 +43,11 @@ int adk_questions_parse(const cJSON *args, adk_questions *q);
 typedef struct adk_state {
     nemo_buf partial;      /* text of partial chunks since the last final */
     nemo_buf reply;        /* final text, events joined with "\n\n" */
+    int reply_cut;         /* ADK_REPLY_MAX reached */
+    int partial_cut;       /* ADK_PARTIAL_MAX reached */
+    adk_seen *seen;        /* hash set of the texts in reply */
+    size_t seen_n, seen_cap;
+    unsigned long long seed;
     int saw_final_text;
     int function_calls;
     char last_tool[64];
@@ -56,7 +70,8 @@ void adk_free(adk_state *s);
 int adk_event(adk_state *s, const char *data, size_t n);
 void adk_heartbeat(adk_state *s);  /* SSE comment line */
 /* Final reply: final texts, else (stream ended without a final event) the
- * partial text; NULL when the turn was silent. Caller frees. */
+ * partial text, with the "(cut: ...)" note when it hit its cap; NULL when
+ * the turn was silent. Caller frees. */
 char *adk_take_reply(adk_state *s);
 /* Did the turn end waiting for the person: an ask_question call, or a
  * long-running tool call (longRunningToolIds) with no response? */

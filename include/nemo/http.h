@@ -46,6 +46,7 @@ typedef struct http_request {
      * abort. When NULL the body is collected into http_response.body. */
     int (*on_data)(void *ctx, const char *data, size_t n);
     void *on_data_ctx;
+    size_t body_max;             /* collected body cap; 0: 32 MiB */
     long connect_timeout_ms;     /* 0: 10 s */
     long total_timeout_ms;       /* 0: none (streams); else cap */
     long low_speed_secs;         /* abort if < 1 byte/s for this long; 0 off */
@@ -70,6 +71,22 @@ typedef struct http_response {
     int reader_aborted;          /* on_data returned non-zero */
     int redirects;               /* redirects followed */
 } http_response;
+
+/* Header lines of one response, as libcurl hands them over. */
+typedef struct http_header_state {
+    int block_start;     /* the next line may be a status line */
+    int body_started;    /* body bytes arrived: later lines are trailers */
+} http_header_state;
+
+void http_header_init(http_header_state *st);
+/* One header line: bytes and a length (no NUL promised; CRLF may be
+ * included). A status line ("HTTP/<version> <3 digits>") counts only as
+ * the first line of a header block before the body: it sets r->status and
+ * forgets the previous block's headers. Content-Length (strict decimal,
+ * else -1), Content-Type and Retry-After fill r. Returns 0, or -1 for a
+ * malformed status line (r->status is then 0). Pure: no I/O. */
+int http_header_parse(http_header_state *st, const char *line, size_t n,
+                      http_response *r);
 
 /* Call once per process before threads start; http_global_cleanup at exit.
  * Cheap: libcurl itself is loaded and set up by the first http_perform. */

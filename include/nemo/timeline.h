@@ -42,6 +42,12 @@ char *timeline_summary(const timeline *t);
 /* {"duration_ms","tracks":[{"type","name","segments":[{label,start_ms,
  * end_ms,volume?}]}]} */
 cJSON *timeline_to_json(const timeline *t);
+/* A compact digest of t (for the job journal: what timeline_diff needs,
+ * not the draft); timeline_from_digest reads it back, -1 when it is not a
+ * well-formed digest. timeline_is_digest tells a digest from a draft. */
+cJSON *timeline_digest(const timeline *t);
+int timeline_from_digest(const cJSON *d, timeline *out);
+int timeline_is_digest(const cJSON *d);
 /* Changes as an array of strings ("added track 2 BGM: Lo-fi (0-10s, 35%)",
  * "removed ...", "changed ..."); empty array when nothing visible changed. */
 cJSON *timeline_diff(const timeline *before, const timeline *after);

@@ -6,6 +6,7 @@
  * chunks only feed progress, and become the reply only when no final text
  * ever arrives. Function calls and responses stay internal. Anything that is
  * not a JSON object (empty data, "ping", ...) is a heartbeat. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,15 +15,21 @@
 
 #include "nemo/adk.h"
 #include "nemo/clock.h"
+#include "nemo/json.h"
 #include "nemo/log.h"
 
 #define ADK_PREVIEW_BYTES 60
+#define ADK_PREVIEW_SCAN 4096   /* bytes of partial text a preview looks at */
+#define ADK_CUT_NOTE "\n\n(cut: the agent's reply was longer than %u KB; " \
+                     "the rest was not kept)"
 
 void adk_init(adk_state *s, const nemo_progress *progress)
 {
     memset(s, 0, sizeof *s);
     buf_init(&s->partial);
     buf_init(&s->reply);
+    s->seed = (unsigned long long)(uintptr_t)s ^
+              (unsigned long long)clock_mono_ms() * 0x9E3779B97F4A7C15ULL;
     s->progress = progress;
     s->started_ms = clock_mono_ms();
     s->beat_every_ms = clock_env_ms("NEMO_HEARTBEAT_MS", 10000, 1, 3600000);
@@ -32,6 +39,8 @@ void adk_free(adk_state *s)
 {
     buf_free(&s->partial);
     buf_free(&s->reply);
+    free(s->seen);
+    s->seen = NULL;
     adk_questions_free(&s->questions);
 }
 
@@ -259,36 +268,119 @@ static int adk_is_blank(const char *s, size_t n)
     return 1;
 }
 
-/* Is t already one of the final texts joined into the reply? */
-static int adk_reply_has(const nemo_buf *reply, const char *t, size_t n)
+/* ---- the final texts already in the reply ----
+ * An open-addressing set of (hash, offset, length) of each text joined into
+ * the reply, so a repeated final event is found in time linear in its own
+ * length, whatever the reply holds. The hash is seeded per state so that
+ * texts cannot be chosen to collide. */
+
+static unsigned long long adk_hash(const adk_state *s, const char *t,
+                                   size_t n)
 {
-    const char *r = reply->data, *p;
-    size_t rn = reply->len;
+    unsigned long long h = 1469598103934665603ULL ^ s->seed;
+    size_t i;
 
-    if (!r || rn < n)
-        return 0;
-    for (p = r; (p = strstr(p, t)) != NULL; p++) {
-        size_t off = (size_t)(p - r);
-        int starts = off == 0 || (off >= 2 && memcmp(p - 2, "\n\n", 2) == 0);
-        int ends = off + n == rn ||
-                   (off + n + 2 <= rn && memcmp(p + n, "\n\n", 2) == 0);
+    for (i = 0; i < n; i++)
+        h = (h ^ (unsigned char)t[i]) * 1099511628211ULL;
+    return h ^ (h >> 29);
+}
 
-        if (starts && ends)
-            return 1;
+static int adk_seen_grow(adk_state *s)
+{
+    size_t cap = s->seen_cap ? s->seen_cap * 2 : 64, i;
+    adk_seen *old = s->seen, *nw = calloc(cap, sizeof *nw);
+
+    if (!nw)
+        return -1;
+    for (i = 0; i < s->seen_cap; i++) {
+        size_t k;
+
+        if (!old[i].len)
+            continue;
+        for (k = old[i].hash & (cap - 1); nw[k].len; k = (k + 1) & (cap - 1))
+            ;
+        nw[k] = old[i];
     }
+    free(old);
+    s->seen = nw;
+    s->seen_cap = cap;
     return 0;
+}
+
+static void adk_seen_add(adk_state *s, unsigned long long h, size_t off,
+                         size_t n)
+{
+    size_t k;
+
+    if ((s->seen_n + 1) * 2 > s->seen_cap && adk_seen_grow(s) != 0)
+        return;                   /* no memory: the text may show twice */
+    for (k = h & (s->seen_cap - 1); s->seen[k].len;
+         k = (k + 1) & (s->seen_cap - 1))
+        ;
+    s->seen[k].hash = h;
+    s->seen[k].off = off;
+    s->seen[k].len = n;
+    s->seen_n++;
+}
+
+/* Is t one of the final texts joined into the reply, or all of them? */
+static int adk_reply_has(const adk_state *s, const char *t, size_t n,
+                         unsigned long long h)
+{
+    const nemo_buf *r = &s->reply;
+    size_t k;
+
+    if (!r->len)
+        return 0;
+    if (r->len == n && memcmp(r->data, t, n) == 0)
+        return 1;
+    for (k = s->seen_cap ? h & (s->seen_cap - 1) : 0;
+         s->seen_cap && s->seen[k].len; k = (k + 1) & (s->seen_cap - 1))
+        if (s->seen[k].hash == h && s->seen[k].len == n &&
+            memcmp(r->data + s->seen[k].off, t, n) == 0)
+            return 1;
+    return 0;
+}
+
+/* Append at most what the cap leaves room for, on a UTF-8 boundary;
+ * returns the bytes kept. */
+static size_t adk_append_capped(nemo_buf *b, const char *t, size_t n,
+                                size_t cap)
+{
+    size_t room = b->len < cap ? cap - b->len : 0, k;
+
+    if (n > room) {
+        for (k = room; k > 0 && ((unsigned char)t[k] & 0xC0) == 0x80; k--)
+            ;
+        n = k;
+    }
+    buf_append(b, t, n);
+    return n;
 }
 
 static void adk_final_text(adk_state *s, const char *t, size_t n)
 {
+    unsigned long long h;
+    size_t off;
+
     /* The final event repeats the partial chunks: they are now shown. */
     buf_reset(&s->partial);
-    if (adk_is_blank(t, n) || adk_reply_has(&s->reply, t, n))
+    s->partial_cut = 0;
+    if (adk_is_blank(t, n))
+        return;
+    s->saw_final_text = 1;
+    if (s->reply_cut)
+        return;
+    h = adk_hash(s, t, n);
+    if (adk_reply_has(s, t, n, h))
         return;
     if (s->reply.len)
-        buf_puts(&s->reply, "\n\n");
-    buf_append(&s->reply, t, n);
-    s->saw_final_text = 1;
+        adk_append_capped(&s->reply, "\n\n", 2, ADK_REPLY_MAX);
+    off = s->reply.len;
+    if (adk_append_capped(&s->reply, t, n, ADK_REPLY_MAX) < n)
+        s->reply_cut = 1;
+    else
+        adk_seen_add(s, h, off, n);
 }
 
 static void adk_partial_text(adk_state *s, const char *t, size_t n)
@@ -297,9 +389,21 @@ static void adk_partial_text(adk_state *s, const char *t, size_t n)
     char *safe;
     int cut;
 
-    buf_append(&s->partial, t, n);
-    /* Redacted before it is cut, and a secret still arriving too. */
-    safe = log_redact_stream_dup(buf_str(&s->partial));
+    if (!s->partial_cut &&
+        adk_append_capped(&s->partial, t, n, ADK_PARTIAL_MAX) < n)
+        s->partial_cut = 1;
+    /* The preview shows the start: a bounded look, however long the text,
+     * redacted before it is cut (and a secret still arriving too, which a
+     * look that ends mid-secret also treats as one). */
+    {
+        char head[ADK_PREVIEW_SCAN + 1];
+        size_t hn = s->partial.len < ADK_PREVIEW_SCAN ? s->partial.len
+                                                      : ADK_PREVIEW_SCAN;
+
+        memcpy(head, buf_str(&s->partial), hn);
+        head[hn] = '\0';
+        safe = log_redact_stream_dup(head);
+    }
     if (!safe)
         return;
     cut = adk_preview(safe, strlen(safe), preview, sizeof preview);
@@ -438,7 +542,7 @@ int adk_event(adk_state *s, const char *data, size_t n)
         adk_heartbeat(s);
         return 0;
     }
-    ev = cJSON_ParseWithLength(data, n);
+    ev = json_parse(data, n, NULL);
     if (!cJSON_IsObject(ev)) {
         cJSON_Delete(ev);
         adk_heartbeat(s);
@@ -485,11 +589,15 @@ void adk_heartbeat(adk_state *s)
 
 char *adk_take_reply(adk_state *s)
 {
-    nemo_buf *b = s->reply.len ? &s->reply : &s->partial;
+    int from_reply = s->reply.len > 0;
+    nemo_buf *b = from_reply ? &s->reply : &s->partial;
 
     if (adk_is_blank(buf_str(b), b->len)) {
         buf_reset(b);
         return NULL;
     }
+    if (from_reply ? s->reply_cut : s->partial_cut)
+        buf_printf(b, ADK_CUT_NOTE, (from_reply ? ADK_REPLY_MAX
+                                                : ADK_PARTIAL_MAX) >> 10);
     return buf_detach(b);
 }

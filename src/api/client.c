@@ -12,6 +12,7 @@
  * 1002 is returned to the caller, who knows which session the request was
  * about (api_session_recover). */
 #include <ctype.h>
+#include <errno.h>
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 
 #include "api_internal.h"
 #include "nemo/clock.h"
+#include "nemo/json.h"
 #include "nemo/log.h"
 #include "nemo/num.h"
 
@@ -32,6 +34,8 @@
 #define API_ERR_BODY_MAX (1u << 20)
 #define API_URL_MAX 4096
 #define API_MAX_HEADERS 16
+#define API_CODE_MIN (-2147483647LL - 1)   /* envelope codes are ints */
+#define API_CODE_MAX 2147483647LL
 
 /* ---- construction ---- */
 
@@ -231,15 +235,19 @@ static size_t utf8_complete(const char *s, size_t o)
 
 void api_snippet(const char *body, size_t len, char *out, size_t n)
 {
-    const char *p = body, *end = body + len;
+    const char *p, *end;
     size_t o = 0;
     int in_tag = 0, space = 1;
 
     if (n == 0)
         return;
     out[0] = '\0';
-    if (!body || n < 8)
+    /* An empty error reply (a load balancer's 502) has no body at all:
+     * no pointer arithmetic on NULL, not even + 0. */
+    if (!body || len == 0 || n < 8)
         return;
+    p = body;
+    end = body + len;
     /* An HTML error page's <title> says it best ("502 Bad Gateway"). */
     for (const char *t = body; t + 7 <= end; t++) {
         if (strncasecmp(t, "<title>", 7) == 0) {
@@ -283,19 +291,27 @@ void api_snippet(const char *body, size_t len, char *out, size_t n)
     out[o] = '\0';
 }
 
+/* The envelope's code: 0 for success, the code when it is a number (or a
+ * numeric string) in int range, -1 (an error of unknown kind) for anything
+ * else present: 1e19, NaN-like junk, "12abc". */
 static long envelope_code(const cJSON *root, int *present)
 {
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "code");
+    long long v;
 
     *present = c != NULL;
-    /* Out of range ({"code":1e19}) is an unknown error, not a cast. */
+    if (!c)
+        return 0;
     if (cJSON_IsNumber(c))
-        return (long)num_ll_or(c, -2147483647LL, 2147483647LL, -1);
+        return num_ll(c, API_CODE_MIN, API_CODE_MAX, &v) == 0 ? (long)v : -1;
     if (cJSON_IsString(c)) {
         char *end;
-        long v = strtol(c->valuestring, &end, 10);
 
-        return *end == '\0' ? v : -1;
+        errno = 0;
+        v = strtoll(c->valuestring, &end, 10);
+        return *end == '\0' && end != c->valuestring && errno == 0 &&
+                       v >= API_CODE_MIN && v <= API_CODE_MAX
+                   ? (long)v : -1;
     }
     return 0;
 }
@@ -341,6 +357,7 @@ int api_envelope_parse(int http_status, const char *body, size_t len,
 {
     int ok_status = http_status >= 200 && http_status < 300;
     cJSON *root, *d;
+    const char *why = NULL;
     int has_code;
     long code;
 
@@ -348,7 +365,15 @@ int api_envelope_parse(int http_status, const char *body, size_t len,
         *data = NULL;
     if (ok_status && (!body || len == 0))
         return 0;   /* 204-style: success without data */
-    root = body ? cJSON_ParseWithLength(body, len) : NULL;
+    root = body && len ? json_parse(body, len, &why) : NULL;
+    if (!root && why && ok_status && strcmp(why, "not valid JSON") != 0) {
+        err_set(err, NEMO_E_PROTOCOL,
+                "The backend's reply (HTTP %d, %zu bytes) was refused: %s "
+                "(limits: %u MB, %u values, depth %u)", http_status, len, why,
+                JSON_MAX_BYTES >> 20, JSON_MAX_NODES, JSON_MAX_DEPTH);
+        err->http_status = http_status;
+        return -1;
+    }
     if (!cJSON_IsObject(root)) {
         cJSON_Delete(root);
         return non_json_body(http_status, body, len, err);
@@ -558,6 +583,8 @@ static int send_once(nemo_api *api, api_ctl *ctl, const api_send_opts *o,
     rq.low_speed_secs = o->low_speed_secs;
     if (!rq.low_speed_secs && o->parts)
         rq.low_speed_secs = API_UPLOAD_LOW_SPEED_S;
+    /* A collected body is parsed as JSON: stop collecting at the limit. */
+    rq.body_max = JSON_MAX_BYTES;
     rq.cancel = ctl ? ctl->cancel : NULL;
     rq.progress = ctl ? ctl->progress : NULL;
     rq.progress_label = o->progress_label;

@@ -405,8 +405,12 @@ typedef struct xfer {
     long long last_report_ms;
     int last_pct;
     int done_reported;
+    http_header_state hdr;
 } xfer;
 
+/* ---- response headers ---- */
+
+/* The value of a "Name: value" line, trimmed, NUL-terminated in out. */
 static void header_value(const char *line, size_t n, size_t name_len,
                          char *out, size_t cap)
 {
@@ -431,27 +435,94 @@ static int header_is(const char *line, size_t n, const char *name)
     return n > l && strncasecmp(line, name, l) == 0;
 }
 
-static size_t on_header(char *line, size_t size, size_t nmemb, void *ctx)
+/* "HTTP/1.1 200 OK", "HTTP/2 404": the code, or -1 when malformed. */
+static int status_line_code(const char *line, size_t n)
 {
-    xfer *x = ctx;
-    http_response *r = x->resp;
-    size_t n = size * nmemb;
-    char tmp[64];
+    size_t i = 5;
+    int code = 0, digits;
 
-    if (n > 5 && strncmp(line, "HTTP/", 5) == 0) {
-        const char *sp = memchr(line, ' ', n);
+    while (i < n && line[i] != ' ' && line[i] != '\r' && line[i] != '\n')
+        i++;                                    /* the version */
+    if (i >= n || line[i] != ' ')
+        return -1;
+    for (i++, digits = 0; i < n && line[i] >= '0' && line[i] <= '9';
+         i++, digits++)
+        if (digits < 3)
+            code = code * 10 + (line[i] - '0');
+    if (digits != 3 || (i < n && line[i] != ' ' && line[i] != '\r' &&
+                        line[i] != '\n'))
+        return -1;
+    return code;
+}
+
+/* Strict decimal, at most 18 digits; -1 otherwise. */
+static long long header_length(const char *v)
+{
+    long long x = 0;
+    int digits = 0;
+
+    for (; *v >= '0' && *v <= '9'; v++)
+        if (++digits > 18)
+            return -1;
+        else
+            x = x * 10 + (*v - '0');
+    return digits && !*v ? x : -1;
+}
+
+void http_header_init(http_header_state *st)
+{
+    st->block_start = 1;
+    st->body_started = 0;
+}
+
+int http_header_parse(http_header_state *st, const char *line, size_t n,
+                      http_response *r)
+{
+    char tmp[64];
+    int start = st->block_start;
+
+    if (!line)
+        n = 0;
+    st->block_start = 0;
+    /* The blank line ends a block; another may follow (after a 1xx or a
+     * proxy's CONNECT answer), but never once the body has begun: later
+     * lines are trailers. */
+    if (n == 0 || (n <= 2 && (line[0] == '\r' || line[0] == '\n'))) {
+        st->block_start = !st->body_started;
+        return 0;
+    }
+    if (start && !st->body_started && n > 5 &&
+        memcmp(line, "HTTP/", 5) == 0) {
+        int code = status_line_code(line, n);
 
         response_reset_headers(r);
-        r->status = sp ? atoi(sp + 1) : 0;
-    } else if (header_is(line, n, "content-length:")) {
+        r->status = code > 0 ? code : 0;
+        return code > 0 ? 0 : -1;
+    }
+    if (header_is(line, n, "content-length:")) {
         header_value(line, n, 15, tmp, sizeof tmp);
-        r->content_length = strtoll(tmp, NULL, 10);
+        r->content_length = header_length(tmp);
     } else if (header_is(line, n, "content-type:")) {
         header_value(line, n, 13, r->content_type, sizeof r->content_type);
     } else if (header_is(line, n, "retry-after:")) {
         header_value(line, n, 12, r->retry_after, sizeof r->retry_after);
     }
+    return 0;
+}
+
+static size_t on_header(char *line, size_t size, size_t nmemb, void *ctx)
+{
+    xfer *x = ctx;
+    size_t n = size * nmemb;
+
+    http_header_parse(&x->hdr, line, n, x->resp);
     return n;
+}
+
+static size_t body_max(const http_request *req)
+{
+    return req->body_max && req->body_max < HTTP_BODY_MAX ? req->body_max
+                                                          : HTTP_BODY_MAX;
 }
 
 static size_t on_write(char *p, size_t size, size_t nmemb, void *ctx)
@@ -459,6 +530,7 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *ctx)
     xfer *x = ctx;
     size_t n = size * nmemb;
 
+    x->hdr.body_started = 1;
     if (is_redirect(x->resp->status))
         return n;   /* a redirect's body is never anyone's data */
     if (x->req->on_data) {
@@ -468,7 +540,7 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *ctx)
         }
         return n;
     }
-    if (x->resp->body.len + n > HTTP_BODY_MAX) {
+    if (x->resp->body.len + n > body_max(x->req)) {
         x->too_large = 1;
         return 0;
     }
@@ -806,8 +878,8 @@ static void transport_error(nemo_err *err, CURLcode rc, const xfer *x,
     }
     if (x->too_large) {
         err_set(err, NEMO_E_PROTOCOL,
-                "The response from %s was larger than %u MB; refusing it",
-                u->host, HTTP_BODY_MAX >> 20);
+                "The response from %s was larger than %zu MB; refusing it",
+                u->host, body_max(x->req) >> 20);
         return;
     }
     switch (rc) {
@@ -873,6 +945,7 @@ static int perform_hop(const http_request *req, hop *hp, http_response *resp,
     x.req = req;
     x.resp = resp;
     x.last_pct = -1;
+    http_header_init(&x.hdr);
     hp->next[0] = '\0';
     if (http_url_allowed(hp->url, err) != 0 || url_parse(hp->url, &u) != 0)
         return -1;

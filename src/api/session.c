@@ -11,6 +11,7 @@
 
 #include "api_internal.h"
 #include "nemo/clock.h"
+#include "nemo/json.h"
 #include "nemo/log.h"
 #include "nemo/num.h"
 #include "nemo/store.h"
@@ -227,7 +228,7 @@ static int saved_read(nemo_api *api, api_session *s)
     memset(s, 0, sizeof *s);
     if (store_read(SESSION_FILE, &data, NULL) != 0)
         goto out;
-    root = cJSON_Parse(data);
+    root = json_parse(data, strlen(data), NULL);
     base = cJSON_GetObjectItemCaseSensitive(root, "base_url");
     /* A session belongs to one backend. */
     if (!cJSON_IsString(base) || strcmp(base->valuestring, api->base) != 0)
@@ -258,7 +259,7 @@ static cJSON *saved_known(nemo_api *api)
     const cJSON *base;
 
     if (store_read(SESSION_FILE, &data, NULL) == 0 &&
-        (root = cJSON_Parse(data)) != NULL &&
+        (root = json_parse(data, strlen(data), NULL)) != NULL &&
         cJSON_IsString(base = cJSON_GetObjectItemCaseSensitive(root,
                                                               "base_url")) &&
         strcmp(base->valuestring, api->base) == 0) {

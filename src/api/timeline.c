@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "nemo/buf.h"
+#include "nemo/json.h"
+#include "nemo/num.h"
 #include "nemo/timeline.h"
 
 #define TL_MAX_MS 1000000000000LL     /* ~31 years: clamps absurd numbers */
@@ -133,15 +135,18 @@ static char *tl_clean(const char *s, size_t max)
     size_t n = strlen(s), i, o = 0;
     char *out;
 
-    while (n && (unsigned char)*s <= ' ')
+    /* Trim after the cut, and DEL like the other control characters, so
+     * that cleaning a clean label changes nothing (the journal's timeline
+     * digest is cleaned again when read back). */
+    while (n && ((unsigned char)*s <= ' ' || *s == 0x7F))
         s++, n--;
-    while (n && (unsigned char)s[n - 1] <= ' ')
-        n--;
     if (n > max) {
         n = max;
         while (n && ((unsigned char)s[n] & 0xC0) == 0x80)
             n--;
     }
+    while (n && ((unsigned char)s[n - 1] <= ' ' || s[n - 1] == 0x7F))
+        n--;
     out = malloc(n + 1);
     if (!out)
         return NULL;
@@ -308,7 +313,8 @@ static const cJSON *tl_unwrap(const cJSON *d, cJSON **owned)
     *owned = NULL;
     for (depth = 0; depth < TL_NEST_MAX; depth++) {
         if (cJSON_IsString(d)) {
-            cJSON *p = cJSON_Parse(d->valuestring);
+            cJSON *p = json_parse(d->valuestring,
+                                   strlen(d->valuestring), NULL);
 
             cJSON_Delete(*owned);
             *owned = p;
@@ -523,6 +529,152 @@ cJSON *timeline_to_json(const timeline *t)
 fail:
     cJSON_Delete(root);
     return NULL;
+}
+
+/* ---- digest: what a diff needs, for the job journal ----
+ * {"v":1, "d":duration, "t":[[kind, tt, name, [[label, start, end,
+ * volume, is_text], ...]], ...]}: a few dozen bytes a segment instead of
+ * the whole draft. Read back
+ * from a file anyone with the user's rights can edit, so every field is
+ * checked and numbers are range-checked. */
+
+#define TL_DIGEST_VERSION 1
+
+static cJSON *tl_digest_segment(const tl_segment *s)
+{
+    cJSON *a = cJSON_CreateArray();
+
+    if (!a)
+        return NULL;
+    cJSON_AddItemToArray(a, cJSON_CreateString(s->label));
+    cJSON_AddItemToArray(a, cJSON_CreateNumber((double)s->start_ms));
+    cJSON_AddItemToArray(a, cJSON_CreateNumber((double)s->end_ms));
+    cJSON_AddItemToArray(a, cJSON_CreateNumber(s->volume_pct));
+    cJSON_AddItemToArray(a, cJSON_CreateNumber(s->is_text));
+    return a;
+}
+
+cJSON *timeline_digest(const timeline *t)
+{
+    cJSON *root = cJSON_CreateObject(), *tracks;
+    size_t i, j;
+
+    if (!root)
+        return NULL;
+    cJSON_AddNumberToObject(root, "v", TL_DIGEST_VERSION);
+    cJSON_AddNumberToObject(root, "d", (double)t->duration_ms);
+    tracks = cJSON_AddArrayToObject(root, "t");
+    for (i = 0; tracks && i < t->ntracks; i++) {
+        const tl_track *k = &t->tracks[i];
+        cJSON *tr = cJSON_CreateArray(), *segs = cJSON_CreateArray();
+
+        if (!tr || !segs || !cJSON_AddItemToArray(tracks, tr)) {
+            cJSON_Delete(tr);
+            cJSON_Delete(segs);
+            goto fail;
+        }
+        cJSON_AddItemToArray(tr, cJSON_CreateNumber(k->kind));
+        cJSON_AddItemToArray(tr, cJSON_CreateNumber(k->raw_type));
+        cJSON_AddItemToArray(tr, cJSON_CreateString(k->name));
+        cJSON_AddItemToArray(tr, segs);
+        for (j = 0; j < k->nsegs; j++) {
+            cJSON *sg = tl_digest_segment(&k->segs[j]);
+
+            if (!sg || !cJSON_AddItemToArray(segs, sg)) {
+                cJSON_Delete(sg);
+                goto fail;
+            }
+        }
+    }
+    if (!tracks)
+        goto fail;
+    return root;
+fail:
+    cJSON_Delete(root);
+    return NULL;
+}
+
+int timeline_is_digest(const cJSON *d)
+{
+    return num_ll_or(cJSON_GetObjectItemCaseSensitive(d, "v"), 0, 1000,
+                     0) == TL_DIGEST_VERSION;
+}
+
+static int tl_digest_ll(const cJSON *arr, int i, long long lo, long long hi,
+                        long long *out)
+{
+    return num_ll(cJSON_GetArrayItem(arr, i), lo, hi, out);
+}
+
+static int tl_undigest_segment(const cJSON *a, tl_segment *s)
+{
+    const char *label = cJSON_GetStringValue(cJSON_GetArrayItem(a, 0));
+    long long st, en, vol, txt;
+
+    if (!label || tl_digest_ll(a, 1, 0, TL_MAX_MS, &st) ||
+        tl_digest_ll(a, 2, 0, TL_MAX_MS, &en) ||
+        tl_digest_ll(a, 3, -1, 100000, &vol) ||
+        tl_digest_ll(a, 4, 0, 1, &txt))
+        return -1;
+    if (!(s->label = tl_clean(label, TL_LABEL_MAX)))
+        return -1;
+    s->start_ms = st;
+    s->end_ms = en;
+    s->volume_pct = (int)vol;
+    s->is_text = (int)txt;
+    return 0;
+}
+
+static int tl_undigest_track(const cJSON *a, tl_track *k)
+{
+    const char *name = cJSON_GetStringValue(cJSON_GetArrayItem(a, 2));
+    const cJSON *segs = cJSON_GetArrayItem(a, 3), *sg;
+    long long kind, tt;
+    size_t cap;
+
+    if (!name || !cJSON_IsArray(segs) ||
+        tl_digest_ll(a, 0, TRACK_VIDEO, TRACK_OTHER, &kind) ||
+        tl_digest_ll(a, 1, -2147483647LL, 2147483647LL, &tt))
+        return -1;
+    k->kind = (track_kind)kind;
+    k->raw_type = (int)tt;
+    if (!(k->name = tl_clean(name, TL_LABEL_MAX)))
+        return -1;
+    cap = (size_t)cJSON_GetArraySize(segs);
+    if (cap && !(k->segs = calloc(cap, sizeof *k->segs)))
+        return -1;
+    for (sg = segs->child; sg && k->nsegs < cap; sg = sg->next) {
+        if (tl_undigest_segment(sg, &k->segs[k->nsegs]) != 0) {
+            free(k->segs[k->nsegs].label);
+            return -1;
+        }
+        k->nsegs++;
+    }
+    return 0;
+}
+
+int timeline_from_digest(const cJSON *d, timeline *out)
+{
+    const cJSON *tracks = cJSON_GetObjectItemCaseSensitive(d, "t"), *tr;
+    size_t cap;
+
+    memset(out, 0, sizeof *out);
+    if (!timeline_is_digest(d) || !cJSON_IsArray(tracks) ||
+        num_ll(cJSON_GetObjectItemCaseSensitive(d, "d"), 0, TL_MAX_MS,
+               &out->duration_ms) != 0)
+        return -1;
+    cap = (size_t)cJSON_GetArraySize(tracks);
+    if (cap && !(out->tracks = calloc(cap, sizeof *out->tracks)))
+        return -1;
+    for (tr = tracks->child; tr && out->ntracks < cap; tr = tr->next) {
+        out->ntracks++;
+        if (!cJSON_IsArray(tr) ||
+            tl_undigest_track(tr, &out->tracks[out->ntracks - 1]) != 0) {
+            timeline_free(out);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* ---- diff ---- */

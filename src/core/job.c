@@ -30,6 +30,7 @@
 #define JOB_MAX_RESUMERS 8
 #define JOB_DEFAULT_TTL_MS (24LL * 3600 * 1000)
 #define JOB_PROGRESS_RING 16
+#define JOB_DEFAULT_MAX 64           /* running at once; NEMO_MAX_JOBS */
 
 struct nemo_job {
     int refs;                        /* atomic */
@@ -82,6 +83,8 @@ struct job_table {
     nemo_job **jobs;
     size_t njobs, cap;
     int live_threads;
+    int starting;                    /* job_start calls past the cap check */
+    int max_jobs;                    /* NEMO_MAX_JOBS */
     pthread_t *finished_threads;     /* to join */
     size_t nfinished, finished_cap;
     int closing;
@@ -417,6 +420,8 @@ job_table *job_table_new(void)
     t->ttl_ms = clock_env_ms("NEMO_JOB_TTL_MS", JOB_DEFAULT_TTL_MS, 1000,
                              365LL * 24 * 3600 * 1000);
     t->last_prune_mono = -1;
+    t->max_jobs = (int)clock_env_ms("NEMO_MAX_JOBS", JOB_DEFAULT_MAX, 1,
+                                    4096);
     return t;
 }
 
@@ -606,27 +611,76 @@ static nemo_job *start_fail(nemo_job *j, void *arg, void (*arg_free)(void *),
     return NULL;
 }
 
+/* Each running job is a thread with its own connection: past the cap a
+ * new one is refused (a hostile host could otherwise start thousands).
+ * A slot is held from here until the thread is counted as live. */
+static int table_reserve(job_table *t)
+{
+    int ok;
+
+    pthread_mutex_lock(&t->mu);
+    ok = t->live_threads + t->starting < t->max_jobs;
+    if (ok)
+        t->starting++;
+    pthread_mutex_unlock(&t->mu);
+    return ok ? 0 : -1;
+}
+
+static void table_release(job_table *t)
+{
+    pthread_mutex_lock(&t->mu);
+    t->starting--;
+    pthread_mutex_unlock(&t->mu);
+}
+
+static nemo_job *start_reserved(job_table *t, const job_spec *spec,
+                                job_fn fn, void *arg,
+                                void (*arg_free)(void *), int *existed,
+                                char *errbuf, size_t errlen);
+
 nemo_job *job_start(job_table *t, const job_spec *spec, job_fn fn, void *arg,
                     void (*arg_free)(void *), int *existed, char *errbuf,
                     size_t errlen)
 {
-    char id[48], prior[80];
-    nemo_job *j = NULL, *old;
-    int claim;
+    char why[256];
+    nemo_job *j;
 
     if (existed)
         *existed = 0;
     table_reap(t);
     table_prune(t);
+    /* A retried request_id gets its job back even when the table is full. */
     if (spec->request_id && *spec->request_id &&
-        (old = table_find(t, NULL, spec->request_id)) != NULL) {
+        (j = table_find(t, NULL, spec->request_id)) != NULL) {
         if (existed)
             *existed = 1;
         cJSON_Delete(spec->resume);
         if (arg_free && arg)
             arg_free(arg);
-        return old;
+        return j;
     }
+    if (table_reserve(t) != 0) {
+        snprintf(why, sizeof why, "%d background jobs are already running "
+                 "(the limit; NEMO_MAX_JOBS changes it). Collect finished "
+                 "jobs with the `job` tool, or cancel some with `job` and "
+                 "`cancel: true`, then try again.", t->max_jobs);
+        cJSON_Delete(spec->resume);
+        return start_fail(NULL, arg, arg_free, errbuf, errlen, why);
+    }
+    j = start_reserved(t, spec, fn, arg, arg_free, existed, errbuf, errlen);
+    table_release(t);
+    return j;
+}
+
+static nemo_job *start_reserved(job_table *t, const job_spec *spec,
+                                job_fn fn, void *arg,
+                                void (*arg_free)(void *), int *existed,
+                                char *errbuf, size_t errlen)
+{
+    char id[48], prior[80];
+    nemo_job *j = NULL, *old;
+    int claim;
+
     if (make_id(id, sizeof id) != 0) {
         cJSON_Delete(spec->resume);
         return start_fail(NULL, arg, arg_free, errbuf, errlen,

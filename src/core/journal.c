@@ -20,11 +20,16 @@
 #include "nemo/buf.h"
 #include "nemo/clock.h"
 #include "nemo/journal.h"
+#include "nemo/json.h"
 #include "nemo/log.h"
+#include "nemo/num.h"
 #include "nemo/store.h"
 
 #define JOURNAL_DIR "jobs"
-#define JOURNAL_MAX_RECORD (8u << 20)
+/* A record holds a job's resume data and result: replies are capped
+ * (adk.h) and drafts kept as a digest, so a real record is a few KB. One
+ * past this is refused on write and on read. */
+#define JOURNAL_MAX_RECORD (4u << 20)
 #define JOURNAL_SCAN_MAX 4096
 
 int journal_id_valid(const char *id)
@@ -109,7 +114,7 @@ static int legacy_keep(const char *name, const char *data, size_t len)
     id[n - 5] = '\0';
     if (!journal_id_valid(id))
         return -1;
-    if (!(rec = cJSON_ParseWithLength(data, len)))
+    if (!(rec = json_parse(data, len, NULL)))
         return 0;
     v = cJSON_GetObjectItemCaseSensitive(rec, "id");
     ok = cJSON_IsObject(rec) && cJSON_IsString(v) &&
@@ -151,6 +156,12 @@ int journal_write(const cJSON *record)
     }
     if (!text)
         return -1;
+    if (strlen(text) > JOURNAL_MAX_RECORD) {
+        LOG_WARN("journal", "job record %s is larger than %u MB; not "
+                 "written", id->valuestring, JOURNAL_MAX_RECORD >> 20);
+        free(text);
+        return -1;
+    }
     rc = store_write(name, text, strlen(text), 0600);
     free(text);
     return rc;
@@ -167,7 +178,7 @@ cJSON *journal_read(const char *id)
         return NULL;
     if (store_read(name, &text, &len) != 0)
         return NULL;
-    rec = cJSON_ParseWithLength(text, len);
+    rec = len <= JOURNAL_MAX_RECORD ? json_parse(text, len, NULL) : NULL;
     free(text);
     if (rec && !cJSON_IsObject(rec)) {
         cJSON_Delete(rec);
@@ -267,9 +278,10 @@ void journal_unlock_job(int fd)
 
 long long journal_num(const cJSON *rec, const char *key)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, key);
-
-    return cJSON_IsNumber(v) ? (long long)v->valuedouble : 0;
+    /* Records are files anyone with the user's rights can edit: no cast
+     * of an out-of-range double. */
+    return num_ll_or(cJSON_GetObjectItemCaseSensitive(rec, key), LLONG_MIN,
+                     LLONG_MAX, 0);
 }
 
 const char *journal_str(const cJSON *rec, const char *key)

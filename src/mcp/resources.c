@@ -19,6 +19,7 @@
  * written under res_mu so that an acknowledgement always precedes the
  * stream's first notice. Lock order: res_mu, then the server's mu. */
 #include <pthread.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #include "nemo/api.h"
 #include "nemo/event.h"
 #include "nemo/store.h"
+#include "nemo/num.h"
 #include "mcp_internal.h"
 
 #define RES_PREFIX "nemo://sessions/"
@@ -772,7 +774,8 @@ void mcp_resource_links(const mcp_req *req, const nemo_result *r,
         strcmp(status, "completed") != 0 || !path || path[0] != '/' ||
         !cJSON_IsNumber(bytes))
         return;
-    link = video_resource(req, path, (long long)bytes->valuedouble);
+    /* a result can come back from the journal: no unchecked cast */
+    link = video_resource(req, path, num_ll_or(bytes, 0, LLONG_MAX, 0));
     cJSON_DeleteItemFromObjectCaseSensitive(link, "description");
     cJSON_AddStringToObject(link, "type", "resource_link");
     cJSON_AddItemToArray(content, link);

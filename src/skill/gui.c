@@ -25,9 +25,13 @@
  * URLs and `code spans` in the reply are never rewritten. A replacement
  * starting a sentence gets a capital letter when the phrase had one.
  *
- * Cost is linear in the reply (times the rules that can start at a byte);
- * only the first GUI_SCAN_MAX bytes are scanned, the rest of an absurdly
- * long reply is copied as it is. */
+ * Cost is linear in the reply (times the rules that can start at a byte):
+ * the space and decoration between two words, and the look back for a
+ * sentence start, are at most GUI_SEP_MAX bytes (a longer run of "****"
+ * separates nothing), so no attempt rescans a run of any length. Only the
+ * first GUI_SCAN_MAX bytes are scanned, the rest of an absurdly long reply
+ * is copied as it is, and the cancel token is checked every
+ * GUI_CANCEL_EVERY bytes. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +39,9 @@
 #include "nemo/gui.h"
 
 #define GUI_SCAN_MAX (1024 * 1024)
+#define GUI_SEP_MAX 32
+#define GUI_CANCEL_EVERY 4096
+#define GUI_NO_SEP ((size_t)-1)
 
 typedef struct gui_rule {
     const char *pattern;
@@ -283,14 +290,20 @@ static int gui_decor_at(const gui_match *m, size_t pos)
 }
 
 /* Skip spaces, tabs and decoration between two words; *dec_at and *dec_len
- * get the decoration run just before the next word. */
+ * get the decoration run just before the next word. GUI_NO_SEP when the
+ * run is longer than GUI_SEP_MAX. */
 static size_t gui_skip_sep(const gui_match *m, size_t pos, size_t *dec_at,
                            size_t *dec_len)
 {
+    size_t from = pos;
+
     *dec_at = pos;
     *dec_len = 0;
     while (pos < m->len) {
         int d;
+
+        if (pos - from > GUI_SEP_MAX)
+            return GUI_NO_SEP;
 
         if (m->t[pos] == ' ' || m->t[pos] == '\t') {
             pos++;
@@ -355,11 +368,13 @@ static int gui_sentence_start(const gui_match *m, size_t pos)
         "\xE3\x80\x82", "\xEF\xBC\x81", "\xEF\xBC\x9F", "\xEF\xBC\x9A",
         "\xEF\xBC\x9B",
     };
-    size_t i;
+    size_t i, low = pos > GUI_SEP_MAX ? pos - GUI_SEP_MAX : 0;
 
-    while (pos > 0 && (m->t[pos - 1] == ' ' || m->t[pos - 1] == '\t' ||
-                       m->t[pos - 1] == '*'))
+    while (pos > low && (m->t[pos - 1] == ' ' || m->t[pos - 1] == '\t' ||
+                         m->t[pos - 1] == '*'))
         pos--;
+    if (pos == low && low > 0)
+        return 0;                 /* a run that long starts nothing */
     if (pos == 0 || strchr(".!?:;\n\r-)>", m->t[pos - 1]))
         return 1;
     for (i = 0; i < sizeof fullwidth / sizeof fullwidth[0]; i++)
@@ -464,7 +479,7 @@ static int gui_seq(gui_match *m, const char *p, const char *pe,
 
         if (pos > m->start)
             at = gui_skip_sep(m, pos, &da, &dl);
-        if (at == pos && pos > m->start)
+        if (at == GUI_NO_SEP || (at == pos && pos > m->start))
             return 0;
         for (e = at; e < m->len && (gui_alnum((unsigned char)m->t[e]) ||
                                     m->t[e] == '-');
@@ -477,6 +492,8 @@ static int gui_seq(gui_match *m, const char *p, const char *pe,
 
         if (pos > m->start)
             at = gui_skip_sep(m, pos, &da, &dl);
+        if (at == GUI_NO_SEP)
+            return 0;
         e = gui_word(m, at, p, (size_t)(q - p));
         return e != (size_t)-1 && gui_seq(m, q, pe, k, e, da, dl);
     }
@@ -671,6 +688,13 @@ static int gui_emit(nemo_buf *out, const gui_match *m, const gui_rule *r,
 
 int gui_translate(const char *reply, char **rewritten, cJSON **actions)
 {
+    return gui_translate_cancel(reply, NULL, rewritten, actions);
+}
+
+int gui_translate_cancel(const char *reply, nemo_cancel *cancel,
+                         char **rewritten, cJSON **actions)
+{
+    size_t next_check = GUI_CANCEL_EVERY;
     nemo_buf out = NEMO_BUF_INIT;
     cJSON *acts = cJSON_CreateArray();
     gui_first first[GUI_NRULES];
@@ -699,9 +723,15 @@ int gui_translate(const char *reply, char **rewritten, cJSON **actions)
             gui_first_all(&first[i]);
     }
     while (pos < m.len && pos < GUI_SCAN_MAX) {
-        size_t v = gui_verbatim(reply, m.len, pos);
+        size_t v;
         int hit = 0;
 
+        if (pos >= next_check) {
+            if (cancel_requested(cancel))
+                goto fail;
+            next_check = pos + GUI_CANCEL_EVERY;
+        }
+        v = gui_verbatim(reply, m.len, pos);
         if (v) {
             if (buf_append(&out, reply + pos, v) < 0)
                 goto fail;

@@ -2,12 +2,14 @@
  * a person, the optional session argument, and reporting a job after a
  * bounded wait. */
 #include <stdarg.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nemo/event.h"
 #include "nemo/log.h"
+#include "nemo/num.h"
 #include "tools_internal.h"
 
 const char *tool_arg_str(const cJSON *args, const char *key)
@@ -21,11 +23,7 @@ long long tool_arg_int(const cJSON *args, const char *key, long long def)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(args, key);
 
-    if (!cJSON_IsNumber(v))
-        return def;
-    if (v->valuedouble >= 9.2e18 || v->valuedouble <= -9.2e18)
-        return def;
-    return (long long)v->valuedouble;
+    return num_ll_or(v, LLONG_MIN, LLONG_MAX, def);
 }
 
 int tool_arg_bool(const cJSON *args, const char *key, int def)

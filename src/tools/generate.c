@@ -26,12 +26,15 @@
 #define GEN_CANCEL_NOTE "Edits the agent already made stay on the " \
                         "timeline; call `state` to see it."
 
+#define GEN_DIGEST_MAX (1u << 20)   /* journalled timeline digest, bytes */
+
 typedef struct gen_arg {
     nemo_api *api;
     char *session;
     char *prompt;
     char *phase;        /* resumed: how far the dead process got */
-    cJSON *before;      /* resumed: draft recorded before the turn */
+    cJSON *before;      /* resumed: timeline digest recorded before the turn
+                         * (the draft, in records of older versions) */
     int have_before;
     long long ask_ms;   /* task: may wait this long for the person */
 } gen_arg;
@@ -211,12 +214,12 @@ static void adopt_session(const api_ctl *ctl, char *sid, size_t n,
 }
 
 /* The reply and actions of a turn with text, GUI talk rewritten. */
-static void take_reply(cJSON *st, const char *raw)
+static void take_reply(cJSON *st, const char *raw, nemo_cancel *cancel)
 {
     char *rewritten = NULL;
     cJSON *actions = NULL;
 
-    if (gui_translate(raw, &rewritten, &actions) != 0) {
+    if (gui_translate_cancel(raw, cancel, &rewritten, &actions) != 0) {
         LOG_WARN("generate", "GUI translation failed; reply kept as is");
         set_item(st, "reply", cJSON_CreateString(raw));
         cJSON_Delete(actions);
@@ -329,7 +332,8 @@ static void recovered_result(nemo_job *j, const char *sid, const char *why,
 
         /* GUI talk rewritten as in a normal reply; its actions dropped
          * (the turn's outcome is the timeline above). */
-        if (gui_translate(partial, &rewritten, &actions) != 0) {
+        if (gui_translate_cancel(partial, job_cancel_token(j), &rewritten,
+                                 &actions) != 0) {
             free(rewritten);
             rewritten = NULL;
         }
@@ -400,6 +404,26 @@ static void gen_recover(nemo_job *j, gen_arg *a, api_ctl *ctl,
     cJSON_Delete(state);
 }
 
+/* What the journal keeps of the timeline before a turn: the digest a
+ * resumed job diffs against (timeline.h), or false when even that is too
+ * big to journal (the resumed turn then says it cannot tell). */
+static cJSON *gen_digest(const timeline *t)
+{
+    cJSON *d = timeline_digest(t);
+    char *text = d ? cJSON_PrintUnformatted(d) : NULL;
+
+    if (!text || strlen(text) > GEN_DIGEST_MAX) {
+        if (text)
+            LOG_WARN("generate", "the timeline is too large to journal "
+                     "(%zu bytes); a restart could not tell what the turn "
+                     "changed", strlen(text));
+        cJSON_Delete(d);
+        d = cJSON_CreateFalse();
+    }
+    free(text);
+    return d;
+}
+
 static void gen_job(nemo_job *j, void *argp, nemo_result *out)
 {
     gen_arg *a = argp;
@@ -428,12 +452,8 @@ static void gen_job(nemo_job *j, void *argp, nemo_result *out)
         goto out;
     }
     adopt_session(&ctl, sid, sizeof sid, old_sid, sizeof old_sid);
-    {
-        const cJSON *draft = tool_state_draft(state);
-        job_record_set(j, "before", draft ? cJSON_Duplicate(draft, 1)
-                                          : cJSON_CreateNull());
-        timeline_from_draft(draft, &before);
-    }
+    timeline_from_draft(tool_state_draft(state), &before);
+    job_record_set(j, "before", gen_digest(&before));
     if (old_sid[0])
         job_record_set(j, "session", cJSON_CreateString(sid));
     job_record_set(j, "phase", cJSON_CreateString("turn"));
@@ -466,7 +486,7 @@ static void gen_job(nemo_job *j, void *argp, nemo_result *out)
         after_err = tool_err_text(&err);
     }
     if (has_text) {
-        take_reply(st, turn.reply);
+        take_reply(st, turn.reply, job_cancel_token(j));
     } else if (turn.needs_input) {
         /* A question is never "nothing changed". */
         set_item(st, "reply", cJSON_CreateString(
@@ -608,7 +628,20 @@ static void gen_resume_job(nemo_job *j, void *argp, nemo_result *out)
         goto out;
     }
     adopt_session(&ctl, sid, sizeof sid, old_sid, sizeof old_sid);
-    timeline_from_draft(a->before, &before);
+    /* A digest (or, in a record from an older version, the draft). */
+    if (timeline_is_digest(a->before)
+            ? timeline_from_digest(a->before, &before) != 0
+            : cJSON_IsFalse(a->before)) {
+        job_set_outcome(j, JOB_INTERRUPTED);
+        interrupted_result(out, sid, a->prompt, "the server process "
+                           "restarted while the agent was working on it, "
+                           "and the timeline before the turn was not "
+                           "recorded, so what it did cannot be checked. "
+                           "Call `state` to see the timeline.");
+        goto out;
+    }
+    if (!timeline_is_digest(a->before))
+        timeline_from_draft(a->before, &before);
     timeline_from_draft(tool_state_draft(state), &after);
     st = tool_generate_shape("completed", "agent", "");
     fill_timeline(st, &before, &after, state);

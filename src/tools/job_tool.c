@@ -1,9 +1,11 @@
 /* job_tool.c - the `job` tool: collect, wait for, cancel or list the
  * background work that generate, export and upload hand back. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "nemo/num.h"
 #include "tools_internal.h"
 
 #define JOB_LIST_MAX 20
@@ -19,8 +21,7 @@ static void list_text(const cJSON *jobs, nemo_buf *text)
         const cJSON *age = cJSON_GetObjectItemCaseSensitive(it, "age_ms");
         char ago[32];
 
-        tool_fmt_duration(cJSON_IsNumber(age) ? (long long)age->valuedouble
-                                              : 0, ago, sizeof ago);
+        tool_fmt_duration(num_ll_or(age, 0, LLONG_MAX, 0), ago, sizeof ago);
         buf_printf(text, "\n- %s: %s, %s (started %s ago)",
                    cJSON_GetStringValue(
                        cJSON_GetObjectItemCaseSensitive(it, "job")),
@@ -53,7 +54,7 @@ static cJSON *list_clean(const cJSON *raw)
         }
         if (cJSON_IsNumber(age))
             cJSON_AddNumberToObject(o, "age_ms",
-                                    (double)(long long)age->valuedouble);
+                                    (double)num_ll_or(age, 0, LLONG_MAX, 0));
         cJSON_AddItemToArray(arr, o);
     }
     return arr;

@@ -1,12 +1,14 @@
 /* upload.c - the `upload` tool: check every local file before any byte
  * leaves the machine, then stream the accepted ones (and hand the accepted
  * URLs to the backend). One entry per input, in input order. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nemo/filecheck.h"
 #include "nemo/log.h"
+#include "nemo/num.h"
 #include "nemo/event.h"
 #include "tools_internal.h"
 
@@ -462,12 +464,13 @@ static void entries_text(const cJSON *entries, nemo_buf *text)
         const char *type = cJSON_GetStringValue(
             cJSON_GetObjectItemCaseSensitive(e, "type"));
         const cJSON *bytes = cJSON_GetObjectItemCaseSensitive(e, "bytes");
+        long long nbytes;
 
         buf_printf(text, "\n- %s", name && name[0] ? name : "?");
-        if (cJSON_IsNumber(bytes) && status && strcmp(status, "uploaded")
-                                                   == 0) {
+        if (num_ll(bytes, 0, LLONG_MAX, &nbytes) == 0 && status &&
+            strcmp(status, "uploaded") == 0) {
             char size[32];
-            tool_fmt_bytes((long long)bytes->valuedouble, size, sizeof size);
+            tool_fmt_bytes(nbytes, size, sizeof size);
             buf_printf(text, " (%s, %s)", size, type ? type : "");
         }
         buf_printf(text, ": %s", status ? status : "?");

@@ -358,6 +358,116 @@ TEST(recorded_turn_every_chunk_boundary)
     free(s);
 }
 
+/* One event with text t (any bytes that need no JSON escaping). */
+static int feed_text(adk_state *s, int partial, const char *t)
+{
+    nemo_buf b = NEMO_BUF_INIT;
+    int rc;
+
+    buf_printf(&b, "{%s\"content\":{\"parts\":[{\"text\":\"%s\"}]}}",
+               partial ? "\"partial\":true," : "", t);
+    rc = adk_event(s, b.data, b.len);
+    buf_free(&b);
+    return rc;
+}
+
+/* issue 11 #4: 400 texts of 1 MB grew the reply to 2.47 GB. */
+TEST(reply_and_partials_are_capped_with_a_cut_note)
+{
+    size_t chunk = 64u << 10, i;
+    char *t = malloc(chunk + 1);
+    adk_state s;
+    char *reply;
+
+    adk_init(&s, NULL);
+    for (i = 0; i < 12; i++) {            /* 12 distinct 64 KB texts */
+        memset(t, 'a' + (int)i, chunk);
+        t[chunk] = '\0';
+        feed_text(&s, 0, t);
+    }
+    CHECK(s.reply.len <= ADK_REPLY_MAX);
+    reply = adk_take_reply(&s);
+    CHECK(reply && strlen(reply) <= ADK_REPLY_MAX + 200);
+    CHECK_CONTAINS(reply, "(cut: the agent's reply was longer than 256 KB");
+    free(reply);
+    adk_free(&s);
+
+    adk_init(&s, NULL);                  /* partial chunks only */
+    memset(t, 'p', chunk);
+    for (i = 0; i < 12; i++)
+        feed_text(&s, 1, t);
+    CHECK(s.partial.len <= ADK_PARTIAL_MAX);
+    reply = adk_take_reply(&s);
+    CHECK_CONTAINS(reply, "(cut:");
+    free(reply);
+    adk_free(&s);
+
+    adk_init(&s, NULL);                  /* a cut never splits UTF-8 */
+    for (i = 0; i + 3 <= chunk; i += 3)
+        memcpy(t + i, "\xE4\xB8\xAD", 3);
+    t[i] = '\0';
+    for (i = 0; i < 6; i++)
+        feed_text(&s, 0, t);
+    CHECK(s.reply.len <= ADK_REPLY_MAX);
+    CHECK(s.reply.len == 0 ||
+          ((unsigned char)s.reply.data[s.reply.len - 1] & 0xC0) != 0xC0);
+    CHECK((unsigned char)s.reply.data[s.reply.len - 1] == 0xAD);
+    adk_free(&s);
+    free(t);
+}
+
+/* The duplicate check looks up each text once, whatever the reply holds:
+ * thousands of texts, and repeats of any of them, or of the whole reply,
+ * are skipped. */
+TEST(duplicate_check_with_many_texts)
+{
+    adk_state s;
+    char t[64];
+    int i;
+
+    adk_init(&s, NULL);
+    for (i = 0; i < 5000; i++) {
+        snprintf(t, sizeof t, "step %d done.", i);
+        feed_text(&s, 0, t);
+    }
+    for (i = 0; i < 5000; i += 7) {      /* repeats: nothing added */
+        size_t before = s.reply.len;
+
+        snprintf(t, sizeof t, "step %d done.", i);
+        feed_text(&s, 0, t);
+        CHECK(s.reply.len == before);
+    }
+    feed_text(&s, 0, "step 1 done");     /* a prefix is new text */
+    CHECK_CONTAINS(s.reply.data, "step 4999 done.\n\nstep 1 done");
+    adk_free(&s);
+
+    adk_init(&s, NULL);
+    feed(&s, FINAL("One."));
+    feed(&s, FINAL("Two."));
+    feed(&s, "{\"content\":{\"parts\":[{\"text\":\"One.\\n\\nTwo.\"}]}}");
+    CHECK_STR(s.reply.data, "One.\n\nTwo.");
+    adk_free(&s);
+}
+
+/* issue 11 #5: an event is parsed within the JSON limits. */
+TEST(oversized_event_is_a_heartbeat_not_a_gigabyte)
+{
+    size_t n = 2u << 20, i;
+    char *ev = malloc(n + 1);
+    adk_state s;
+
+    ev[0] = '[';
+    for (i = 1; i + 2 < n; i += 2)
+        memcpy(ev + i, "0,", 2);
+    ev[i++] = '0';
+    ev[i++] = ']';
+    adk_init(&s, NULL);
+    CHECK_INT(adk_event(&s, ev, i), 0);
+    CHECK_INT(s.heartbeats, 1);
+    adk_free(&s);
+    free(ev);
+}
+
 /* ---- the agent's questions ---- */
 
 #define ASK(args) "{\"content\":{\"parts\":[{\"functionCall\":{\"id\":" \
@@ -501,6 +611,9 @@ int main(void)
     RUN(heartbeats_report_at_most_every_interval);
     RUN(preview_is_short_and_utf8_safe);
     RUN(recorded_turn_every_chunk_boundary);
+    RUN(reply_and_partials_are_capped_with_a_cut_note);
+    RUN(duplicate_check_with_many_texts);
+    RUN(oversized_event_is_a_heartbeat_not_a_gigabyte);
     RUN(ask_question_becomes_questions);
     RUN(answered_within_the_turn_is_not_waiting);
     RUN(hostile_questions_are_bounded);

@@ -234,6 +234,58 @@ TEST(error_kind_names)
     CHECK_CONTAINS(err_advice(NEMO_E_FILE_SIZE), "Compress");
 }
 
+/* issue 11 #13 and #15: empty error bodies and out-of-range codes. */
+TEST(envelope_hostile_shapes)
+{
+    char snip[64] = "x";
+    nemo_err e;
+    cJSON *d = NULL;
+    static const char *const absurd[] = {
+        "{\"code\":1e19,\"msg\":\"m\"}", "{\"code\":-1e300}",
+        "{\"code\":\"99999999999999999999\"}", "{\"code\":\"\"}",
+        "{\"code\":2147483648}",
+    };
+    size_t i;
+
+    api_snippet(NULL, 0, snip, sizeof snip);
+    CHECK_STR(snip, "");
+    api_snippet("", 0, snip, sizeof snip);
+    CHECK_STR(snip, "");
+    /* a load balancer's 401/404/502 with no body at all */
+    CHECK_INT(api_envelope_parse(401, NULL, 0, &d, &e), -1);
+    CHECK_INT(e.kind, NEMO_E_AUTH);
+    CHECK_INT(api_envelope_parse(502, NULL, 0, &d, &e), -1);
+    CHECK_INT(e.kind, NEMO_E_SERVER);
+    CHECK_CONTAINS(e.message, "no body");
+    CHECK_INT(api_envelope_parse(404, "", 0, &d, &e), -1);
+    for (i = 0; i < sizeof absurd / sizeof absurd[0]; i++) {
+        CHECK_INT(api_envelope_parse(200, absurd[i], strlen(absurd[i]), &d,
+                                     &e), -1);
+        CHECK_INT(e.code, -1);
+        CHECK(d == NULL);
+    }
+}
+
+/* issue 11 #5: a 2xx reply over the JSON limits is refused, not parsed. */
+TEST(envelope_over_limits)
+{
+    size_t n = 3u << 20, i;
+    char *s = malloc(n);
+    nemo_err e;
+    cJSON *d = NULL;
+
+    memcpy(s, "{\"code\":0,\"data\":[", 19);
+    for (i = 19; i + 3 < n; i += 2)
+        memcpy(s + i, "0,", 2);
+    memcpy(s + i, "0]}", 3);
+    i += 3;
+    CHECK_INT(api_envelope_parse(200, s, i, &d, &e), -1);
+    CHECK_INT(e.kind, NEMO_E_PROTOCOL);
+    CHECK_CONTAINS(e.message, "too many values");
+    CHECK(d == NULL);
+    free(s);
+}
+
 int main(void)
 {
     RUN(error_table_kinds);
@@ -244,6 +296,8 @@ int main(void)
     RUN(snippet_is_short_and_clean);
     RUN(error_text_is_redacted);
     RUN(error_kind_names);
+    RUN(envelope_hostile_shapes);
+    RUN(envelope_over_limits);
     log_free_secrets();
     return unit_done();
 }

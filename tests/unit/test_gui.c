@@ -412,6 +412,59 @@ TEST(hostile_and_big_input)
     free(text);
 }
 
+/* issue 11 #17: "Click ****...Export****..." took 4 s for 40 KB and grew
+ * with the square of the run (a 1 MB reply: about 40 minutes). Linear now:
+ * a 1 MB run takes a fraction of a second; the runner's timeout is the
+ * bound, no clock is read here. */
+TEST(decoration_runs_are_linear)
+{
+    size_t n = 1u << 20, half = n / 2, o = 0;
+    char *t = malloc(n + 64), *out = NULL;
+    cJSON *actions = NULL;
+
+    o += (size_t)sprintf(t, "Click ");
+    while (o < half)
+        t[o++] = '*';
+    o += (size_t)sprintf(t + o, "Export");
+    while (o < n)
+        t[o++] = '*';
+    t[o] = '\0';
+    CHECK_INT(gui_translate(t, &out, &actions), 0);
+    /* the run separates nothing: "Export" is not the object of "Click" */
+    CHECK(out && strstr(out, "*****Export*****") != NULL);
+    CHECK(out && strstr(out, "export` tool") == NULL);
+    free(out);
+    cJSON_Delete(actions);
+    /* short decoration still separates words as before */
+    CHECK_INT(gui_translate("Click **\"Export\"** to save it.", &out,
+                            &actions), 0);
+    CHECK_STR(out, "Call the `export` tool to render and download it.");
+    free(out);
+    cJSON_Delete(actions);
+    free(t);
+}
+
+TEST(translation_checks_the_cancel_token)
+{
+    size_t n = 512u << 10, i;
+    char *t = malloc(n + 1), *out = (char *)1;
+    cJSON *actions = (cJSON *)1;
+    nemo_cancel c;
+
+    for (i = 0; i < n; i++)
+        t[i] = "click the export button. "[i % 25];
+    t[n] = '\0';
+    cancel_init(&c);
+    cancel_request(&c);
+    CHECK_INT(gui_translate_cancel(t, &c, &out, &actions), -1);
+    CHECK(out == NULL && actions == NULL);
+    cancel_destroy(&c);
+    CHECK_INT(gui_translate_cancel("click export", NULL, &out, &actions), 0);
+    free(out);
+    cJSON_Delete(actions);
+    free(t);
+}
+
 int main(void)
 {
     RUN(corpus);
@@ -421,6 +474,8 @@ int main(void)
     RUN(case_and_words);
     RUN(decoration_and_verbatim);
     RUN(utf8_safety);
+    RUN(decoration_runs_are_linear);
+    RUN(translation_checks_the_cancel_token);
     RUN(hostile_and_big_input);
     return unit_done();
 }

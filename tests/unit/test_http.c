@@ -257,6 +257,10 @@ static void *conn_main(void *arg)
             snprintf(extra, sizeof extra, "Location: %s\r\n", to);
         }
         reply(fd, st, extra, "text/html", "<p>moved</p>");
+    } else if (strcmp(path, "/forged-status") == 0) {
+        /* a header line that looks like a status line, mid-block */
+        reply(fd, 200, "HTTP/1.1 500 Forged: yes\r\n", "application/json",
+              "{\"code\":0,\"data\":{}}");
     } else if (strcmp(path, "/error-page") == 0) {
         reply(fd, 503, "Retry-After: 7\r\n", "text/html",
               "<html><title>503 Service Unavailable</title></html>");
@@ -494,6 +498,93 @@ TEST(http_error_page_headers)
               -1);
     CHECK_INT(e.kind, NEMO_E_SERVER);
     CHECK_CONTAINS(e.message, "503 Service Unavailable");
+    http_response_free(&r);
+}
+
+/* issue 11 #14: a header line starting with HTTP/ reset the response. */
+TEST(http_forged_status_line_is_a_header)
+{
+    http_response r;
+    nemo_err e;
+    int rc;
+    cJSON *d = echo("GET", "/forged-status", NULL, &rc, &e, &r);
+
+    if (rc != 0)
+        printf("#   %s\n", e.message);
+    CHECK_INT(rc, 0);
+    CHECK_INT(r.status, 200);
+    CHECK_STR(r.content_type, "application/json");
+    CHECK(r.content_length > 0);
+    CHECK(cJSON_IsObject(d));
+    cJSON_Delete(d);
+    http_response_free(&r);
+}
+
+/* One line fed from an exact-size heap copy: no NUL after it, so ASan
+ * catches any read past the length. */
+static int hdr_feed(http_header_state *st, const char *line,
+                    http_response *r)
+{
+    size_t n = strlen(line);
+    char *copy = malloc(n ? n : 1);
+    int rc;
+
+    memcpy(copy, line, n);
+    rc = http_header_parse(st, copy, n, r);
+    free(copy);
+    return rc;
+}
+
+TEST(header_parse_is_pure_and_bounded)
+{
+    http_header_state st;
+    http_response r;
+
+    http_response_init(&r);
+    http_header_init(&st);
+    /* an interim 100, then the real response */
+    CHECK_INT(hdr_feed(&st, "HTTP/1.1 100 Continue\r\n", &r), 0);
+    CHECK_INT(r.status, 100);
+    CHECK_INT(hdr_feed(&st, "\r\n", &r), 0);
+    CHECK_INT(hdr_feed(&st, "HTTP/2 429\r\n", &r), 0);
+    CHECK_INT(r.status, 429);
+    CHECK_INT(hdr_feed(&st, "Retry-After:  12 \r\n", &r), 0);
+    CHECK_INT(hdr_feed(&st, "content-type: text/html; charset=x\r\n", &r),
+              0);
+    CHECK_INT(hdr_feed(&st, "Content-Length: 42\r\n", &r), 0);
+    /* mid-block: a header, not a status line */
+    CHECK_INT(hdr_feed(&st, "HTTP/1.1 200 OK\r\n", &r), 0);
+    CHECK_INT(r.status, 429);
+    CHECK_STR(r.retry_after, "12");
+    CHECK_STR(r.content_type, "text/html; charset=x");
+    CHECK_INT(r.content_length, 42);
+    CHECK_INT(hdr_feed(&st, "\r\n", &r), 0);
+    /* body bytes, then a trailer that looks like a status line */
+    st.body_started = 1;
+    CHECK_INT(hdr_feed(&st, "HTTP/1.1 200 OK\r\n", &r), 0);
+    CHECK_INT(r.status, 429);
+    CHECK_STR(r.content_type, "text/html; charset=x");
+
+    /* malformed status lines and lengths, and no terminating NUL */
+    http_header_init(&st);
+    CHECK_INT(hdr_feed(&st, "HTTP/1.1 2000 X\r\n", &r), -1);
+    CHECK_INT(r.status, 0);
+    http_header_init(&st);
+    CHECK_INT(hdr_feed(&st, "HTTP/1.1", &r), -1);
+    http_header_init(&st);
+    CHECK_INT(hdr_feed(&st, "HTTP/1.1 20", &r), -1);
+    http_header_init(&st);
+    CHECK_INT(hdr_feed(&st, "HTTP/1.1 204", &r), 0);
+    CHECK_INT(r.status, 204);
+    CHECK_INT(hdr_feed(&st, "Content-Length: 12abc", &r), 0);
+    CHECK_INT(r.content_length, -1);
+    CHECK_INT(hdr_feed(&st, "Content-Length: 99999999999999999999", &r), 0);
+    CHECK_INT(r.content_length, -1);
+    CHECK_INT(hdr_feed(&st, "Content-Length: -5", &r), 0);
+    CHECK_INT(r.content_length, -1);
+    CHECK_INT(hdr_feed(&st, "Content-Length:", &r), 0);
+    CHECK_INT(hdr_feed(&st, "", &r), 0);
+    CHECK_INT(http_header_parse(&st, NULL, 0, &r), 0);
     http_response_free(&r);
 }
 
@@ -822,6 +913,8 @@ int main(void)
     RUN(http_download_progress_is_throttled);
     RUN(http_upload_sends_the_checked_size_only);
     RUN(http_missing_upload_file);
+    RUN(http_forged_status_line_is_a_header);
+    RUN(header_parse_is_pure_and_bounded);
     srv_stop();
     http_global_cleanup();
     return unit_done();

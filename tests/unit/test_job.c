@@ -425,6 +425,79 @@ TEST(list_and_prune)
     job_table_free(t);
 }
 
+/* issue 11 #6: 1,200 background exports made 1,005 threads. */
+TEST(running_jobs_are_capped)
+{
+    job_table *t;
+    nemo_job *a, *b, *c, *again;
+    job_spec spec = { "export", "sess_1", NULL, NULL };
+    char err[512] = "";
+    int existed = 0;
+
+    fresh_config();
+    setenv("NEMO_MAX_JOBS", "2", 1);
+    t = job_table_new();
+    unsetenv("NEMO_MAX_JOBS");
+    a = start(t, "req-cap-a", work_new(60000, 0), NULL);
+    b = start(t, NULL, work_new(60000, 0), NULL);
+    CHECK(a && b);
+    c = job_start(t, &spec, work_fn, work_new(0, 0), work_free, NULL, err,
+                  sizeof err);
+    CHECK(c == NULL);
+    CHECK_CONTAINS(err, "2 background jobs are already running");
+    CHECK_CONTAINS(err, "NEMO_MAX_JOBS");
+    CHECK_CONTAINS(err, "cancel");
+    /* a retried request_id still gets its job back when the table is full */
+    again = start(t, "req-cap-a", work_new(0, 0), &existed);
+    CHECK(again == a && existed);
+    job_unref(again);
+    /* once one stops, there is room again */
+    CHECK_INT(job_cancel(b, err, sizeof err), 0);
+    CHECK_INT(job_wait(b, 5000, NULL, NULL), JOB_CANCELLED);
+    /* the cancelled thread is done once its record says so; wait for the
+     * thread itself to be counted out (bounded) */
+    c = NULL;
+    for (int i = 0; i < 500 && !c; i++) {
+        c = job_start(t, &spec, work_fn, work_new(0, 0), work_free, NULL,
+                      err, sizeof err);
+        if (!c)
+            cancel_sleep_ms(NULL, 10);
+    }
+    CHECK(c != NULL);
+    if (c)
+        CHECK_INT(job_wait(c, 5000, NULL, NULL), JOB_COMPLETED);
+    job_cancel(a, err, sizeof err);
+    job_unref(a);
+    job_unref(b);
+    job_unref(c);
+    job_table_free(t);
+}
+
+/* issue 11 #15 and #4: journal numbers are range-checked, and a record too
+ * big to read back is never written. */
+TEST(journal_numbers_and_record_size)
+{
+    cJSON *rec = cJSON_CreateObject();
+    char *big;
+
+    fresh_config();
+    cJSON_AddNumberToObject(rec, "huge", 1e19);
+    cJSON_AddNumberToObject(rec, "neg", -1e300);
+    cJSON_AddNumberToObject(rec, "ok", 1234.0);
+    CHECK_INT(journal_num(rec, "huge"), 0);
+    CHECK_INT(journal_num(rec, "neg"), 0);
+    CHECK_INT(journal_num(rec, "ok"), 1234);
+    cJSON_AddStringToObject(rec, "id", "job_bigrecord01");
+    big = malloc(5u << 20);
+    memset(big, 'a', (5u << 20) - 1);
+    big[(5u << 20) - 1] = '\0';
+    cJSON_AddStringToObject(rec, "reply", big);
+    CHECK(journal_write(rec) != 0);
+    CHECK(journal_read("job_bigrecord01") == NULL);
+    free(big);
+    cJSON_Delete(rec);
+}
+
 /* A job that asks: the question waits on the job until answered, and the
  * answer (or the timeout, or a cancel) is what the job function sees. */
 struct asking {
@@ -527,6 +600,8 @@ int main(void)
     RUN(shutdown_leaves_jobs_resumable);
     RUN(two_processes_write_the_journal_at_once);
     RUN(list_and_prune);
+    RUN(running_jobs_are_capped);
+    RUN(journal_numbers_and_record_size);
     RUN(job_waits_for_input);
     return unit_done();
 }

@@ -275,6 +275,53 @@ TEST(huge_arrays_are_summarised_briefly)
     buf_free(&b);
 }
 
+/* issue 11 #5: the journal keeps a digest of the timeline, not the draft;
+ * read back it diffs exactly like the draft it came from. */
+TEST(digest_round_trip_and_hostile_digests)
+{
+    static const char *const bad[] = {
+        "{\"v\":1,\"d\":1e19,\"t\":[]}",
+        "{\"v\":1,\"d\":0,\"t\":[[9,0,\"x\",[]]]}",
+        "{\"v\":1,\"d\":0,\"t\":[[0,0,\"x\",[[\"a\",1e300,0,-1,0]]]]}",
+        "{\"v\":1,\"d\":0,\"t\":[[0,0,\"x\",[[\"a\",0,0,-1,7]]]]}",
+        "{\"v\":1,\"d\":0,\"t\":[[0,0,null,[]]]}",
+        "{\"v\":1,\"d\":0,\"t\":{}}",
+        "{\"v\":2,\"d\":0,\"t\":[]}",
+    };
+    cJSON *draft = cJSON_Parse(seeds_draft), *dg, *diff;
+    timeline a, b;
+    char *text, *sa, *sb;
+    size_t i;
+
+    CHECK_INT(timeline_from_draft(draft, &a), 0);
+    dg = timeline_digest(&a);
+    CHECK(timeline_is_digest(dg));
+    CHECK(!timeline_is_digest(draft));
+    text = cJSON_PrintUnformatted(dg);
+    CHECK(text && strlen(text) < strlen(seeds_draft));
+    CHECK_INT(timeline_from_digest(dg, &b), 0);
+    diff = timeline_diff(&a, &b);
+    CHECK_INT(cJSON_GetArraySize(diff), 0);
+    sa = timeline_summary(&a);
+    sb = timeline_summary(&b);
+    CHECK_STR(sb, sa);
+    free(sa);
+    free(sb);
+    free(text);
+    cJSON_Delete(diff);
+    cJSON_Delete(dg);
+    timeline_free(&b);
+    timeline_free(&a);
+    cJSON_Delete(draft);
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cJSON *d = cJSON_Parse(bad[i]);
+
+        CHECK_INT(timeline_from_digest(d, &b), -1);
+        CHECK(b.ntracks == 0 && b.tracks == NULL);
+        cJSON_Delete(d);
+    }
+}
+
 TEST(diff_nothing_visible_changed)
 {
     char *s = diff_of(seeds_draft, seeds_draft);
@@ -357,6 +404,7 @@ int main(void)
     RUN(draft_given_as_json_string);
     RUN(odd_drafts_never_crash);
     RUN(huge_arrays_are_summarised_briefly);
+    RUN(digest_round_trip_and_hostile_digests);
     RUN(diff_nothing_visible_changed);
     RUN(diff_added_and_removed_tracks);
     RUN(diff_volume_timing_and_segments);
