@@ -29,6 +29,7 @@
 
 #include "api_internal.h"
 #include "nemo/clock.h"
+#include "nemo/json.h"
 #include "nemo/log.h"
 #include "nemo/num.h"
 #include "nemo/store.h"
@@ -166,7 +167,7 @@ static int client_id_fallback(const char *rejected, int create, char *out,
 
     fnv_hex(rejected, key, sizeof key);
     if (store_read(AUTH_FALLBACK_FILE, &data, NULL) == 0 &&
-        (root = cJSON_Parse(data)) != NULL) {
+        (root = json_parse(data, strlen(data), NULL)) != NULL) {
         k = cJSON_GetObjectItemCaseSensitive(root, "rejected");
         v = cJSON_GetObjectItemCaseSensitive(root, "client_id");
         if (cJSON_IsString(k) && strcmp(k->valuestring, key) == 0 &&
@@ -400,7 +401,7 @@ static int stored_read(const char *file, auth_stored *st)
     memset(st, 0, sizeof *st);
     if (store_read(file, &data, NULL) != 0)
         goto out;
-    root = cJSON_Parse(data);
+    root = json_parse(data, strlen(data), NULL);
     tok = cJSON_GetObjectItemCaseSensitive(root, "token");
     if (!cJSON_IsString(tok) || !tok->valuestring[0] ||
         strlen(tok->valuestring) >= sizeof st->token) {

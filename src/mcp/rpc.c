@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "mcp_internal.h"
+#include "nemo/json.h"
 
 #define RPC_CHUNK 65536
 #define RPC_MAX_SAFE_INT 9007199254740991.0
@@ -271,6 +272,7 @@ void rpc_parse(const char *line, size_t len, rpc_msg *m)
 {
     const char *end = NULL;
     const cJSON *id, *method, *params, *ver;
+    json_shape shape;
 
     memset(m, 0, sizeof *m);
     if (all_space(line, len)) {
@@ -283,6 +285,17 @@ void rpc_parse(const char *line, size_t len, rpc_msg *m)
     }
     if (memchr(line, '\0', len)) {
         set_error(m, RPC_PARSE_ERROR, NULL, "Parse error: NUL byte in message");
+        return;
+    }
+    /* Long strings cost what they weigh, but "[0,0,..." costs ~80 bytes of
+     * nodes per 2 bytes of line: bound values and nesting before cJSON
+     * builds anything (the line itself is bounded by the reader). */
+    json_measure(line, len, &shape);
+    if (shape.nodes > JSON_MAX_NODES || shape.depth > JSON_MAX_DEPTH) {
+        set_error(m, RPC_PARSE_ERROR, NULL,
+                  shape.depth > JSON_MAX_DEPTH
+                      ? "Parse error: nested too deeply"
+                      : "Parse error: too many values in one message");
         return;
     }
     m->root = cJSON_ParseWithLengthOpts(line, len, &end, 0);

@@ -107,6 +107,39 @@ TEST(nul_byte_is_a_parse_error)
     rpc_msg_free(&m);
 }
 
+/* A host line of "[0,0,..." must not become a gigabyte of cJSON nodes. */
+TEST(amplifying_lines_are_refused_before_parsing)
+{
+    size_t n = 300000, i, len = 0;
+    char *line = malloc(n * 2 + 64);
+    rpc_msg m;
+
+    len += (size_t)sprintf(line, "{\"jsonrpc\":\"2.0\",\"id\":1,"
+                                 "\"method\":\"a\",\"params\":{\"x\":[");
+    for (i = 0; i < n; i++) {
+        line[len++] = '0';
+        line[len++] = ',';
+    }
+    line[len - 1] = ']';
+    line[len++] = '}';
+    line[len++] = '}';
+    rpc_parse(line, len, &m);
+    CHECK_INT(m.kind, RPC_MSG_ERROR);
+    CHECK_INT(m.code, RPC_PARSE_ERROR);
+    rpc_msg_free(&m);
+    len = 0;
+    for (i = 0; i < 100; i++)
+        line[len++] = '[';
+    for (i = 0; i < 100; i++)
+        line[len++] = ']';
+    rpc_parse(line, len, &m);
+    CHECK_INT(m.kind, RPC_MSG_ERROR);
+    CHECK_INT(m.code, RPC_PARSE_ERROR);
+    CHECK_CONTAINS(m.message, "nested too deeply");
+    rpc_msg_free(&m);
+    free(line);
+}
+
 TEST(id_keys_keep_types_apart)
 {
     cJSON *s = cJSON_CreateString("1"), *n = cJSON_CreateNumber(1);
@@ -335,6 +368,7 @@ int main(void)
     RUN(requests_and_notifications);
     RUN(malformed_messages);
     RUN(nul_byte_is_a_parse_error);
+    RUN(amplifying_lines_are_refused_before_parsing);
     RUN(id_keys_keep_types_apart);
     RUN(utf8_rules);
     RUN(sanitize_replaces_bad_bytes);
