@@ -7,7 +7,12 @@ Suites:
   integration  tests/integration/test_*.py (binary + reference backend)
   interop      tests/interop/run.mjs (official MCP SDK clients, via node)
 
+  portable     with --portable DIR: unit + integration again, against the
+               build with the macOS/POSIX code paths (`make portable`), in a
+               child run whose results join this tally as portable/...
+
 Usage: tests/run.py [--build DIR] [--only SUITE[,SUITE]] [-k PATTERN]
+                    [--portable DIR]
 """
 import argparse
 import glob
@@ -111,17 +116,25 @@ def run_python(directory, tally, pattern):
     runner.run(suite)
 
 
+def npm_ci(base, tally, what):
+    """Install the pinned node packages of base once; False on failure."""
+    if os.path.isdir(os.path.join(base, "node_modules")):
+        return True
+    proc = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"],
+                          cwd=base, capture_output=True, text=True)
+    if proc.returncode != 0:
+        tally.fail(f"{what}: npm ci", proc.stderr[-2000:])
+        return False
+    return True
+
+
 def run_interop(tally, pattern):
     base = os.path.join(ROOT, "tests", "interop")
     script = os.path.join(base, "run.mjs")
     if not os.path.exists(script):
         return
-    if not os.path.isdir(os.path.join(base, "node_modules")):
-        proc = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"],
-                              cwd=base, capture_output=True, text=True)
-        if proc.returncode != 0:
-            tally.fail("interop: npm ci", proc.stderr[-2000:])
-            return
+    if not npm_ci(base, tally, "interop"):
+        return
     env = dict(os.environ)
     if pattern:
         env["INTEROP_FILTER"] = pattern
@@ -143,11 +156,43 @@ def run_interop(tally, pattern):
         tally.fail("interop", f"exit {proc.returncode}\n{proc.stderr[-3000:]}")
 
 
+def run_portable(build, tally, pattern):
+    """The same unit and integration tests against another build, in a
+    child process (the integration modules read NEMO_BIN when imported)."""
+    cmd = [sys.executable, os.path.abspath(__file__), "--build", build,
+           "--only", "unit,integration"]
+    if pattern:
+        cmd += ["-k", pattern]
+    env = dict(os.environ, NEMO_PORTABLE_PASS="1")
+    print(f"# portable pass: {build}")
+    sys.stdout.flush()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True,
+                          timeout=1800)
+    tail = proc.stdout.strip().splitlines()
+    last = tail[-1] if tail else ""
+    try:
+        npass, nfail = [int(part.split()[0]) for part in last.split(",")[:2]]
+    except (ValueError, IndexError):
+        tally.fail("portable", f"no closing line\n{proc.stdout[-2000:]}"
+                               f"\n{proc.stderr[-2000:]}")
+        return
+    tally.passed += npass
+    if nfail:
+        print("\n".join(tail[-60:]))
+    names = [l[5:] for l in tail if l.startswith("FAIL ")]
+    for name in names:
+        tally.fail("portable/" + name)
+    # failures the child counted without a FAIL line (none today)
+    for _ in range(nfail - len(names)):
+        tally.fail("portable/(unnamed)", proc.stdout[-2000:])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
     ap.add_argument("--only", default="unit,backend,integration,interop")
     ap.add_argument("-k", dest="pattern", default="")
+    ap.add_argument("--portable", default="")
     args = ap.parse_args()
     build = os.path.abspath(os.path.join(ROOT, args.build))
     os.environ["NEMO_BIN"] = os.path.join(build, "nemo-mcp")
@@ -160,9 +205,14 @@ def main():
     if "backend" in suites:
         run_python("tests/backend", tally, args.pattern)
     if "integration" in suites:
+        # the MCP Bundle CLI and Ajv that test_dist.py runs
+        npm_ci(os.path.join(ROOT, "tests", "dist"), tally, "dist")
         run_python("tests/integration", tally, args.pattern)
     if "interop" in suites:
         run_interop(tally, args.pattern)
+    if args.portable:
+        run_portable(os.path.abspath(os.path.join(ROOT, args.portable)),
+                     tally, args.pattern)
     sys.stdout.flush()
     if tally.failures:
         print("\nfailed:")

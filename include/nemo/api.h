@@ -111,9 +111,11 @@ int api_session_resolve(nemo_api *api, api_ctl *ctl, const char *given,
 /* The claim link of a session ("open the project in the browser"):
  * <web>/workspace/claim?ct=<claim_token>, from POST /api/auth/claim-token,
  * cached per session until the claim token expires. task_id may be NULL
- * (the current session's is used when sid is current). 0 and out; -1 when
- * there is none (logged, never an error for the caller). Never contains the
- * API token. */
+ * (the current session's, or that of a session this nemo-mcp started, is
+ * used). 0 and out; -1 when there is none (logged, never an error for the
+ * caller); API_CLAIM_NO_TASK when the session's task id is not known (a
+ * session started elsewhere). Never contains the API token. */
+#define API_CLAIM_NO_TASK (-2)
 int api_claim_url(nemo_api *api, api_ctl *ctl, const char *sid,
                   const char *task_id, char *out, size_t n);
 /* The registration link for an anonymous account out of credits:

@@ -6,9 +6,8 @@
 
 long long clock_mono_ms(void);   /* CLOCK_MONOTONIC */
 long long clock_wall_ms(void);   /* CLOCK_REALTIME, ms since the epoch */
-/* Absolute CLOCK_REALTIME time ms from now, for pthread_cond_timedwait. */
-struct timespec;
-void clock_deadline(struct timespec *ts, long long ms);
+/* Timed waits on a condition variable: plat_cond_wait_ms (platform.h),
+ * whose clock matches plat_cond_init's. */
 /* ISO 8601 UTC with milliseconds, e.g. 2026-11-21T08:00:00.123Z; out >= 32 */
 void clock_iso8601(long long wall_ms, char *out, size_t n);
 /* Integer from the environment, def when unset, unparsable or out of

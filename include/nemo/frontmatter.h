@@ -1,8 +1,7 @@
-/* frontmatter.h - the YAML subset real SKILL.md files use, between the
- * leading "---" lines: plain, single- and double-quoted scalars, folded (>)
- * and literal (|) block scalars with chomping indicators (-, +), comments,
- * and inline JSON-style flow mappings/sequences. Malformed input gives an
- * error, never a crash. */
+/* frontmatter.h - the YAML between a SKILL.md's leading "---" lines, read
+ * with libyaml: every scalar style, block scalars with their indicators,
+ * comments, block and flow collections. Anchors, aliases and tags are
+ * refused. Malformed input gives an error naming its line, never a crash. */
 #ifndef NEMO_FRONTMATTER_H
 #define NEMO_FRONTMATTER_H
 

@@ -109,6 +109,21 @@ void job_set_cancel_note(nemo_job *j, const char *note);
  * could not be stopped. 0 if the job was running, 1 if already finished. */
 int job_cancel(nemo_job *j, char *note, size_t n);
 
+/* Asking the person from inside a job (the MCP Tasks extension's
+ * input_required). The job function posts a question (opaque JSON, taken;
+ * numbered 1, 2, ... within the job) and waits up to timeout_ms for
+ * job_input_answer. Returns 0 with *reply (caller frees), 1 when no answer
+ * came in time, -1 when the job was cancelled (or question was NULL). The
+ * job stays RUNNING throughout. */
+int job_input_wait(nemo_job *j, cJSON *question, long long timeout_ms,
+                   cJSON **reply);
+/* A copy of the question the job waits on, with its number in *seq; NULL
+ * when it waits on none (or was answered and has not taken it yet). */
+cJSON *job_input_pending(nemo_job *j, unsigned *seq);
+/* Answer question seq (reply taken). 0: delivered; -1: that question is
+ * not pending (answered, timed out, or another one's number). */
+int job_input_answer(nemo_job *j, unsigned seq, cJSON *reply);
+
 /* Recent jobs of a session (NULL: all), newest first, from memory and the
  * journal: [{"job","tool","status","age_ms","session"}]. */
 cJSON *job_list(job_table *t, const char *session, int max);

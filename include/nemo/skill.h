@@ -25,7 +25,7 @@ typedef struct nemo_skill {
 /* Find SKILL.md (NEMO_SKILL_FILE, else beside the resolved executable, else
  * <prefix>/share/nemo-mcp/SKILL.md), parse it, fill out. Always fills out
  * (defaults on any problem, with out->warning set and logged loudly).
- * exe_path: argv[0] or /proc/self/exe; may be NULL. */
+ * exe_path: argv[0], or NULL (then the system's answer: plat_exe_path). */
 void skill_load(nemo_skill *out, const char *exe_path);
 /* Parse one file into out (no search). 0 ok, -1 (out->warning set). */
 int skill_load_file(nemo_skill *out, const char *path);

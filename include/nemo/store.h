@@ -22,6 +22,16 @@ int store_dir(char *out, size_t n);
 /* 1 and out when a file of an older nemo-mcp is still in the shared
  * config dir (not moved: the state dir already had one). */
 int store_legacy_left(char *out, size_t n);
+/* Decides whether an old file (name, its bytes) may be moved: 1 yes, 0 no
+ * (a damaged or forged record: logged), -1 not one of ours (lock files,
+ * temp files: left silently). */
+typedef int (*store_keep_fn)(const char *name, const char *data, size_t len);
+/* Once per process and state dir: move the files of <config dir>/<sub>/
+ * that an older nemo-mcp left there into <state dir>/<sub>/. Only from a
+ * safe config dir and a safe subdir, only regular files of this user (no
+ * symlinks) up to max bytes that keep() accepts; an existing file in the
+ * state dir is never replaced. 0, or -1 when the state dir is not usable. */
+int store_migrate_subdir(const char *sub, store_keep_fn keep, size_t max);
 /* The same for the shared config dir (nothing is moved). */
 int store_config_dir(char *out, size_t n);
 /* For doctor: dir and, on -1, why it is not used. config: 0 state dir,

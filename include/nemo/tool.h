@@ -56,6 +56,10 @@ typedef struct tool_asker {
     /* *answers (form, accepted): {"<question id>": "<answer>"}, owned by
      * the caller; questions left blank are absent. */
     tool_ask_status (*ask)(void *ctx, const tool_ask *q, cJSON **answers);
+    /* A link the person accepted, then the request ran again and
+     * succeeded: the step in the browser is complete (the MCP layer may
+     * tell the host so). May be NULL. */
+    void (*link_done)(void *ctx);
     void *ctx;
 } tool_asker;
 
@@ -75,6 +79,14 @@ typedef struct tool_call {
      * extension): long-capable tools start their job and return at once
      * with result->job_id set. */
     int task_mode;
+    /* Task mode: how long the task's job may wait for the person's answer
+     * to the agent's question (0: the client cannot answer one). The job
+     * posts the question with job_input_wait as {"message", "questions"}
+     * (tool_ask's fields); the MCP layer shows it as the task's
+     * input_required and answers with job_input_answer:
+     * {"action": "accept", "answers": {...}} (answers as tool_asker's) or
+     * {"action": "decline"}. */
+    long long task_ask_ms;
     const tool_asker *asker;         /* NULL: nobody to ask (CLI, tasks) */
     tool_resumed resumed;
 } tool_call;

@@ -14,6 +14,7 @@
 
 #include "nemo/adk.h"
 #include "nemo/clock.h"
+#include "nemo/log.h"
 
 #define ADK_PREVIEW_BYTES 60
 
@@ -291,11 +292,17 @@ static void adk_final_text(adk_state *s, const char *t, size_t n)
 static void adk_partial_text(adk_state *s, const char *t, size_t n)
 {
     char preview[ADK_PREVIEW_BYTES + 1];
+    char *red;
     int cut;
 
     buf_append(&s->partial, t, n);
-    cut = adk_preview(s->partial.data, s->partial.len, preview,
-                      sizeof preview);
+    /* Redact before cutting: a secret the preview would cut in half is
+     * no longer whole, and would leave unredacted. */
+    red = log_redact_dup(buf_str(&s->partial));
+    if (!red)
+        return;
+    cut = adk_preview(red, strlen(red), preview, sizeof preview);
+    free(red);
     progress_report(s->progress, -1, "writing reply\xE2\x80\xA6 \"%s%s\"",
                     preview, cut ? "\xE2\x80\xA6" : "");
 }

@@ -102,6 +102,10 @@ int api_envelope_parse(int http_status, const char *body, size_t len,
 int api_url(const nemo_api *api, const char *path, char *out, size_t n,
             nemo_err *err);
 
+/* The task id of sid: the current session's, else one this nemo-mcp
+ * started (session.json). 0 and out; -1 when not known. */
+int api_session_task_id(nemo_api *api, const char *sid, char *out, size_t n);
+
 /* After a 1002: create a new session (language of the old one if known),
  * make it current, set ctl->session_reset/new_session. */
 int api_session_recover(nemo_api *api, api_ctl *ctl, const char *old_sid,
@@ -128,6 +132,9 @@ int api_claim_parse(const cJSON *data, long long now_ms, char *token,
                     size_t n, long long *expires_ms, nemo_err *err);
 /* A user id fit for a URL query (letters, digits, "_-.:", bounded). */
 int api_user_id_usable(const char *s);
+/* The account's user id in an answer (user_id, or the seeds' bind_id),
+ * borrowed; NULL when there is none fit for a URL. */
+const char *api_user_id_of(const cJSON *data);
 /* Remember the account's user id from any answer that carries one. */
 void api_note_user_id(nemo_api *api, const cJSON *data);
 /* NEMO_WEB_URL (default https://nemovideo.com), checked like the API

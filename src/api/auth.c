@@ -20,6 +20,7 @@
  * received, so no log line or error message can show it. */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,9 @@
 #define AUTH_DEFAULT_TTL_MS (7LL * 24 * 3600 * 1000)
 #define AUTH_TOKEN_PATH "/api/auth/anonymous-token"
 #define AUTH_FALLBACK_FILE "client_id_fallback.json"
+/* The fallback key when the shared dir itself is refused: spaces make it
+ * something no usable shared id can equal. */
+#define AUTH_NO_SHARED_KEY "(shared config dir not used)"
 #define AUTH_CLIENT_READ_MAX 4096
 /* Expiries further out than this are not believed ("unknown"). */
 #define AUTH_MAX_TTL_MS (10LL * 366 * 24 * 3600 * 1000)
@@ -149,7 +153,9 @@ static int client_id_load(char *out, size_t n, char *raw, size_t rawn)
     return rc;
 }
 
-/* nemo-mcp's own id for a shared id it cannot use; created on demand. */
+/* nemo-mcp's own id for a shared id it cannot use; created on demand.
+ * 0: found or created and kept; 1: created (out set) but not kept (state
+ * dir not usable); -1: none. */
 static int client_id_fallback(const char *rejected, int create, char *out,
                               size_t n)
 {
@@ -174,15 +180,13 @@ static int client_id_fallback(const char *rejected, int create, char *out,
     if (!create)
         goto out;
     uuid_new(id);
-    o = cJSON_CreateObject();
-    if (o && cJSON_AddStringToObject(o, "rejected", key) &&
-        cJSON_AddStringToObject(o, "client_id", id) &&
-        (json = cJSON_PrintUnformatted(o)) != NULL &&
-        store_write(AUTH_FALLBACK_FILE, json, strlen(json), 0600) != 0)
-        LOG_WARN("auth", "cannot keep the replacement client id; a "
-                 "restarted server will pick another one");
     snprintf(out, n, "%s", id);
-    rc = 0;
+    o = cJSON_CreateObject();
+    rc = o && cJSON_AddStringToObject(o, "rejected", key) &&
+         cJSON_AddStringToObject(o, "client_id", id) &&
+         (json = cJSON_PrintUnformatted(o)) != NULL &&
+         store_write(AUTH_FALLBACK_FILE, json, strlen(json), 0600) == 0
+         ? 0 : 1;
 out:
     free(json);
     cJSON_Delete(o);
@@ -191,12 +195,13 @@ out:
     return rc;
 }
 
-/* The id to send. *src: "NEMO_CLIENT_ID" | "shared" | "own" | "memory". */
+/* The id to send. *src: "NEMO_CLIENT_ID" | "shared" | "own" | "state"
+ * (the shared dir is refused) | "memory". */
 static int client_id_get(nemo_api *api, char *out, size_t n,
                          const char **src, nemo_err *err)
 {
     const char *env = getenv("NEMO_CLIENT_ID");
-    char raw[API_CLIENT_ID_MAX * 2] = "", id[37];
+    char raw[API_CLIENT_ID_MAX * 2] = "", id[37], dir[PATH_MAX];
     int rc;
 
     if (env && *env) {
@@ -209,6 +214,14 @@ static int client_id_get(nemo_api *api, char *out, size_t n,
                 "client id: use 1-%d visible ASCII characters",
                 API_CLIENT_ID_MAX - 1);
         return -1;
+    }
+    /* A refused shared dir is never read nor written: nemo-mcp's own id,
+     * kept in the state dir so it is the same after a restart. */
+    if (store_config_dir(dir, sizeof dir) != 0) {
+        *src = "state";
+        if (client_id_fallback(AUTH_NO_SHARED_KEY, 1, out, n) == 0)
+            return 0;
+        goto memory;
     }
     for (int tries = 0; tries < 2; tries++) {
         rc = client_id_load(out, n, raw, sizeof raw);
@@ -223,7 +236,9 @@ static int client_id_get(nemo_api *api, char *out, size_t n,
             LOG_WARN("auth", "the shared client_id file holds no usable id; "
                      "leaving it as it is and using nemo-mcp's own");
             *src = "own";
-            return client_id_fallback(raw, 1, out, n);
+            if (client_id_fallback(raw, 1, out, n) == 0)
+                return 0;
+            goto memory;
         }
         if (rc != 1)
             break;
@@ -239,14 +254,15 @@ static int client_id_get(nemo_api *api, char *out, size_t n,
             break;
         /* rc 1: another process created it first; read theirs. */
     }
-    /* No usable config dir: one id for this process, never written. */
+memory:
+    /* Nowhere to keep an id: one for this process, never written. */
     pthread_mutex_lock(&api->mu);
     if (!api->client_id_mem[0]) {
         uuid_new(id);
         snprintf(api->client_id_mem, sizeof api->client_id_mem, "%s", id);
-        LOG_WARN("auth", "cannot read or create the shared client_id file "
-                 "(see `nemo-mcp doctor`); using a client id for this "
-                 "process only");
+        LOG_WARN("auth", "cannot keep a client id in the shared config "
+                 "dir nor in the state dir (see `nemo-mcp doctor`); using "
+                 "a client id for this process only");
     }
     snprintf(out, n, "%s", api->client_id_mem);
     pthread_mutex_unlock(&api->mu);
@@ -687,6 +703,7 @@ out:
 void api_auth_describe(nemo_api *api, api_auth_info *out)
 {
     char file[64], envtok[API_TOKEN_MAX], raw[API_CLIENT_ID_MAX * 2];
+    char dir[PATH_MAX];
     auth_stored st;
     int have_env = api_env_token(envtok, sizeof envtok);
     const char *cid_env = getenv("NEMO_CLIENT_ID");
@@ -704,6 +721,11 @@ void api_auth_describe(nemo_api *api, api_auth_info *out)
         snprintf(out->client_id, sizeof out->client_id, "%s", cid_env);
         snprintf(out->client_id_source, sizeof out->client_id_source,
                  "NEMO_CLIENT_ID");
+    } else if (store_config_dir(dir, sizeof dir) != 0) {
+        if (client_id_fallback(AUTH_NO_SHARED_KEY, 0, out->client_id,
+                               sizeof out->client_id) == 0)
+            snprintf(out->client_id_source, sizeof out->client_id_source,
+                     "state");
     } else if ((rc = client_id_load(out->client_id, sizeof out->client_id,
                                     raw, sizeof raw)) == 0) {
         snprintf(out->client_id_source, sizeof out->client_id_source,

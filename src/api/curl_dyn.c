@@ -23,9 +23,12 @@
 #include <stdio.h>
 
 #include "curl_dyn.h"
+#include "nemo/platform.h"
 
+/* The Makefile names the installed library's soname when it can ask it
+ * (readelf); else the system's usual name (libcurl.4.dylib on macOS). */
 #ifndef CURLDYN_SONAME
-#define CURLDYN_SONAME "libcurl.so.4"   /* the Makefile asks the .so */
+#define CURLDYN_SONAME PLAT_CURL_SONAME
 #endif
 
 /* Non-variadic functions: name (after "curl_"), result, parameters,

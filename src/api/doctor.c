@@ -84,13 +84,17 @@ static void check_version(doctor *d)
 static void check_dir(doctor *d, int config)
 {
     char dir[PATH_MAX] = "", why[768];
-    const char *what = config ? "config dir" : "state dir";
 
     if (store_dir_status(config, dir, sizeof dir, why, sizeof why) != 0) {
-        line(d, DOC_WARN, "%s: not used: %s; nemo-mcp runs without saving "
-             "%s", what, why, config ? "or reading the shared client id "
-             "(a new one each start)" : "the token, session and jobs (a "
-             "restart loses them)");
+        if (config)
+            line(d, DOC_WARN, "config dir: not used: %s. Another user or "
+                 "program could plant a client id there, so nemo-mcp never "
+                 "reads nor writes it and does not share the client id of "
+                 "the other NemoVideo skills", why);
+        else
+            line(d, DOC_WARN, "state dir: not used: %s; nemo-mcp runs "
+                 "without saving the token, session and jobs (a restart "
+                 "loses them)", why);
         return;
     }
     if (!config) {
@@ -126,13 +130,19 @@ static void check_client_id(doctor *d, const api_auth_info *ai)
         line(d, DOC_WARN, "client id: %s, nemo-mcp's own (the backend "
              "refused the one in %s, which is left as it is)",
              ai->client_id, path);
+    else if (strcmp(ai->client_id_source, "state") == 0)
+        line(d, DOC_WARN, "client id: %s, nemo-mcp's own, kept in the state "
+             "dir because the shared config dir is not used (see above)",
+             ai->client_id);
     else if (strcmp(ai->client_id_source, "unusable") == 0)
         line(d, DOC_WARN, "client id: %s holds no usable id (it is left as "
              "it is); nemo-mcp uses its own%s%s", path,
              ai->client_id[0] ? ": " : "", ai->client_id);
     else if (!ai->client_id_path[0])
         line(d, DOC_WARN, "client id: the config dir is not used (see "
-             "above); each start uses a new one");
+             "above); %s", ai->store_path[0] ? "nemo-mcp makes its own on "
+             "first use and keeps it in the state dir" : "nor is the state "
+             "dir, so each start uses a new one");
     else
         line(d, DOC_OK, "client id: none yet; one is created on first use "
              "(%s)", path);

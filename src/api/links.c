@@ -68,16 +68,31 @@ const char *api_web_url(const nemo_api *api)
 
 /* ---- user id ---- */
 
+const char *api_user_id_of(const cJSON *data)
+{
+    /* user_id today; the seeds' answers called it bind_id. */
+    static const char *const keys[] = { "user_id", "userId", "bind_id",
+                                        "bindId" };
+    size_t i;
+
+    for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(data, keys[i]);
+
+        if (cJSON_IsString(v))
+            return api_user_id_usable(v->valuestring) ? v->valuestring
+                                                      : NULL;
+    }
+    return NULL;
+}
+
 void api_note_user_id(nemo_api *api, const cJSON *data)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(data, "user_id");
+    const char *v = api_user_id_of(data);
 
-    if (!cJSON_IsString(v))
-        v = cJSON_GetObjectItemCaseSensitive(data, "userId");
-    if (!cJSON_IsString(v) || !api_user_id_usable(v->valuestring))
+    if (!v)
         return;
     pthread_mutex_lock(&api->mu);
-    snprintf(api->user_id, sizeof api->user_id, "%s", v->valuestring);
+    snprintf(api->user_id, sizeof api->user_id, "%s", v);
     pthread_mutex_unlock(&api->mu);
 }
 
@@ -182,6 +197,9 @@ static void claim_store(nemo_api *api, const char *sid, const char *url,
     pthread_mutex_unlock(&api->mu);
 }
 
+/* The backend gives a session's task id only when it creates it (the
+ * state answer has none): known for the current session and the ones this
+ * nemo-mcp started (session.c keeps them), not for one made elsewhere. */
 static int claim_task_id(nemo_api *api, const char *sid, const char *given,
                          char *out, size_t n)
 {
@@ -189,12 +207,7 @@ static int claim_task_id(nemo_api *api, const char *sid, const char *given,
         snprintf(out, n, "%s", given);
         return 0;
     }
-    pthread_mutex_lock(&api->mu);
-    out[0] = '\0';
-    if (strcmp(api->current.id, sid) == 0)
-        snprintf(out, n, "%s", api->current.task_id);
-    pthread_mutex_unlock(&api->mu);
-    return out[0] ? 0 : -1;
+    return api_session_task_id(api, sid, out, n);
 }
 
 int api_claim_url(nemo_api *api, api_ctl *ctl, const char *sid,
@@ -212,12 +225,11 @@ int api_claim_url(nemo_api *api, api_ctl *ctl, const char *sid,
         return -1;
     if (claim_cached(api, sid, out, n))
         return 0;
-    /* The endpoint wants the task too; a session named by id alone (not
-     * the current one) has no task id we know of. */
+    /* The endpoint wants the task too. */
     if (claim_task_id(api, sid, task_id, task, sizeof task) != 0) {
         LOG_INFO("links", "no claim link for session %s: its task id is "
                  "not known", sid);
-        return -1;
+        return API_CLAIM_NO_TASK;
     }
     err_clear(&err);
     body = cJSON_CreateObject();

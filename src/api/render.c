@@ -15,7 +15,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "api_internal.h"
@@ -24,12 +23,10 @@
 #include "nemo/log.h"
 #include "nemo/mp4.h"
 #include "nemo/num.h"
+#include "nemo/platform.h"
 #include "nemo/sha256.h"
 #include "nemo/store.h"
 
-#ifndef RENAME_NOREPLACE
-#define RENAME_NOREPLACE (1 << 0)
-#endif
 
 #define RENDER_PATH "/api/render/proxy/lambda"
 #define RENDER_DL_PATH "/api/render/proxy"
@@ -293,8 +290,8 @@ static int dl_temp(const char *dest, char *tmp, size_t n, nemo_err *err)
 }
 
 /* Move tmp to dest. Without overwrite an existing dest is never replaced:
- * renameat2(RENAME_NOREPLACE), else link(), else reserving the name with
- * O_EXCL before renaming over our own placeholder. */
+ * plat_rename_excl (renameat2, renamex_np or link), else reserving the
+ * name with O_EXCL before renaming over our own placeholder. */
 static int dl_place(const char *tmp, const char *dest, int overwrite,
                     nemo_err *err)
 {
@@ -305,24 +302,11 @@ static int dl_place(const char *tmp, const char *dest, int overwrite,
             return 0;
         goto fail;
     }
-#ifdef SYS_renameat2
-    if (syscall(SYS_renameat2, AT_FDCWD, tmp, AT_FDCWD, dest,
-                RENAME_NOREPLACE) == 0)
+    if (plat_rename_excl(tmp, dest) == 0)
         return 0;
     if (errno == EEXIST)
         goto exists;
-    if (errno != ENOSYS && errno != EINVAL && errno != ENOTSUP &&
-        errno != EOPNOTSUPP)
-        goto fail;
-#endif
-    if (link(tmp, dest) == 0) {
-        unlink(tmp);
-        return 0;
-    }
-    if (errno == EEXIST)
-        goto exists;
-    if (errno != EPERM && errno != ENOTSUP && errno != EOPNOTSUPP &&
-        errno != EMLINK)
+    if (errno != ENOTSUP)
         goto fail;
     fd = open(dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd < 0) {

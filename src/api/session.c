@@ -2,8 +2,8 @@
  * process's current session (remembered in session.json so a restarted
  * server continues it), and recovery after a 1002.
  *
- * session.json: {session_id, task_id, language, created_at_ms, base_url};
- * it is reused only for the same base URL. */
+ * session.json: {session_id, task_id, language, created_at_ms, base_url,
+ * known[{session_id, task_id}]}; it is reused only for the same base URL. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +18,7 @@
 #define SESSION_FILE "session.json"
 #define SESSION_LOCK "session"
 #define SESSION_NEW_PATH "/api/tasks/me/with-session/nemo_agent"
+#define SESSION_KNOWN_MAX 16
 
 /* ---- language ---- */
 
@@ -164,7 +165,7 @@ static int json_id(const cJSON *data, const char *a, const char *b,
 
 int api_session_parse(const cJSON *data, api_session *out, nemo_err *err)
 {
-    const cJSON *u;
+    const char *u;
 
     memset(out, 0, sizeof *out);
     if (json_id(data, "session_id", "sessionId", out->id,
@@ -174,11 +175,8 @@ int api_session_parse(const cJSON *data, api_session *out, nemo_err *err)
         return -1;
     }
     json_id(data, "task_id", "taskId", out->task_id, sizeof out->task_id);
-    u = cJSON_GetObjectItemCaseSensitive(data, "user_id");
-    if (!cJSON_IsString(u))
-        u = cJSON_GetObjectItemCaseSensitive(data, "userId");
-    if (cJSON_IsString(u) && api_user_id_usable(u->valuestring))
-        snprintf(out->user_id, sizeof out->user_id, "%s", u->valuestring);
+    if ((u = api_user_id_of(data)) != NULL)
+        snprintf(out->user_id, sizeof out->user_id, "%s", u);
     return 0;
 }
 
@@ -249,9 +247,104 @@ out:
     return rc;
 }
 
+/* session.json's "known": the {session_id, task_id} of the sessions this
+ * nemo-mcp started on this backend, newest first, so a session named by id
+ * later (no longer current) still gets its claim link, which needs the
+ * task id the backend gave only at creation. */
+static cJSON *saved_known(nemo_api *api)
+{
+    char *data = NULL;
+    cJSON *root = NULL, *known = NULL, *old, *e;
+    const cJSON *base;
+
+    if (store_read(SESSION_FILE, &data, NULL) == 0 &&
+        (root = cJSON_Parse(data)) != NULL &&
+        cJSON_IsString(base = cJSON_GetObjectItemCaseSensitive(root,
+                                                              "base_url")) &&
+        strcmp(base->valuestring, api->base) == 0) {
+        old = cJSON_DetachItemFromObjectCaseSensitive(root, "known");
+        /* The session the file names as current goes first (files of
+         * older versions have only that one). */
+        if ((known = cJSON_CreateArray()) != NULL) {
+            cJSON_AddItemToArray(known, root);
+            root = NULL;
+        }
+        while (known && cJSON_IsArray(old) &&
+               (e = cJSON_DetachItemFromArray(old, 0)) != NULL)
+            cJSON_AddItemToArray(known, e);
+        cJSON_Delete(old);
+    }
+    cJSON_Delete(root);
+    free(data);
+    return known;
+}
+
+/* The task id of a known session from session.json's list; 0 and out. */
+static int known_task_id(nemo_api *api, const char *sid, char *out, size_t n)
+{
+    cJSON *known = saved_known(api);
+    const cJSON *e;
+    char id[API_SESSION_MAX];
+    int rc = -1;
+
+    cJSON_ArrayForEach(e, known) {
+        if (json_id(e, "session_id", "sessionId", id, sizeof id) == 0 &&
+            strcmp(id, sid) == 0 &&
+            json_id(e, "task_id", "taskId", out, n) == 0) {
+            rc = 0;
+            break;
+        }
+    }
+    cJSON_Delete(known);
+    return rc;
+}
+
+int api_session_task_id(nemo_api *api, const char *sid, char *out, size_t n)
+{
+    out[0] = '\0';
+    pthread_mutex_lock(&api->mu);
+    if (strcmp(api->current.id, sid) == 0)
+        snprintf(out, n, "%s", api->current.task_id);
+    pthread_mutex_unlock(&api->mu);
+    if (out[0])
+        return 0;
+    return known_task_id(api, sid, out, n);
+}
+
+/* The known list with s first (once), at most SESSION_KNOWN_MAX long. */
+static cJSON *known_with(nemo_api *api, const api_session *s)
+{
+    cJSON *old = saved_known(api), *known = cJSON_CreateArray(), *e;
+    cJSON *item = cJSON_CreateObject();
+    char id[API_SESSION_MAX];
+    int count = 1;
+
+    if (!known || !item || !s->task_id[0] ||
+        !cJSON_AddStringToObject(item, "session_id", s->id) ||
+        !cJSON_AddStringToObject(item, "task_id", s->task_id)) {
+        cJSON_Delete(item);
+        item = NULL;
+        count = 0;
+    }
+    if (item)
+        cJSON_AddItemToArray(known, item);
+    while (known && old && count < SESSION_KNOWN_MAX &&
+           (e = cJSON_DetachItemFromArray(old, 0)) != NULL) {
+        if (json_id(e, "session_id", "sessionId", id, sizeof id) != 0 ||
+            strcmp(id, s->id) == 0) {
+            cJSON_Delete(e);
+            continue;
+        }
+        cJSON_AddItemToArray(known, e);
+        count++;
+    }
+    cJSON_Delete(old);
+    return known;
+}
+
 static void saved_write(nemo_api *api, const api_session *s)
 {
-    cJSON *o = cJSON_CreateObject();
+    cJSON *o = cJSON_CreateObject(), *known = known_with(api, s);
     char *json = NULL, user[API_USER_ID_MAX];
 
     pthread_mutex_lock(&api->mu);
@@ -264,8 +357,9 @@ static void saved_write(nemo_api *api, const api_session *s)
         cJSON_AddStringToObject(o, "user_id", user) &&
         cJSON_AddNumberToObject(o, "created_at_ms",
                                 (double)clock_wall_ms()) &&
-        cJSON_AddStringToObject(o, "base_url", api->base) &&
-        (json = cJSON_PrintUnformatted(o)) != NULL &&
+        cJSON_AddStringToObject(o, "base_url", api->base) && known &&
+        cJSON_AddItemToObject(o, "known", known) &&
+        (known = NULL, json = cJSON_PrintUnformatted(o)) != NULL &&
         store_write(SESSION_FILE, json, strlen(json), 0600) == 0) {
         free(json);
         cJSON_Delete(o);
@@ -274,6 +368,7 @@ static void saved_write(nemo_api *api, const api_session *s)
     LOG_WARN("session", "could not remember session %s in the state dir; "
              "a restarted server will start a new one", s->id);
     free(json);
+    cJSON_Delete(known);
     cJSON_Delete(o);
 }
 

@@ -4,11 +4,12 @@
 
 #include "nemo/cancel.h"
 #include "nemo/clock.h"
+#include "nemo/platform.h"
 
 void cancel_init(nemo_cancel *c)
 {
     pthread_mutex_init(&c->mu, NULL);
-    pthread_cond_init(&c->cv, NULL);
+    plat_cond_init(&c->cv);
     c->cancelled = 0;
     c->parent = NULL;
 }
@@ -51,7 +52,7 @@ int cancel_requested(nemo_cancel *c)
 
 int cancel_sleep_ms(nemo_cancel *c, long long ms)
 {
-    struct timespec until, now;
+    long long until;
 
     if (!c) {
         struct timespec req = { (time_t)(ms / 1000), (ms % 1000) * 1000000L };
@@ -59,27 +60,18 @@ int cancel_sleep_ms(nemo_cancel *c, long long ms)
             ;
         return 0;
     }
-    clock_deadline(&until, ms);
+    until = clock_mono_ms() + ms;
     for (;;) {
-        struct timespec slice;
-        int done = 0;
+        long long left = until - clock_mono_ms();
 
         if (cancel_requested(c))
             return 1;
+        if (left <= 0)
+            return 0;
         /* Wake at least every 50 ms so a parent's cancel is noticed. */
-        clock_deadline(&slice, 50);
-        if (slice.tv_sec > until.tv_sec ||
-            (slice.tv_sec == until.tv_sec && slice.tv_nsec > until.tv_nsec))
-            slice = until;
         pthread_mutex_lock(&c->mu);
         if (!c->cancelled)
-            pthread_cond_timedwait(&c->cv, &c->mu, &slice);
+            plat_cond_wait_ms(&c->cv, &c->mu, left < 50 ? left : 50);
         pthread_mutex_unlock(&c->mu);
-        clock_gettime(CLOCK_REALTIME, &now);
-        if (now.tv_sec > until.tv_sec ||
-            (now.tv_sec == until.tv_sec && now.tv_nsec >= until.tv_nsec))
-            done = 1;
-        if (done)
-            return cancel_requested(c);
     }
 }

@@ -25,17 +25,6 @@ long long clock_wall_ms(void)
     return ts_ms(CLOCK_REALTIME);
 }
 
-void clock_deadline(struct timespec *ts, long long ms)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 void clock_iso8601(long long wall_ms, char *out, size_t n)
 {
     time_t secs = (time_t)(wall_ms / 1000);

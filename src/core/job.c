@@ -16,13 +16,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "nemo/clock.h"
 #include "nemo/job.h"
 #include "nemo/journal.h"
 #include "nemo/log.h"
+#include "nemo/platform.h"
 
 #define JOB_ID_BYTES 16              /* 128 random bits */
 #define JOB_PROGRESS_WRITE_MS 1000
@@ -55,6 +55,11 @@ struct nemo_job {
     char progress_ring[JOB_PROGRESS_RING][256];
     char cancel_note[512];
     cJSON *resume;
+    /* A question the job waits on (job_input_wait), its number within
+     * the job, and the answer once given. */
+    cJSON *input_q;
+    unsigned input_seq;
+    cJSON *input_reply;
     nemo_result result;
     nemo_cancel cancel;
     nemo_progress sink;
@@ -113,17 +118,10 @@ static int make_id(char *out, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char raw[JOB_ID_BYTES];
-    size_t got = 0, i;
+    size_t i;
 
-    while (got < sizeof raw) {
-        ssize_t r = getrandom(raw + got, sizeof raw - got, 0);
-
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        got += (size_t)r;
-    }
+    if (plat_random(raw, sizeof raw) != 0)
+        return -1;
     if (n < 4 + 2 * sizeof raw + 1)
         return -1;
     memcpy(out, "job_", 4);
@@ -154,7 +152,7 @@ static nemo_job *job_alloc(job_table *t, const char *id, const char *tool,
     j->request_id = request_id ? strdup(request_id) : NULL;
     pthread_mutex_init(&j->io_mu, NULL);
     pthread_mutex_init(&j->mu, NULL);
-    pthread_cond_init(&j->cv, NULL);
+    plat_cond_init(&j->cv);
     j->outcome = -1;
     j->created_ms = j->updated_ms = clock_wall_ms();
     j->started_mono = clock_mono_ms();
@@ -185,6 +183,8 @@ void job_unref(nemo_job *j)
     journal_unlock_job(j->lock_fd);
     result_free(&j->result);
     cJSON_Delete(j->resume);
+    cJSON_Delete(j->input_q);
+    cJSON_Delete(j->input_reply);
     cancel_destroy(&j->cancel);
     pthread_cond_destroy(&j->cv);
     pthread_mutex_destroy(&j->mu);
@@ -847,7 +847,6 @@ job_status job_wait(nemo_job *j, long long timeout_ms, nemo_cancel *waiter,
         int nmsgs = 0, foreign, finished, i;
         job_status st;
         long long now = clock_mono_ms();
-        struct timespec ts;
 
         pthread_mutex_lock(&j->mu);
         foreign = j->foreign;
@@ -866,8 +865,8 @@ job_status job_wait(nemo_job *j, long long timeout_ms, nemo_cancel *waiter,
         st = finished ? j->status : JOB_RUNNING;
         if (!nmsgs && !finished && now < until && !cancel_requested(waiter)) {
             /* Short slices: notice the waiter's cancel promptly. */
-            clock_deadline(&ts, until - now < 100 ? until - now : 100);
-            pthread_cond_timedwait(&j->cv, &j->mu, &ts);
+            plat_cond_wait_ms(&j->cv, &j->mu,
+                              until - now < 100 ? until - now : 100);
         }
         pthread_mutex_unlock(&j->mu);
         for (i = 0; sink && i < nmsgs; i++)
@@ -997,12 +996,110 @@ int job_cancel(nemo_job *j, char *note, size_t n)
     }
     cancel_request(&j->cancel);
     pthread_mutex_lock(&j->mu);
+    pthread_cond_broadcast(&j->cv);   /* a job waiting for input wakes */
     if (j->cancel_note[0])
         snprintf(note, n, "Cancelled. %s", j->cancel_note);
     else
         snprintf(note, n, "Cancelled: the work in this process was stopped.");
     pthread_mutex_unlock(&j->mu);
     return 0;
+}
+
+/* ---- input from the person (the Tasks extension's input_required) ---- */
+
+/* Take the answer when there is one; caller holds j->mu. */
+static int input_take_locked(nemo_job *j, cJSON **reply)
+{
+    if (!j->input_reply)
+        return 0;
+    *reply = j->input_reply;
+    j->input_reply = NULL;
+    return 1;
+}
+
+int job_input_wait(nemo_job *j, cJSON *question, long long timeout_ms,
+                   cJSON **reply)
+{
+    long long until = clock_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    int rc;
+
+    *reply = NULL;
+    if (!question)
+        return -1;
+    pthread_mutex_lock(&j->mu);
+    cJSON_Delete(j->input_q);
+    cJSON_Delete(j->input_reply);
+    j->input_q = question;
+    j->input_reply = NULL;
+    j->input_seq++;
+    j->updated_ms = clock_wall_ms();
+    pthread_cond_broadcast(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+    for (;;) {
+        long long now = clock_mono_ms();
+
+        /* The cancel token has its own lock: never taken under j->mu. */
+        if (cancel_requested(&j->cancel)) {
+            rc = -1;
+            break;
+        }
+        pthread_mutex_lock(&j->mu);
+        if (input_take_locked(j, reply)) {
+            pthread_mutex_unlock(&j->mu);
+            rc = 0;
+            break;
+        }
+        if (now >= until) {
+            pthread_mutex_unlock(&j->mu);
+            rc = 1;
+            break;
+        }
+        /* Short slices: a cancel is noticed promptly either way. */
+        plat_cond_wait_ms(&j->cv, &j->mu,
+                          until - now < 100 ? until - now : 100);
+        pthread_mutex_unlock(&j->mu);
+    }
+    pthread_mutex_lock(&j->mu);
+    cJSON_Delete(j->input_q);
+    j->input_q = NULL;
+    if (rc != 0 && input_take_locked(j, reply)) {
+        /* Answered at the last moment: an answer is never dropped. */
+        rc = 0;
+    }
+    j->updated_ms = clock_wall_ms();
+    pthread_cond_broadcast(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+    return rc;
+}
+
+cJSON *job_input_pending(nemo_job *j, unsigned *seq)
+{
+    cJSON *q = NULL;
+
+    pthread_mutex_lock(&j->mu);
+    if (j->input_q && !j->input_reply && !j->finished) {
+        q = cJSON_Duplicate(j->input_q, 1);
+        *seq = j->input_seq;
+    }
+    pthread_mutex_unlock(&j->mu);
+    return q;
+}
+
+int job_input_answer(nemo_job *j, unsigned seq, cJSON *reply)
+{
+    int rc = -1;
+
+    pthread_mutex_lock(&j->mu);
+    if (reply && j->input_q && !j->input_reply && seq == j->input_seq) {
+        j->input_reply = reply;
+        reply = NULL;
+        j->updated_ms = clock_wall_ms();
+        pthread_cond_broadcast(&j->cv);
+        rc = 0;
+    }
+    pthread_mutex_unlock(&j->mu);
+    cJSON_Delete(reply);
+    return rc;
 }
 
 /* ---- listing ---------------------------------------------------------------- */

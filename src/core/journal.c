@@ -80,11 +80,55 @@ static void claim_name(const char *request_id, char *out, size_t n)
     }
 }
 
+/* An old record or claim is taken only if the journal would read it:
+ * <valid id>.json holding an object whose "id" is that id, or a claim
+ * naming a valid job id. Other names (lock and temp files) are not
+ * records at all: -1. */
+static int legacy_keep(const char *name, const char *data, size_t len)
+{
+    char id[80], claim[80];
+    size_t n = strlen(name);
+    const cJSON *v;
+    cJSON *rec;
+    int ok;
+
+    if (strncmp(name, "req-", 4) == 0) {
+        if (n <= 4 || strspn(name + 4, "0123456789abcdefh") != n - 4)
+            return -1;
+        if (len >= sizeof claim)
+            return 0;
+        memcpy(claim, data, len);
+        claim[len] = '\0';
+        while (len && (claim[len - 1] == '\n' || claim[len - 1] == ' '))
+            claim[--len] = '\0';
+        return journal_id_valid(claim);
+    }
+    if (n < 6 || n - 5 >= sizeof id || strcmp(name + n - 5, ".json") != 0)
+        return -1;
+    memcpy(id, name, n - 5);
+    id[n - 5] = '\0';
+    if (!journal_id_valid(id))
+        return -1;
+    if (!(rec = cJSON_ParseWithLength(data, len)))
+        return 0;
+    v = cJSON_GetObjectItemCaseSensitive(rec, "id");
+    ok = cJSON_IsObject(rec) && cJSON_IsString(v) &&
+         strcmp(v->valuestring, id) == 0;
+    cJSON_Delete(rec);
+    return ok;
+}
+
+/* The state dir, with the journal an older nemo-mcp kept in the shared
+ * config dir moved in (once), so its unfinished jobs are resumed. */
+static int journal_dir_ready(void)
+{
+    return store_migrate_subdir(JOURNAL_DIR, legacy_keep,
+                                JOURNAL_MAX_RECORD) == 0;
+}
+
 int journal_available(void)
 {
-    char dir[PATH_MAX];
-
-    return store_dir(dir, sizeof dir) == 0;
+    return journal_dir_ready();
 }
 
 int journal_write(const cJSON *record)
@@ -118,7 +162,8 @@ cJSON *journal_read(const char *id)
     size_t len = 0;
     cJSON *rec;
 
-    if (record_name(id, ".json", name, sizeof name) != 0)
+    if (record_name(id, ".json", name, sizeof name) != 0 ||
+        !journal_dir_ready())
         return NULL;
     if (store_read(name, &text, &len) != 0)
         return NULL;
@@ -243,7 +288,8 @@ static void for_each_record(int (*fn)(void *ctx, const char *id, cJSON *rec),
     struct dirent *de;
     int seen = 0;
 
-    if (store_path(JOURNAL_DIR "/x", dir, sizeof dir) != 0)
+    if (!journal_dir_ready() ||
+        store_path(JOURNAL_DIR "/x", dir, sizeof dir) != 0)
         return;
     dir[strlen(dir) - 2] = '\0';
     d = opendir(dir);

@@ -19,6 +19,9 @@
 #include "nemo/log.h"
 #include "nemo/store.h"
 
+/* Files looked at in an old subdir, at most (a hostile dir is bounded). */
+#define STORE_MIGRATE_MAX 4096
+
 int fs_mkdirs(const char *path, mode_t mode)
 {
     char tmp[PATH_MAX];
@@ -96,13 +99,13 @@ int store_dir_check(const char *dir, char *why, size_t n)
         return -1;
     }
     if (st.st_uid != geteuid()) {
-        snprintf(why, n, "%s belongs to another user (uid %u)", dir,
-                 (unsigned)st.st_uid);
+        snprintf(why, n, "%s belongs to another user (uid %u); fix: remove "
+                 "it or name a dir of your own", dir, (unsigned)st.st_uid);
         return -1;
     }
     if (st.st_mode & 022) {
-        snprintf(why, n, "%s is writable by %s (mode %04o; chmod go-w %s)",
-                 dir, (st.st_mode & 002) ? "everyone" : "its group",
+        snprintf(why, n, "%s is writable by %s (mode %04o); fix: chmod go-w "
+                 "%s", dir, (st.st_mode & 002) ? "everyone" : "its group",
                  (unsigned)(st.st_mode & 07777), dir);
         return -1;
     }
@@ -139,6 +142,8 @@ refused:
 }
 
 static void migrate_once(const char *state);
+static int create_new(const char *path, const void *data, size_t len,
+                      mode_t mode);
 
 int store_dir(char *out, size_t n)
 {
@@ -234,6 +239,91 @@ int store_legacy_left(char *out, size_t n)
             snprintf(out, n, "%s/%s", cfg, e->d_name);
     closedir(d);
     return found;
+}
+
+/* One file of <cfg>/<sub>: read without following a symlink, only a
+ * regular file of ours; created in the state dir only when keep() accepts
+ * the bytes read (the very bytes written) and no such file is there; the
+ * original is removed once it is safely in place. */
+static void migrate_sub_file(const char *from, const char *to,
+                             const char *name, store_keep_fn keep,
+                             size_t max)
+{
+    struct stat st;
+    char *data = NULL;
+    ssize_t got = 0;
+    int ok, fd = open(from, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+    if (fd < 0)
+        return;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+        st.st_uid != geteuid() || (size_t)st.st_size > max ||
+        !(data = malloc((size_t)st.st_size + 1)))
+        goto out;
+    while ((size_t)got < (size_t)st.st_size) {
+        ssize_t r = read(fd, data + got, (size_t)st.st_size - (size_t)got);
+
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            goto out;
+        got += r;
+    }
+    data[got] = '\0';
+    if ((ok = keep(name, data, (size_t)got)) <= 0) {
+        if (ok == 0)
+            LOG_WARN("store", "not moving %s: not a valid record", from);
+        goto out;
+    }
+    if (create_new(to, data, (size_t)got, 0600) == 0 && unlink(from) == 0)
+        LOG_INFO("store", "moved %s to %s", from, to);
+out:
+    free(data);
+    close(fd);
+}
+
+int store_migrate_subdir(const char *sub, store_keep_fn keep, size_t max)
+{
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static char done[PATH_MAX + 64];
+    char state[PATH_MAX], cfg[PATH_MAX], key[PATH_MAX + 64];
+    char from[PATH_MAX * 2], to[PATH_MAX * 2], why[512];
+    struct dirent *e;
+    DIR *d = NULL;
+    int n = 0;
+
+    if (!sub || !*sub || strchr(sub, '/') || strstr(sub, "..") ||
+        store_dir(state, sizeof state) != 0)
+        return -1;
+    snprintf(key, sizeof key, "%s/%s", state, sub);
+    pthread_mutex_lock(&mu);
+    if (strcmp(done, key) == 0)
+        goto out;
+    snprintf(done, sizeof done, "%s", key);
+    /* Only from a safe shared dir, and a safe subdir in it. */
+    if (store_config_dir(cfg, sizeof cfg) != 0 || strcmp(cfg, state) == 0)
+        goto out;
+    snprintf(from, sizeof from, "%s/%s", cfg, sub);
+    if (access(from, F_OK) != 0)
+        goto out;
+    if (store_dir_check(from, why, sizeof why) != 0) {
+        LOG_WARN("store", "not moving old records: %s", why);
+        goto out;
+    }
+    snprintf(to, sizeof to, "%s/%s", state, sub);
+    if (fs_mkdirs(to, 0700) != 0 || !(d = opendir(from)))
+        goto out;
+    while ((e = readdir(d)) != NULL && n++ < STORE_MIGRATE_MAX) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(from, sizeof from, "%s/%s/%s", cfg, sub, e->d_name);
+        snprintf(to, sizeof to, "%s/%s/%s", state, sub, e->d_name);
+        migrate_sub_file(from, to, e->d_name, keep, max);
+    }
+    closedir(d);
+out:
+    pthread_mutex_unlock(&mu);
+    return 0;
 }
 
 /* Once per process (and per state dir, for tests that switch dirs). */
@@ -476,14 +566,14 @@ int store_config_read(const char *name, char **data, size_t *len,
     return fs_read_all(path, data, len, max);
 }
 
-int store_config_create(const char *name, const void *data, size_t len,
-                        mode_t mode)
+/* Write path only if it does not exist: 0 created, 1 already there, -1
+ * error. The file appears complete or not at all. */
+static int create_new(const char *path, const void *data, size_t len,
+                      mode_t mode)
 {
-    char path[PATH_MAX], tmp[PATH_MAX + 16];
+    char tmp[PATH_MAX + 16];
     int fd, rc = -1, n;
 
-    if (config_path(name, path, sizeof path) != 0)
-        return -1;
     n = snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
     if (n < 0 || (size_t)n >= sizeof tmp || (fd = mkstemp(tmp)) < 0)
         return -1;
@@ -504,6 +594,16 @@ int store_config_create(const char *name, const void *data, size_t len,
 out:
     unlink(tmp);
     return rc;
+}
+
+int store_config_create(const char *name, const void *data, size_t len,
+                        mode_t mode)
+{
+    char path[PATH_MAX];
+
+    if (config_path(name, path, sizeof path) != 0)
+        return -1;
+    return create_new(path, data, len, mode);
 }
 
 int store_config_path(const char *name, char *out, size_t n)

@@ -231,8 +231,10 @@ static cJSON *run_tool(mcp_call *c, const tool_def *def, const cJSON *tool,
     /* Right after the handshake the host's roots may still be on their
      * way: judge no path without them. */
     mcp_roots_wait(MCP_ROOTS_WAIT_MS);
-    /* A task runs on unseen: nobody waits on it to ask the person. */
+    /* A task runs on unseen: its job asks the person itself, through the
+     * task's input_required (tasks.c). */
     tc.asker = tc.task_mode ? NULL : &c->asker;
+    tc.task_ask_ms = tc.task_mode ? mcp_elicit_task_wait_ms(c) : 0;
     res = mcp_elicit_resume(c, def->name, &tc);
     if (res)
         return res;

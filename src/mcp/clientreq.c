@@ -22,6 +22,7 @@
 
 #include "nemo/clock.h"
 #include "nemo/num.h"
+#include "nemo/platform.h"
 #include "mcp_internal.h"
 
 #define CREQ_MAX_PENDING 64
@@ -208,7 +209,6 @@ static int creq_wait_locked(mcp_server *s, mcp_pending *p,
 {
     while (!p->state) {
         long long now = clock_mono_ms(), slice;
-        struct timespec ts;
 
         if (s->stopping)
             return MCP_CREQ_CLOSED;
@@ -219,8 +219,7 @@ static int creq_wait_locked(mcp_server *s, mcp_pending *p,
         slice = deadline - now;
         if (cancel && slice > CREQ_SLICE_MS)
             slice = CREQ_SLICE_MS;
-        mcp_deadline_ts(&ts, slice);
-        pthread_cond_timedwait(&p->cv, &s->mu, &ts);
+        plat_cond_wait_ms(&p->cv, &s->mu, slice);
     }
     return p->error ? MCP_CREQ_ERROR : MCP_CREQ_OK;
 }
@@ -230,7 +229,6 @@ int mcp_client_request(mcp_server *s, const mcp_req *req, nemo_cancel *cancel,
                        cJSON **result, cJSON **error)
 {
     mcp_pending *p = calloc(1, sizeof *p);
-    pthread_condattr_t ca;
     int rc;
 
     *result = NULL;
@@ -240,10 +238,7 @@ int mcp_client_request(mcp_server *s, const mcp_req *req, nemo_cancel *cancel,
         cJSON_Delete(params);
         return MCP_CREQ_CLOSED;
     }
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&p->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    plat_cond_init(&p->cv);
     rc = creq_send(s, req, p, method, params);
     if (rc != MCP_CREQ_OK) {
         pending_free(p);

@@ -184,15 +184,27 @@ static tool_ask_status elicit_outcome(const cJSON *res,
     return *answers ? TOOL_ASK_ACCEPTED : TOOL_ASK_DECLINED;
 }
 
-static int ask_allowed(const mcp_call *c, const tool_ask *q)
+static long long elicit_timeout_ms(void)
 {
-    unsigned need = q->questions ? MCP_CAP_ELICIT_FORM : MCP_CAP_ELICIT_URL;
+    return clock_env_ms("NEMO_ELICIT_TIMEOUT_MS", ASK_TIMEOUT_DEFAULT_MS, 100,
+                        24LL * 3600 * 1000);
+}
 
-    if (!q->message || (!q->questions && !q->url))
-        return 0;
-    if (strcmp(c->req.version->name, ask_since[q->questions ? 0 : 1]) < 0)
+/* The client takes this mode (form, else URL) in this revision. */
+static int mode_allowed(const mcp_call *c, int form)
+{
+    unsigned need = form ? MCP_CAP_ELICIT_FORM : MCP_CAP_ELICIT_URL;
+
+    if (strcmp(c->req.version->name, ask_since[form ? 0 : 1]) < 0)
         return 0;
     return (c->req.client_caps & need) != 0;
+}
+
+static int ask_allowed(const mcp_call *c, const tool_ask *q)
+{
+    if (!q->message || (!q->questions && !q->url))
+        return 0;
+    return mode_allowed(c, q->questions != NULL);
 }
 
 /* ---- handshake era: ask and wait ---- */
@@ -200,16 +212,19 @@ static int ask_allowed(const mcp_call *c, const tool_ask *q)
 static tool_ask_status ask_now(mcp_call *c, const tool_ask *q,
                                cJSON **answers)
 {
-    long long timeout = clock_env_ms("NEMO_ELICIT_TIMEOUT_MS",
-                                     ASK_TIMEOUT_DEFAULT_MS, 100,
-                                     24LL * 3600 * 1000);
+    long long timeout = elicit_timeout_ms();
     cJSON *res = NULL, *err = NULL;
+    cJSON *params = elicit_params(q, c->req.version);
+    const char *eid = cJSON_GetStringValue(
+        cJSON_GetObjectItemCaseSensitive(params, "elicitationId"));
     tool_ask_status st;
+    char id[40];
     int rc;
 
+    /* The id of a URL elicitation, for its completion notice. */
+    snprintf(id, sizeof id, "%s", eid ? eid : "");
     rc = mcp_client_request(c->srv, &c->req, &c->cancel, "elicitation/create",
-                            elicit_params(q, c->req.version), timeout, &res,
-                            &err);
+                            params, timeout, &res, &err);
     if (rc == MCP_CREQ_UNSUPPORTED)
         return TOOL_ASK_UNSUPPORTED;
     if (rc == MCP_CREQ_CLOSED) {
@@ -228,6 +243,8 @@ static tool_ask_status ask_now(mcp_call *c, const tool_ask *q,
     }
     st = elicit_outcome(res, q->questions, answers);
     cJSON_Delete(res);
+    if (st == TOOL_ASK_ACCEPTED && !q->questions)
+        snprintf(c->url_elicit_id, sizeof c->url_elicit_id, "%s", id);
     return st;
 }
 
@@ -266,9 +283,30 @@ static tool_ask_status elicit_ask(void *ctx, const tool_ask *q,
     return c->req.modern ? ask_later(c, q) : ask_now(c, q, answers);
 }
 
+/* The retried request succeeded, so the person finished what the link
+ * was for: 2025-11-25 lets the server say so to the client that got the
+ * URL elicitation (notifications/elicitation/complete, with its id). The
+ * stateless era has no elicitationId and no such notice. */
+static void elicit_link_done(void *ctx)
+{
+    mcp_call *c = ctx;
+    cJSON *p, *n;
+
+    if (c->req.modern || !c->url_elicit_id[0])
+        return;
+    p = cJSON_CreateObject();
+    cJSON_AddStringToObject(p, "elicitationId", c->url_elicit_id);
+    c->url_elicit_id[0] = '\0';
+    n = rpc_notification("notifications/elicitation/complete", p);
+    if (n)
+        mcp_out_send(&c->srv->out, n);
+    cJSON_Delete(n);
+}
+
 void mcp_elicit_setup(mcp_call *c)
 {
     c->asker.ask = elicit_ask;
+    c->asker.link_done = elicit_link_done;
     c->asker.ctx = c;
 }
 
@@ -352,13 +390,13 @@ void mcp_elicit_free_all(mcp_server *s)
     s->asks = NULL;
 }
 
-/* The input_required result for a saved question (saved is taken). */
-static cJSON *input_required(mcp_call *c, const char *tool, cJSON *saved)
+/* {method, params}: the elicitation/create input request for a saved
+ * question {message, questions?, url?}. */
+static cJSON *input_request(const cJSON *saved, const mcp_version *v)
 {
     const cJSON *qs = cJSON_GetObjectItemCaseSensitive(saved, "questions");
     tool_ask q;
-    cJSON *res, *reqs, *r;
-    char token[40];
+    cJSON *r = cJSON_CreateObject();
 
     memset(&q, 0, sizeof q);
     q.message = cJSON_GetStringValue(
@@ -366,12 +404,22 @@ static cJSON *input_required(mcp_call *c, const char *tool, cJSON *saved)
     q.questions = cJSON_IsArray(qs) ? qs : NULL;
     q.url = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(saved,
                                                                   "url"));
+    cJSON_AddStringToObject(r, "method", "elicitation/create");
+    cJSON_AddItemToObject(r, "params", elicit_params(&q, v));
+    return r;
+}
+
+/* The input_required result for a saved question (saved is taken). */
+static cJSON *input_required(mcp_call *c, const char *tool, cJSON *saved)
+{
+    cJSON *res, *reqs;
+    char token[40];
+
     res = cJSON_CreateObject();
     cJSON_AddStringToObject(res, "resultType", "input_required");
     reqs = cJSON_AddObjectToObject(res, "inputRequests");
-    r = cJSON_AddObjectToObject(reqs, ASK_KEY);
-    cJSON_AddStringToObject(r, "method", "elicitation/create");
-    cJSON_AddItemToObject(r, "params", elicit_params(&q, c->req.version));
+    cJSON_AddItemToObject(reqs, ASK_KEY,
+                          input_request(saved, c->req.version));
     if (!state_put(c->srv, tool, saved, token, sizeof token)) {
         cJSON_Delete(res);
         return NULL;
@@ -453,4 +501,56 @@ cJSON *mcp_elicit_resume(mcp_call *c, const char *tool, tool_call *tc)
     a->saved = NULL;
     state_free(a);
     return NULL;
+}
+
+/* ---- tasks: a question a task's job waits on (tasks.c) ---- */
+
+/* Keys are unique over a task's life (the extension says so): one per
+ * question the job posted. */
+static void task_key(char *out, size_t n, unsigned seq)
+{
+    snprintf(out, n, ASK_KEY "_%u", seq);
+}
+
+long long mcp_elicit_task_wait_ms(const mcp_call *c)
+{
+    return mode_allowed(c, 1) ? elicit_timeout_ms() : 0;
+}
+
+cJSON *mcp_elicit_task_requests(const mcp_req *req, const cJSON *question,
+                                unsigned seq)
+{
+    cJSON *reqs = cJSON_CreateObject();
+    char key[40];
+
+    task_key(key, sizeof key, seq);
+    cJSON_AddItemToObject(reqs, key, input_request(question, req->version));
+    return reqs;
+}
+
+int mcp_elicit_task_reply(const cJSON *responses, const cJSON *question,
+                          unsigned seq, cJSON **reply)
+{
+    const cJSON *resp;
+    cJSON *answers = NULL;
+    tool_ask_status st;
+    char key[40];
+
+    *reply = NULL;
+    task_key(key, sizeof key, seq);
+    resp = cJSON_GetObjectItemCaseSensitive(responses, key);
+    if (!resp)
+        return 1;
+    st = cJSON_IsObject(resp)
+             ? elicit_outcome(resp, cJSON_GetObjectItemCaseSensitive(
+                                        question, "questions"), &answers)
+             : TOOL_ASK_FAILED;
+    if (st == TOOL_ASK_FAILED)
+        return -1;
+    *reply = cJSON_CreateObject();
+    cJSON_AddStringToObject(*reply, "action", st == TOOL_ASK_ACCEPTED
+                                                  ? "accept" : "decline");
+    if (answers)
+        cJSON_AddItemToObject(*reply, "answers", answers);
+    return 0;
 }

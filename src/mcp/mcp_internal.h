@@ -192,6 +192,7 @@ typedef struct mcp_call {
      * for none. */
     cJSON *(*run)(struct mcp_call *c);
     tool_asker asker;           /* elicitation.c */
+    char url_elicit_id[40];     /* an accepted URL elicitation's id */
     cJSON *ask_saved;           /* stateless era: the question to send */
     cJSON *resumed_saved;       /* a retried call's question + resume */
     cJSON *resumed_answers;     /* and the person's answers */
@@ -225,10 +226,6 @@ struct mcp_server {
  * Takes m->root when started (returns NULL); else the error to send. */
 cJSON *mcp_server_start_worker(mcp_server *srv, mcp_req *req, rpc_msg *m,
                                cJSON *(*run)(mcp_call *c));
-/* server.c: *ts = CLOCK_MONOTONIC now + ms (the server's condition
- * variables use that clock). */
-struct timespec;
-void mcp_deadline_ts(struct timespec *ts, long long ms);
 /* server.c: remove c from the in-flight list and drop the list's
  * reference (never the last one). Caller holds srv->mu. */
 void mcp_server_unlink(mcp_server *srv, mcp_call *c);
@@ -371,6 +368,19 @@ cJSON *mcp_elicit_resume(mcp_call *c, const char *tool, tool_call *tc);
  * (stateless era), else NULL. */
 cJSON *mcp_elicit_suspended(mcp_call *c, const char *tool);
 void mcp_elicit_free_all(mcp_server *s);
+/* Tasks (the job asks, tool.h's task_ask_ms): how long a task of this call
+ * may wait for the person's answer to a form; 0 when the client declared
+ * no form elicitation on the request. */
+long long mcp_elicit_task_wait_ms(const mcp_call *c);
+/* The inputRequests object for question (a job's {message, questions}),
+ * the job's seq-th, under a key unique within the task. */
+cJSON *mcp_elicit_task_requests(const mcp_req *req, const cJSON *question,
+                                unsigned seq);
+/* The answer to that question in a tasks/update's inputResponses: 0 and
+ * *reply (for job_input_answer); 1 when there is none for it (other keys
+ * are ignored, as the extension says); -1 when it is no ElicitResult. */
+int mcp_elicit_task_reply(const cJSON *responses, const cJSON *question,
+                          unsigned seq, cJSON **reply);
 
 /* tasks.c */
 cJSON *mcp_task_created(const mcp_req *req, tool_env *env,

@@ -21,24 +21,40 @@
 #include <string.h>
 #include <time.h>
 
+#include "nemo/clock.h"
 #include "nemo/fspolicy.h"
+#include "nemo/platform.h"
 #include "mcp_internal.h"
 
 #define ROOTS_MAX 256
 #define ROOTS_PATH_MAX 4096
 
 static pthread_mutex_t roots_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t roots_cv = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t roots_cv;   /* plat_cond_init'ed: use roots_cond() */
+static pthread_once_t roots_cv_once = PTHREAD_ONCE_INIT;
 static int roots_pending;      /* a roots/list is out, none answered yet */
 static int roots_asked;        /* a request is out now (no second one) */
 static int roots_again;        /* list_changed while one was out */
+
+static void roots_cv_init(void)
+{
+    plat_cond_init(&roots_cv);
+}
+
+/* The condition variable, initialised on first use with the clock that
+ * plat_cond_wait_ms expects (a static initializer would use another). */
+static pthread_cond_t *roots_cond(void)
+{
+    pthread_once(&roots_cv_once, roots_cv_init);
+    return &roots_cv;
+}
 
 static void set_pending(int pending)
 {
     pthread_mutex_lock(&roots_mu);
     roots_pending = pending;
     if (!pending)
-        pthread_cond_broadcast(&roots_cv);
+        pthread_cond_broadcast(roots_cond());
     pthread_mutex_unlock(&roots_mu);
 }
 
@@ -161,19 +177,12 @@ void mcp_roots_notification(mcp_server *s, const char *method)
 
 void mcp_roots_wait(long long ms)
 {
-    struct timespec ts;
+    long long until = clock_mono_ms() + ms, now;
+    pthread_cond_t *cv = roots_cond();
 
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
     pthread_mutex_lock(&roots_mu);
-    while (roots_pending)
-        if (pthread_cond_timedwait(&roots_cv, &roots_mu, &ts) != 0)
-            break;
+    while (roots_pending && (now = clock_mono_ms()) < until)
+        plat_cond_wait_ms(cv, &roots_mu, until - now);
     pthread_mutex_unlock(&roots_mu);
 }
 
@@ -181,7 +190,7 @@ void mcp_roots_reset(void)
 {
     pthread_mutex_lock(&roots_mu);
     roots_pending = roots_asked = roots_again = 0;
-    pthread_cond_broadcast(&roots_cv);
+    pthread_cond_broadcast(roots_cond());
     pthread_mutex_unlock(&roots_mu);
     fsp_reset();
 }

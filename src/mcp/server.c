@@ -22,6 +22,7 @@
 
 #include "nemo/buf.h"
 #include "nemo/clock.h"
+#include "nemo/platform.h"
 #include "nemo/schema.h"
 #include "mcp_internal.h"
 
@@ -51,17 +52,6 @@ static void send_msg(mcp_server *s, cJSON *msg)
     if (msg)
         mcp_out_send(&s->out, msg);
     cJSON_Delete(msg);
-}
-
-void mcp_deadline_ts(struct timespec *ts, long long ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
 }
 
 static mcp_call *find_call(mcp_server *s, const char *key)
@@ -157,7 +147,6 @@ static void *ticker_main(void *arg)
     while (!s->stopping) {
         long long now = clock_mono_ms(), next = now + s->heartbeat_ms;
         int n = 0, i;
-        struct timespec ts;
 
         for (c = s->calls; c && n < MCP_MAX_CALLS; c = c->next) {
             long long at;
@@ -189,8 +178,7 @@ static void *ticker_main(void *arg)
             pthread_mutex_lock(&s->mu);
             continue;
         }
-        mcp_deadline_ts(&ts, next - now);
-        pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+        plat_cond_wait_ms(&s->cv, &s->mu, next - now);
     }
     pthread_mutex_unlock(&s->mu);
     return NULL;
@@ -564,12 +552,10 @@ static void handle_line(mcp_server *s, const char *line, size_t len)
 
 static void wait_idle(mcp_server *s, long long ms)
 {
-    struct timespec ts;
+    long long until = clock_mono_ms() + ms, now;
 
-    mcp_deadline_ts(&ts, ms);
-    while (s->active > 0)
-        if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) == ETIMEDOUT)
-            break;
+    while (s->active > 0 && (now = clock_mono_ms()) < until)
+        plat_cond_wait_ms(&s->cv, &s->mu, until - now);
 }
 
 static void stop_calls(mcp_server *s, long long grace_ms)
@@ -628,15 +614,10 @@ static int make_pipe(int fds[2])
 static void server_init(mcp_server *s, tool_env *env, int out_fd,
                         const int wake[2])
 {
-    pthread_condattr_t ca;
-
     memset(s, 0, sizeof *s);
     s->env = env;
     pthread_mutex_init(&s->mu, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&s->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    plat_cond_init(&s->cv);
     s->session_log_severity = -1;
     s->heartbeat_ms = clock_env_ms("NEMO_HEARTBEAT_MS", 10000, 10, 3600000);
     s->wake[0] = wake[0];

@@ -9,7 +9,17 @@
  * Status mapping, as the extension specifies: a job that produced a tool
  * result is "completed" with that CallToolResult in `result`, even when the
  * result is a tool error (isError: true); "failed" is kept for JSON-RPC
- * errors, here a finished job whose result cannot be read back. */
+ * errors, here a finished job whose result cannot be read back.
+ *
+ * A running job that waits for the person's answer to the video agent's
+ * question (job_input_wait) is "input_required": tasks/get carries the
+ * elicitation form as an input request (elicitation.c builds it), and the
+ * client answers with tasks/update; the job then goes on ("working") and
+ * sends the answer to the agent. Declined, cancelled, or no answer within
+ * NEMO_ELICIT_TIMEOUT_MS: the task completes with the needs_input result.
+ * The question lives in this process; when it dies, the next one finds
+ * the job journalled as "asking" and completes the task with that
+ * needs_input result, saying the question went unanswered. */
 #include <stdio.h>
 #include <string.h>
 
@@ -52,13 +62,24 @@ static cJSON *task_json(const mcp_req *req, nemo_job *j, int detail)
 {
     job_status st = job_get_status(j);
     cJSON *t = cJSON_CreateObject();
+    cJSON *question;
     char text[256] = "";
     nemo_result r;
+    unsigned seq = 0;
 
     if (!t)
         return NULL;
     cJSON_AddStringToObject(t, "taskId", job_id(j));
-    if (st == JOB_RUNNING) {
+    if (st == JOB_RUNNING && (question = job_input_pending(j, &seq))) {
+        cJSON_AddStringToObject(t, "status", "input_required");
+        cJSON_AddStringToObject(t, "statusMessage", "waiting for the user's "
+                                "answer to the video agent's question");
+        if (detail)
+            cJSON_AddItemToObject(t, "inputRequests",
+                                  mcp_elicit_task_requests(req, question,
+                                                           seq));
+        cJSON_Delete(question);
+    } else if (st == JOB_RUNNING) {
         cJSON_AddStringToObject(t, "status", "working");
         job_progress_text(j, text, sizeof text);
         cJSON_AddStringToObject(t, "statusMessage", text[0] ? text
@@ -117,6 +138,34 @@ cJSON *mcp_task_created(const mcp_req *req, tool_env *env, const char *id,
     return t;
 }
 
+/* tasks/update: the answer to the question the job waits on goes to it;
+ * responses for any other key are ignored, as the extension says. NULL:
+ * acknowledge; else the error response. */
+static cJSON *task_update(const mcp_req *req, nemo_job *j)
+{
+    const cJSON *ir = cJSON_GetObjectItemCaseSensitive(req->params,
+                                                       "inputResponses");
+    cJSON *question, *reply = NULL;
+    unsigned seq = 0;
+    int rc;
+
+    question = job_input_pending(j, &seq);
+    if (!question)
+        return NULL;
+    rc = mcp_elicit_task_reply(ir, question, seq, &reply);
+    cJSON_Delete(question);
+    if (rc < 0)
+        return rpc_error(req->id, RPC_INVALID_PARAMS,
+                         "Invalid params: the input response must be an "
+                         "ElicitResult ({\"action\": \"accept\" | "
+                         "\"decline\" | \"cancel\", \"content\": {...}}); "
+                         "the question is still open", NULL);
+    if (rc == 0 && job_input_answer(j, seq, reply) != 0)
+        LOG_INFO("tasks", "%s: the answer came after the question closed",
+                 job_id(j));
+    return NULL;
+}
+
 static cJSON *missing_capability(const mcp_req *req)
 {
     cJSON *data = cJSON_CreateObject();
@@ -172,9 +221,12 @@ cJSON *mcp_task_method(const mcp_req *req, tool_env *env)
             LOG_INFO("tasks", "cancel %s: %s", job_id(j), note);
         res = cJSON_CreateObject();
     } else {
-        /* tasks/update: this server never asks for input, so no key is
-         * ever outstanding and every response is ignored, as the
-         * extension says. */
+        cJSON *err = task_update(req, j);
+
+        if (err) {
+            job_unref(j);
+            return err;
+        }
         res = cJSON_CreateObject();
     }
     job_unref(j);

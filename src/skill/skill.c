@@ -35,6 +35,7 @@
 
 #include "nemo/frontmatter.h"
 #include "nemo/log.h"
+#include "nemo/platform.h"
 #include "nemo/skill.h"
 
 #ifndef NEMO_PREFIX
@@ -479,36 +480,10 @@ out:
 /* ---- finding SKILL.md ------------------------------------------------ */
 
 /* Resolve the running executable: argv[0] when it names a path, else the
- * PATH entry it was found in, else /proc/self/exe. */
+ * PATH entry it was found in, else what the system says (platform.c). */
 static int skill_resolve_exe(const char *exe_path, char *out, size_t cap)
 {
-    char *real = NULL;
-
-    if (exe_path && strchr(exe_path, '/')) {
-        real = realpath(exe_path, NULL);
-    } else if (exe_path && *exe_path) {
-        const char *path = getenv("PATH");
-
-        while (path && *path && !real) {
-            const char *end = strchr(path, ':');
-            size_t n = end ? (size_t)(end - path) : strlen(path);
-            char cand[PATH_MAX];
-
-            if (n > 0 && n < sizeof cand - 2 &&
-                snprintf(cand, sizeof cand, "%.*s/%s", (int)n, path,
-                         exe_path) < (int)sizeof cand &&
-                access(cand, X_OK) == 0)
-                real = realpath(cand, NULL);
-            path = end ? end + 1 : NULL;
-        }
-    }
-    if (!real)
-        real = realpath("/proc/self/exe", NULL);
-    if (!real)
-        return -1;
-    snprintf(out, cap, "%s", real);
-    free(real);
-    return 0;
+    return plat_exe_path(exe_path, out, cap);
 }
 
 static int skill_exists(const char *path)

@@ -100,10 +100,20 @@ static void note_answered(tool_output *out, const cJSON *answered)
     }
 }
 
+/* Where the answer goes: a new turn started by the call (turn), or the
+ * next turn inside the job the question came from (job_turn). */
+typedef struct ask_turner {
+    tool_turn_fn turn;
+    tool_job_turn_fn job_turn;
+    nemo_job *job;
+    void *arg;
+} ask_turner;
+
 /* Send the answers to the agent on sid; out gets the new turn. */
-static void send_answers(tool_call *call, tool_turn_fn turn, const char *sid,
-                         const cJSON *questions, const cJSON *answers,
-                         cJSON *answered, tool_output *out)
+static void send_answers(tool_call *call, const ask_turner *t,
+                         const char *sid, const cJSON *questions,
+                         const cJSON *answers, cJSON *answered,
+                         tool_output *out)
 {
     char *prompt = answer_prompt(questions, answers, answered);
 
@@ -113,7 +123,10 @@ static void send_answers(tool_call *call, tool_turn_fn turn, const char *sid,
              "answer to the agent");
     result_free(&out->result);
     result_init(&out->result);
-    turn(call, sid, prompt, NULL, out);
+    if (t->job_turn)
+        t->job_turn(t->job, t->arg, sid, prompt, &out->result);
+    else
+        t->turn(call, sid, prompt, NULL, out);
     free(prompt);
 }
 
@@ -132,8 +145,8 @@ static cJSON *answer_resume(const tool_output *out, const char *sid,
 }
 
 /* Ask while the agent asks; answered collects the answers. */
-static void ask_rounds(tool_call *call, tool_turn_fn turn, tool_output *out,
-                       cJSON *answered)
+static void ask_rounds(tool_call *call, const ask_turner *t,
+                       tool_output *out, cJSON *answered)
 {
     int round;
 
@@ -156,7 +169,7 @@ static void ask_rounds(tool_call *call, tool_turn_fn turn, tool_output *out,
         st = tool_ask_person(call, &q, &answers);
         cJSON_Delete(resume);
         if (st == TOOL_ASK_ACCEPTED && sid[0])
-            send_answers(call, turn, sid, questions, answers, answered, out);
+            send_answers(call, t, sid, questions, answers, answered, out);
         cJSON_Delete(answers);
         cJSON_Delete(questions);
         if (st != TOOL_ASK_ACCEPTED)
@@ -164,16 +177,125 @@ static void ask_rounds(tool_call *call, tool_turn_fn turn, tool_output *out,
     }
 }
 
-void tool_ask_follow_up(tool_call *call, tool_turn_fn turn, tool_output *out)
+static void follow_up(tool_call *call, const ask_turner *t,
+                      tool_output *out)
 {
     cJSON *answered;
 
     if (!needs_input(out) || !call->asker)
         return;
     answered = cJSON_CreateArray();
-    ask_rounds(call, turn, out, answered);
+    ask_rounds(call, t, out, answered);
     note_answered(out, answered);
     cJSON_Delete(answered);
+}
+
+void tool_ask_follow_up(tool_call *call, tool_turn_fn turn, tool_output *out)
+{
+    ask_turner t = { turn, NULL, NULL, NULL };
+
+    follow_up(call, &t, out);
+}
+
+/* ---- inside a task's job: the question waits on the job ---- */
+
+typedef struct job_asker {
+    nemo_job *job;
+    long long wait_ms;
+} job_asker;
+
+/* The tool_asker of a task's job: the question is posted on the job (the
+ * MCP layer shows it as input_required) and recorded in the journal, so a
+ * restarted server can say what was asked (tool_ask_restarted). */
+static tool_ask_status job_ask(void *ctx, const tool_ask *q, cJSON **answers)
+{
+    job_asker *ja = ctx;
+    cJSON *question, *reply = NULL;
+    const char *action;
+    tool_ask_status st = TOOL_ASK_FAILED;
+    int rc;
+
+    if (!q->questions)
+        return TOOL_ASK_UNSUPPORTED;   /* links are not offered in tasks */
+    question = cJSON_CreateObject();
+    if (!question)
+        return TOOL_ASK_FAILED;
+    cJSON_AddStringToObject(question, "message", q->message);
+    cJSON_AddItemToObject(question, "questions",
+                          cJSON_Duplicate(q->questions, 1));
+    if (q->resume)
+        job_record_set(ja->job, "asking", cJSON_Duplicate(q->resume, 1));
+    job_record_set(ja->job, "phase", cJSON_CreateString("asking"));
+    progress_report(job_progress(ja->job), -1, "waiting for the user's "
+                    "answer to the video agent's question");
+    rc = job_input_wait(ja->job, question, ja->wait_ms, &reply);
+    /* Stopped by a shutdown, the record stays "asking" for the next
+     * process (generate.c's resumer). */
+    if (rc == 0) {
+        job_record_set(ja->job, "phase", cJSON_CreateString("answered"));
+        progress_report(job_progress(ja->job), -1, "the user answered");
+    }
+    action = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reply,
+                                                                 "action"));
+    if (rc == 0 && action && strcmp(action, "accept") == 0) {
+        *answers = cJSON_DetachItemFromObjectCaseSensitive(reply, "answers");
+        st = *answers ? TOOL_ASK_ACCEPTED : TOOL_ASK_DECLINED;
+    } else if (rc == 0) {
+        st = TOOL_ASK_DECLINED;
+    } else if (rc > 0) {
+        LOG_INFO("generate", "no answer to the agent's question in time");
+    }
+    cJSON_Delete(reply);
+    return st;
+}
+
+void tool_job_ask_follow_up(nemo_job *j, long long wait_ms,
+                            tool_job_turn_fn turn, void *arg,
+                            nemo_result *out)
+{
+    job_asker ja = { j, wait_ms };
+    tool_asker asker = { job_ask, NULL, &ja };
+    ask_turner t = { NULL, turn, j, arg };
+    tool_call call;
+    tool_output o;
+
+    if (wait_ms <= 0)
+        return;
+    memset(&call, 0, sizeof call);
+    call.cancel = job_cancel_token(j);
+    call.progress = job_progress(j);
+    call.asker = &asker;
+    memset(&o, 0, sizeof o);
+    o.result = *out;
+    follow_up(&call, &t, &o);
+    *out = o.result;
+}
+
+int tool_ask_restarted(const cJSON *asking, nemo_result *out)
+{
+    tool_output o;
+    nemo_buf b = NEMO_BUF_INIT;
+    cJSON *answered;
+
+    memset(&o, 0, sizeof o);
+    result_init(&o.result);
+    if (result_from_json(&o.result,
+                         cJSON_GetObjectItemCaseSensitive(asking, "result"))
+        != 0 || !needs_input(&o)) {
+        result_free(&o.result);
+        return -1;
+    }
+    answered = cJSON_GetObjectItemCaseSensitive(asking, "answered");
+    if (cJSON_IsArray(answered))
+        note_answered(&o, answered);
+    buf_printf(&b, "The server restarted while waiting for the user's "
+               "answer, so the question was not answered through the "
+               "host.\n\n%s", o.result.text ? o.result.text : "");
+    free(o.result.text);
+    o.result.text = buf_detach(&b);
+    result_free(out);
+    *out = o.result;
+    return 0;
 }
 
 int tool_ask_resumed(tool_call *call, tool_turn_fn turn, tool_output *out)
@@ -206,11 +328,12 @@ int tool_ask_resumed(tool_call *call, tool_turn_fn turn, tool_output *out)
     out->result = before.result;       /* declined: as without asking */
     if (call->resumed.status == TOOL_ASK_ACCEPTED) {
         cJSON *questions = cJSON_Duplicate(st_get(out, "questions"), 1);
+        ask_turner t = { turn, NULL, NULL, NULL };
 
-        send_answers(call, turn, sid, questions, call->resumed.answers,
+        send_answers(call, &t, sid, questions, call->resumed.answers,
                      answered, out);
         cJSON_Delete(questions);
-        ask_rounds(call, turn, out, answered);
+        ask_rounds(call, &t, out, answered);
     }
     note_answered(out, answered);
     cJSON_Delete(answered);
@@ -315,5 +438,8 @@ int tool_with_link_retry(tool_call *call, tool_output *out,
     result_free(&out->result);
     result_init(&out->result);
     out->job_id[0] = '\0';
-    return run(call, out);
+    rc = run(call, out);
+    if (!out->result.is_error && call->asker->link_done)
+        call->asker->link_done(call->asker->ctx);
+    return rc;
 }

@@ -125,6 +125,12 @@ static const char *err_link(const nemo_err *err)
 
 void tool_result_err(nemo_result *r, const nemo_err *err)
 {
+    tool_result_err_note(r, err, NULL);
+}
+
+void tool_result_err_note(nemo_result *r, const nemo_err *err,
+                          const char *note)
+{
     char *text = tool_err_text(err);
     cJSON *st = NULL;
 
@@ -135,7 +141,8 @@ void tool_result_err(nemo_result *r, const nemo_err *err)
         cJSON_AddStringToObject(st, "error", err_kind_name(err->kind));
         cJSON_AddStringToObject(st, "link", err_link(err));
     }
-    result_error(r, st, "%s", text ? text : "The call failed.");
+    result_error(r, st, "%s%s", text ? text : "The call failed.",
+                 note ? note : "");
     free(text);
 }
 
@@ -524,6 +531,33 @@ void tool_job_handoff(nemo_job *j, const cJSON *extra, tool_output *out)
     snprintf(out->job_id, sizeof out->job_id, "%s", job_id(j));
 }
 
+/* ---- the canvas ---- */
+
+void tool_canvas_report(const cJSON *state, cJSON *st, nemo_buf *text)
+{
+    api_canvas c;
+    cJSON *o;
+
+    if (!state_canvas_parse(state, &c) || !(o = cJSON_CreateObject()))
+        return;
+    buf_puts(text, "\nCanvas: ");
+    if (c.width > 0) {
+        cJSON_AddNumberToObject(o, "width", (double)c.width);
+        cJSON_AddNumberToObject(o, "height", (double)c.height);
+        buf_printf(text, "%lldx%lld%s", c.width, c.height,
+                   c.ratio[0] ? " (" : "");
+    }
+    if (c.ratio[0]) {
+        cJSON_AddStringToObject(o, "aspect_ratio", c.ratio);
+        buf_printf(text, "%s%s", c.width > 0 ? "" : "aspect ratio ",
+                   c.ratio);
+        if (c.width > 0)
+            buf_puts(text, ")");
+    }
+    buf_puts(text, ".");
+    cJSON_AddItemToObject(st, "canvas", o);
+}
+
 /* ---- the claim link ---- */
 
 int tool_claim_url(nemo_api *api, nemo_cancel *cancel, const char *sid,
@@ -534,6 +568,14 @@ int tool_claim_url(nemo_api *api, nemo_cancel *cancel, const char *sid,
     /* Its own ctl: nothing the link request does touches the tool's. */
     tool_ctl_init(&ctl, cancel, NULL);
     return api && sid ? api_claim_url(api, &ctl, sid, NULL, out, n) : -1;
+}
+
+void tool_claim_missing_text(nemo_buf *b, int rc)
+{
+    if (rc == API_CLAIM_NO_TASK)
+        buf_puts(b, "\nNo link to open this project in the browser: that "
+                    "link is available for the current session only (and "
+                    "for sessions nemo-mcp started).");
 }
 
 void tool_claim_text(nemo_buf *b, const char *url)

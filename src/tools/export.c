@@ -21,8 +21,11 @@
 #include "tools_internal.h"
 
 #define RENDER_POLL_DEFAULT_MS 30000
-/* A render that has not finished after this long is reported as failed
- * (the seeds speak of 30-90 seconds). */
+/* A render that has not finished after this long (NEMO_RENDER_MAX_MS) is
+ * reported as failed. The seeds speak of 30-90 seconds and the skill gives
+ * up after 10 polls (5 minutes); here the wait runs in a job the model
+ * collects later, so a slow render is waited for much longer rather than
+ * lost. */
 #define RENDER_MAX_MS (2LL * 60 * 60 * 1000)
 /* Consecutive status reads that may fail before the job gives up. */
 #define RENDER_MAX_FAILURES 5
@@ -152,12 +155,13 @@ static void export_done(nemo_job *j, const export_arg *a, api_ctl *ctl,
 {
     nemo_buf text = NEMO_BUF_INIT;
     char size[32], claim[1024];
-    int has_claim;
+    int has_claim, claim_rc;
     cJSON *st;
 
     /* The documented delivery: the video and the project's claim link. */
-    has_claim = tool_claim_url(a->api, ctl->cancel, a->session, claim,
-                               sizeof claim) == 0;
+    claim_rc = tool_claim_url(a->api, ctl->cancel, a->session, claim,
+                              sizeof claim);
+    has_claim = claim_rc == 0;
     buf_printf(&text, "Your video is ready: %s", url);
     if (a->dest) {
         tool_fmt_bytes(bytes, size, sizeof size);
@@ -170,6 +174,8 @@ static void export_done(nemo_job *j, const export_arg *a, api_ctl *ctl,
     }
     if (has_claim)
         tool_claim_text(&text, claim);
+    else
+        tool_claim_missing_text(&text, claim_rc);
     st = shape_new(a, "completed", buf_str(&text));
     cJSON_AddStringToObject(st, "job", job_id(j));
     cJSON_AddStringToObject(st, "url", url);
@@ -225,7 +231,10 @@ static int render_poll(nemo_job *j, export_arg *a, api_ctl *ctl,
 {
     long long poll_ms = clock_env_ms("NEMO_RENDER_POLL_MS",
                                      RENDER_POLL_DEFAULT_MS, 1, 600000);
-    long long deadline = clock_mono_ms() + RENDER_MAX_MS;
+    long long max_ms = clock_env_ms("NEMO_RENDER_MAX_MS", RENDER_MAX_MS, 1,
+                                    24LL * 60 * 60 * 1000);
+    long long deadline = clock_mono_ms() + max_ms;
+    char waited[32];
     const nemo_progress *p = job_progress(j);
     int failures = 0;
 
@@ -276,8 +285,12 @@ static int render_poll(nemo_job *j, export_arg *a, api_ctl *ctl,
                      a->render_id, err->message, failures);
         }
         if (clock_mono_ms() > deadline) {
+            tool_fmt_duration(max_ms, waited, sizeof waited);
             err_set(err, NEMO_E_TIMEOUT, "The render %s has not finished "
-                    "after 2 hours.", a->render_id);
+                    "after %s, so this export gave up waiting "
+                    "(NEMO_RENDER_MAX_MS). The NemoVideo servers may still "
+                    "finish it; call `export` again later to render the "
+                    "timeline anew.", a->render_id, waited);
             return -1;
         }
         if (cancel_sleep_ms(job_cancel_token(j), poll_ms)) {
@@ -397,6 +410,23 @@ static int render_start(nemo_job *j, export_arg *a, api_ctl *ctl,
     return 0;
 }
 
+/* A render refused for the account (a plan without export, or a token
+ * without the render scope, as anonymous ones may be): the claim link is
+ * then the user's way to the project, so the error offers it. */
+static void start_failed(export_arg *a, api_ctl *ctl, const nemo_err *err,
+                         nemo_result *out)
+{
+    nemo_buf note = NEMO_BUF_INIT;
+    char claim[1024];
+
+    if ((err->kind == NEMO_E_PLAN || err->http_status == 403) &&
+        tool_claim_url(a->api, ctl->cancel, a->session, claim,
+                       sizeof claim) == 0)
+        tool_claim_text(&note, claim);
+    tool_result_err_note(out, err, note.len ? buf_str(&note) : NULL);
+    buf_free(&note);
+}
+
 static void export_job(nemo_job *j, void *argp, nemo_result *out)
 {
     export_arg *a = argp;
@@ -413,7 +443,7 @@ static void export_job(nemo_job *j, void *argp, nemo_result *out)
     job_set_cancel_note(j, EXPORT_CANCEL_NOTE);
     if (!a->resumed) {
         if (render_start(j, a, &ctl, &err) != 0) {
-            tool_result_err(out, &err);
+            start_failed(a, &ctl, &err, out);
             return;
         }
     }

@@ -33,6 +33,7 @@ typedef struct gen_arg {
     char *phase;        /* resumed: how far the dead process got */
     cJSON *before;      /* resumed: draft recorded before the turn */
     int have_before;
+    long long ask_ms;   /* task: may wait this long for the person */
 } gen_arg;
 
 static void gen_arg_free(void *p)
@@ -506,6 +507,39 @@ out:
     buf_free(&text);
 }
 
+/* ---- a task's turn: the agent's question goes to the person ---- */
+
+/* The person's answer as the next turn of the same job (journalled as its
+ * prompt, so a restart during it is reported like any turn). */
+static void gen_answer_turn(nemo_job *j, void *argp, const char *sid,
+                            const char *prompt, nemo_result *out)
+{
+    gen_arg *a = argp;
+    char *s = strdup(sid), *p = strdup(prompt);
+
+    if (!s || !p) {
+        free(s);
+        free(p);
+        result_error(out, NULL, "Out of memory.");
+        return;
+    }
+    free(a->session);
+    a->session = s;
+    free(a->prompt);
+    a->prompt = p;
+    job_record_set(j, "session", cJSON_CreateString(sid));
+    job_record_set(j, "prompt", cJSON_CreateString(prompt));
+    gen_job(j, a, out);
+}
+
+static void gen_task_job(nemo_job *j, void *argp, nemo_result *out)
+{
+    gen_arg *a = argp;
+
+    gen_job(j, a, out);
+    tool_job_ask_follow_up(j, a->ask_ms, gen_answer_turn, a, out);
+}
+
 /* ---- after a restart: the stream died with the old process ---- */
 
 static cJSON *interrupted_shape(const char *prompt, const char *why)
@@ -619,9 +653,17 @@ int tool_generate_resume(const cJSON *record, job_fn *fn, void **arg,
                          void (**arg_free)(void *), nemo_result *out)
 {
     const cJSON *res = cJSON_GetObjectItemCaseSensitive(record, "resume");
-    gen_arg *a = calloc(1, sizeof *a);
+    const char *phase = cJSON_GetStringValue(
+        cJSON_GetObjectItemCaseSensitive(res, "phase"));
+    gen_arg *a;
     const cJSON *before;
 
+    /* It died waiting for the person's answer: the question stands. */
+    if (phase && strcmp(phase, "asking") == 0 &&
+        tool_ask_restarted(cJSON_GetObjectItemCaseSensitive(res, "asking"),
+                           out) == 0)
+        return -1;
+    a = calloc(1, sizeof *a);
     if (!a)
         goto fail;
     a->api = tool_resume_api();
@@ -683,6 +725,7 @@ static int route_state(tool_call *call, const char *prompt, tool_output *out)
     set_item(st, "generated_media", tool_state_media(snap.state));
     cJSON_AddStringToObject(st, "session", snap.sid);
     buf_puts(&text, snap.summary);
+    tool_canvas_report(snap.state, st, &text);
     tool_media_text(cJSON_GetObjectItemCaseSensitive(st, "generated_media"),
                     &text);
     tool_session_note(&snap.ctl, snap.sid, sizeof snap.sid, st, &text);
@@ -751,6 +794,7 @@ int tool_generate_turn(tool_call *call, const char *sid, const char *prompt,
         return 0;
     }
     a->api = call->env->api;
+    a->ask_ms = call->task_mode ? call->task_ask_ms : 0;
     cJSON_AddStringToObject(resume, "session", sid);
     cJSON_AddStringToObject(resume, "prompt", prompt);
     cJSON_AddStringToObject(resume, "phase", "queued");
@@ -759,8 +803,9 @@ int tool_generate_turn(tool_call *call, const char *sid, const char *prompt,
     spec.session = sid;
     spec.request_id = request_id;
     spec.resume = resume;
-    j = job_start(call->env->jobs, &spec, gen_job, a, gen_arg_free, &existed,
-                  errbuf, sizeof errbuf);
+    j = job_start(call->env->jobs, &spec,
+                  a->ask_ms > 0 ? gen_task_job : gen_job, a, gen_arg_free,
+                  &existed, errbuf, sizeof errbuf);
     if (!j) {
         tool_fail_msg(out, "Could not start the request: %s",
                       errbuf[0] ? errbuf : "unknown error");

@@ -60,10 +60,13 @@ static int session_run(tool_call *call, tool_output *out)
         buf_printf(&text, "The current editing session is %s (language "
                    "%s).", s.id, s.language[0] ? s.language : "en");
     /* Once a session exists the user gets its browser link. */
-    if (api_claim_url(call->env->api, &ctl, s.id, s.task_id, claim,
-                      sizeof claim) == 0) {
+    rc = api_claim_url(call->env->api, &ctl, s.id, s.task_id, claim,
+                       sizeof claim);
+    if (rc == 0) {
         cJSON_AddStringToObject(st, "claim_url", claim);
         tool_claim_text(&text, claim);
+    } else {
+        tool_claim_missing_text(&text, rc);
     }
     tool_ok(out, st, buf_str(&text));
     buf_free(&text);

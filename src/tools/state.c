@@ -6,33 +6,6 @@
 
 #include "tools_internal.h"
 
-/* canvas_config, when the backend gives one: {width, height, aspect_ratio}
- * in the result and "Canvas: 1920x1080 (16:9)." in the text. */
-static void canvas_report(const cJSON *state, cJSON *st, nemo_buf *text)
-{
-    api_canvas c;
-    cJSON *o;
-
-    if (!state_canvas_parse(state, &c) || !(o = cJSON_CreateObject()))
-        return;
-    buf_puts(text, "\nCanvas: ");
-    if (c.width > 0) {
-        cJSON_AddNumberToObject(o, "width", (double)c.width);
-        cJSON_AddNumberToObject(o, "height", (double)c.height);
-        buf_printf(text, "%lldx%lld%s", c.width, c.height,
-                   c.ratio[0] ? " (" : "");
-    }
-    if (c.ratio[0]) {
-        cJSON_AddStringToObject(o, "aspect_ratio", c.ratio);
-        buf_printf(text, "%s%s", c.width > 0 ? "" : "aspect ratio ",
-                   c.ratio);
-        if (c.width > 0)
-            buf_puts(text, ")");
-    }
-    buf_puts(text, ".");
-    cJSON_AddItemToObject(st, "canvas", o);
-}
-
 /* The state tool's structured result and text for one session. */
 static cJSON *state_build(const char *sid, const cJSON *state,
                           const timeline *tl, const char *summary,
@@ -49,7 +22,7 @@ static cJSON *state_build(const char *sid, const cJSON *state,
     cJSON_AddItemToObject(st, "generated_media", tool_state_media(state));
     cJSON_AddStringToObject(st, "summary", summary);
     buf_puts(text, summary);
-    canvas_report(state, st, text);
+    tool_canvas_report(state, st, text);
     tool_media_text(cJSON_GetObjectItemCaseSensitive(st, "generated_media"),
                     text);
     return st;

@@ -46,6 +46,9 @@ void tool_fail_msg(tool_output *out, const char *fmt, ...)
 char *tool_err_text(const nemo_err *err);
 /* Same as tool_fail_err but into a job's result. */
 void tool_result_err(nemo_result *r, const nemo_err *err);
+/* The same with note (text only) added after the error's text. */
+void tool_result_err_note(nemo_result *r, const nemo_err *err,
+                          const char *note);
 /* Resolve the optional "session" argument into sid; on failure fills out
  * with the error and returns -1. */
 int tool_session(tool_call *call, api_ctl *ctl, const char *first_prompt,
@@ -66,10 +69,17 @@ void tool_fmt_duration(long long ms, char *buf, size_t n);
 /* "812 bytes", "3.4 KB", "12.3 MB", "1.20 GB". */
 void tool_fmt_bytes(long long bytes, char *buf, size_t n);
 /* The session's claim link (api_claim_url); -1 when there is none, which
- * never fails the tool. tool_claim_text adds the line that offers it. */
+ * never fails the tool, API_CLAIM_NO_TASK for a session started elsewhere.
+ * tool_claim_text adds the line that offers it; tool_claim_missing_text
+ * the line that says why there is none (for rc API_CLAIM_NO_TASK). */
 int tool_claim_url(nemo_api *api, nemo_cancel *cancel, const char *sid,
                    char *out, size_t n);
 void tool_claim_text(nemo_buf *b, const char *url);
+void tool_claim_missing_text(nemo_buf *b, int rc);
+/* canvas_config, when the state gives one: st.canvas {width, height,
+ * aspect_ratio} and "Canvas: 1920x1080 (16:9)." in the text (the `state`
+ * tool and generate's state route). */
+void tool_canvas_report(const cJSON *state, cJSON *st, nemo_buf *text);
 /* The draft in a state object (borrowed, may be NULL) and a copy of its
  * generated media as an array (never NULL unless out of memory). */
 const cJSON *tool_state_draft(const cJSON *state);
@@ -163,6 +173,21 @@ typedef int (*tool_turn_fn)(tool_call *call, const char *sid,
  * (bounded rounds); the result then lists what was `answered`. */
 void tool_ask_follow_up(tool_call *call, tool_turn_fn turn,
                         tool_output *out);
+/* One agent turn on session sid inside job j (arg: the job's own), into
+ * out. */
+typedef void (*tool_job_turn_fn)(nemo_job *j, void *arg, const char *sid,
+                                 const char *prompt, nemo_result *out);
+/* The same inside a task's job (Tasks extension): while out is
+ * "needs_input", the question waits on the job (job_input_wait, up to
+ * wait_ms; 0: return at once) and an answer goes to the agent through
+ * turn. Declined, cancelled or no answer: out stays needs_input. */
+void tool_job_ask_follow_up(nemo_job *j, long long wait_ms,
+                            tool_job_turn_fn turn, void *arg,
+                            nemo_result *out);
+/* A job journalled while it waited for the person (its resume "asking"
+ * record) whose process died: out becomes that needs_input result, saying
+ * the question went unanswered. -1 when the record cannot be read back. */
+int tool_ask_restarted(const cJSON *asking, nemo_result *out);
 /* A call retried with the person's answer (stateless era): out filled,
  * 1. 0: not such a call. */
 int tool_ask_resumed(tool_call *call, tool_turn_fn turn, tool_output *out);

@@ -121,18 +121,17 @@ DEFAULT_CONFIG = {
     "split_writes": True,       # flush events in pieces at odd offsets
     "crlf": True,               # end every third event with CRLF CRLF
     "hang_max_ms": 120000,      # upper bound of a "hang" fault
-    # Shapes (canonical skill v1.9 by default; the older ones on request):
-    "token_shape": "documented",  # or "old": expires_in + epoch expires_at
-    "session_shape": "documented",  # or "old": bind_id instead of user_id
     "credits_error_link": False,  # True: 2001 data carries register_url
     "client_id_uuid_only": False,  # True: X-Client-Id must be a UUID
-    # Answer shapes: "current" is the API as NemoVideo's skill v1.9
-    # documents it (render_id in the render start answer, a bare poll
-    # answer with pending/processing, data.files[{filename, file_type,
-    # cdn_url, ...}] for uploads, canvas_config in the state, now and then
-    # a trailing "I encountered a temporary issue" after the reply);
-    # "seeds" is the older shape of the seed documents. Default from the
-    # environment (REFBACKEND_SHAPES), else "current".
+    # Answer shapes, one switch for every answer: "current" is the API as
+    # NemoVideo's skill v1.9 documents it (user_id and an ISO expires_at
+    # in the token answer, user_id in the session answer, render_id in the
+    # render start answer, a bare poll answer with pending/processing,
+    # data.files[{filename, file_type, cdn_url, ...}] for uploads,
+    # canvas_config in the state, now and then a trailing "I encountered a
+    # temporary issue" after the reply); "seeds" is the older shape of the
+    # seed documents (expires_in and an epoch expires_at, bind_id, ...).
+    # Default from the environment (REFBACKEND_SHAPES), else "current".
     "shapes": os.environ.get("REFBACKEND_SHAPES") or "current",
     "render_url": True,         # completed renders carry output.url
     "temporary_issue_ratio": 0.25,  # share of text turns ("current")
@@ -814,10 +813,6 @@ class Backend:
             return value
         if isinstance(default, bool):
             return bool(value)
-        if isinstance(default, str):
-            if value not in ("documented", "old"):
-                raise BadRequest('%s must be "documented" or "old"' % key)
-            return value
         if isinstance(default, list):
             if not isinstance(value, list) or not all(
                     isinstance(v, (int, float)) for v in value):
@@ -1732,7 +1727,7 @@ class Handler(BaseHTTPRequestHandler):
                        "per 7 days", None,
                        [("Retry-After", str(self.B.cfg("retry_after")))])
             return
-        if self.B.cfg("token_shape") == "old":
+        if self.B.cfg("shapes") == "seeds":
             self.ok({"token": rec["token"],
                      "credits": rec["account"]["available"],
                      "expires_in": int(self.B.cfg("token_ttl_s")),
@@ -1769,7 +1764,7 @@ class Handler(BaseHTTPRequestHandler):
         body = self.read_json(required=False)
         lang = body.get("language") or "en"
         sess = self.B.create_session(rec, str(lang))
-        if self.B.cfg("session_shape") == "old":
+        if self.B.cfg("shapes") == "seeds":
             self.ok({"session_id": sess["session_id"],
                      "task_id": sess["task_id"], "bind_id": sess["bind_id"]})
             return

@@ -105,7 +105,7 @@ class TokenTests(BackendCase):
         self.assertEqual(self.balance(data["token"]),
                          {"available": 100, "frozen": 0, "total": 100})
         # the older shape behind the switch
-        self.rb.config(token_shape="old")
+        self.rb.config(shapes="seeds")
         data = self.env(self.rb.request("POST", "/api/auth/anonymous-token",
                                         headers={"X-Client-Id": uid()}))
         self.assertEqual(data["expires_in"], 604800)
@@ -168,8 +168,10 @@ class SessionStateTests(BackendCase):
         resp = self.rb.api("POST", SESSION_PATH, {"task_name": "project",
                                                   "language": "zh-CN"}, token)
         data = self.env(resp)
-        for key in ("session_id", "task_id", "user_id"):
+        # the seeds' session shape (this class pins it): bind_id
+        for key in ("session_id", "task_id", "bind_id"):
             self.assertTrue(data[key])
+        self.assertNotIn("user_id", data)
         sid = data["session_id"]
         self.assertEqual(self.rb.state(sid)["language"], "zh-CN")
         state = self.env(self.rb.api(
@@ -177,7 +179,7 @@ class SessionStateTests(BackendCase):
         self.assertEqual(state["state"], {"draft": {"d": 0, "t": []},
                                           "video_infos": [],
                                           "generated_media": []})
-        self.assertEqual(state["user_id"], data["user_id"])
+        self.assertEqual(state["user_id"], data["bind_id"])
         # the claim link's token
         claim = self.env(self.rb.api("POST", "/api/auth/claim-token",
                                      {"task_id": data["task_id"],
@@ -187,12 +189,12 @@ class SessionStateTests(BackendCase):
         self.env(self.rb.api("POST", "/api/auth/claim-token",
                              {"task_id": "task_other", "session_id": sid},
                              token), 400, 400)
-        # the older session shape behind the switch
-        self.rb.config(session_shape="old")
-        old = self.env(self.rb.api("POST", SESSION_PATH,
+        # the documented session shape: user_id
+        self.rb.config(shapes="current")
+        cur = self.env(self.rb.api("POST", SESSION_PATH,
                                    {"task_name": "project"}, token))
-        self.assertTrue(old["bind_id"])
-        self.assertNotIn("user_id", old)
+        self.assertTrue(cur["user_id"].startswith("anon_"))
+        self.assertNotIn("bind_id", cur)
 
     def test_session_without_language_and_lost_session(self):
         token = self.rb.issue_token()

@@ -340,6 +340,11 @@ def check_transcript(sent, messages):
                 f"handshake-era result carries resultType: {m}"
         if method in TASK_RESULT_DEFS:
             mcp_schema("ext-tasks").check(result, TASK_RESULT_DEFS[method])
+            # A task waiting for input: each request is also what the
+            # core schema calls an InputRequest (as in input_required).
+            if result.get("status") == "input_required":
+                for r in result["inputRequests"].values():
+                    mcp_schema(MODERN).check(r, "InputRequest")
         elif method == "tools/call" and result.get("resultType") == "task":
             mcp_schema("ext-tasks").check(result, "CreateTaskResult")
         elif method == "tools/call" and \

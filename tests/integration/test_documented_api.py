@@ -316,6 +316,19 @@ class StateCanvas(ToolsCase):
         st = self.ok("state")
         self.assertNotIn("canvas", st)
 
+    def test_generate_state_route_reports_the_canvas_like_state(self):
+        sid = self.session()
+        self.rb.set_state(sid, draft=SEED_DRAFT)
+        gen = self.call("generate", {"prompt": "show me the timeline"})
+        st = gen["structuredContent"]
+        self.assertEqual(st["route"], "state")
+        self.assertEqual(st["canvas"], {"width": 1920, "height": 1080,
+                                        "aspect_ratio": "16:9"})
+        self.assertIn("Canvas: 1920x1080 (16:9).", text_of(gen))
+        state = self.call("state")
+        self.assertEqual(st["canvas"], state["structuredContent"]["canvas"])
+        self.ok("generate", {"prompt": "show me the timeline"})  # schema
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -67,6 +67,12 @@ class ElicitCase(ToolsCase):
     def turns(self):
         return [r for r in self.requests("/run_sse")]
 
+    def completions(self, mcp=None):
+        """The elicitationIds of notifications/elicitation/complete."""
+        return [n["params"]["elicitationId"] for n in
+                (mcp or self.mcp).notifications(
+                    "notifications/elicitation/complete")]
+
 
 class NoElicitation(ElicitCase):
     """A host without elicitation: the question goes to the model."""
@@ -415,6 +421,9 @@ class UrlMode(ElicitCase):
         self.assertTrue(p["elicitationId"])
         self.assertNotIn("http", p["message"])
         self.assertEqual(len(self.turns()), 2)
+        # The retry went through, so the step in the browser is done: the
+        # client that got the link hears so, with the link's id.
+        self.assertEqual(self.completions(), [p["elicitationId"]])
 
     def test_declined_link_is_in_the_error_text(self):
         self.session()
@@ -425,6 +434,7 @@ class UrlMode(ElicitCase):
         self.assertIn(REGISTER, text)
         self.assertEqual(len(self.elicitations()), 1)
         self.assertEqual(len(self.turns()), 1)
+        self.assertEqual(self.completions(), [])
 
     def test_retry_is_once(self):
         self.session()
@@ -435,6 +445,8 @@ class UrlMode(ElicitCase):
         self.assertIn(REGISTER, text)
         self.assertEqual(len(self.elicitations()), 1)
         self.assertEqual(len(self.turns()), 2)
+        # Still out of credits after the retry: nothing was completed.
+        self.assertEqual(self.completions(), [])
 
     def test_only_https_links_are_offered(self):
         self.session()
@@ -459,6 +471,8 @@ class UrlMode(ElicitCase):
         (req,) = self.elicitations()
         self.assertEqual(req["params"]["url"], page)
         self.assertIn("export", req["params"]["message"])
+        self.assertEqual(self.completions(),
+                         [req["params"]["elicitationId"]])
 
 
 class UrlFallback(ElicitCase):
@@ -492,6 +506,8 @@ class UrlStateless(ElicitCase):
             meta=meta)["result"]
         self.assertEqual(self.structured(res)["status"], "completed")
         self.assertEqual(len(self.turns()), 2)
+        # No elicitationId in this revision, so no completion notice.
+        self.assertEqual(self.completions(), [])
 
     def test_declined_link_returns_the_error(self):
         self.rb.fault("/run_sse", "code", code=2001)

@@ -5,9 +5,10 @@ placeholder in NEMO_TOKEN; nemo-mcp's own state dir, refused when others
 can write to it; backend text escaped on stderr."""
 import os
 import re
+import subprocess
 import unittest
 
-from mcpclient import McpProcess, text_of
+from mcpclient import BIN, McpProcess, text_of
 from tools_fixture import SEED_DRAFT, ToolsCase
 
 CLAIM = "/api/auth/claim-token"
@@ -58,6 +59,51 @@ class ClaimLink(ToolsCase):
         self.assertTrue(st["claim_url"].startswith(
             "https://nemovideo.com/workspace/claim?ct=clm_"))
         self.assertIn(st["claim_url"], text_of(res))
+
+    def test_session_by_id_gets_its_link_when_its_task_is_known(self):
+        # A session nemo-mcp started, no longer current (even after a
+        # restart), still has its task id: its export carries the link.
+        old = self.session()
+        self.rb.set_state(old, draft=SEED_DRAFT)
+        self.ok("session", {"action": "new"})
+        self.mcp = self.start_server()
+        ex = self.ok("export", {"session": old, "wait_seconds": 30})
+        self.assertTrue(ex["claim_url"].startswith(
+            "https://nemovideo.com/workspace/claim?ct=clm_"))
+        claim = self.requests(CLAIM)[-1]["json"]
+        self.assertEqual(claim, {"session_id": old,
+                                 "task_id": self.rb.state(old)["task_id"]})
+        # One started elsewhere: its task id cannot be had (the state
+        # answer has none), so the text says why there is no link.
+        resp = self.rb.api("POST", "/api/tasks/me/with-session/nemo_agent",
+                           {"task_name": "project", "language": "en"},
+                           self.token)
+        other = resp.json["data"]["session_id"]
+        self.rb.set_state(other, draft=SEED_DRAFT)
+        res = self.call("export", {"session": other, "wait_seconds": 30})
+        self.assertEqual(res["structuredContent"]["status"], "completed")
+        self.assertNotIn("claim_url", res["structuredContent"])
+        self.assertIn("available for the current session only",
+                      text_of(res))
+
+    def test_render_refused_for_the_account_offers_the_claim_link(self):
+        # Anonymous tokens may not render at all (no render scope) and a
+        # free plan may not export: the claim link is then the way to the
+        # video, so the error offers it.
+        self.rb.set_state(self.session(), draft=SEED_DRAFT)
+        for status in (402, 403):
+            self.rb.fault("/api/render/proxy/lambda", "status",
+                          status=status, method="POST", count=0)
+            text = self.fails("export", {"wait_seconds": 30})
+            self.assertIn(str(status), text)
+            self.assertIn("Open the project in the browser", text)
+            self.assertRegex(text, r"https://nemovideo\.com/workspace/"
+                                   r"claim\?ct=clm_[0-9a-f]+")
+            self.rb.clear_faults()
+        # any other failure: no link
+        self.rb.config(fail_next_render="GPU node lost")
+        self.assertNotIn("Open the project",
+                         self.fails("export", {"wait_seconds": 30}))
 
     def test_failed_claim_request_never_fails_the_tool(self):
         self.rb.fault(CLAIM, "status", status=500, count=0)
@@ -132,6 +178,35 @@ class Identity(ToolsCase):
                                  mcp=mcp)["status"], "completed")
         self.assertEqual(sorted(os.listdir(os.path.join(self.state_dir,
                                                         "jobs"))), before)
+
+    def test_refused_shared_dir_keeps_our_own_client_id(self):
+        # Another skill made the shared dir 0775 (umask 0002): nemo-mcp
+        # neither reads nor writes it, and keeps its own id in the state
+        # dir, so a restart sends the same id.
+        os.chmod(self.config_dir, 0o775)
+        self.addCleanup(os.chmod, self.config_dir, 0o700)
+        self.rb.config(token_rate_limit=False)
+        for _ in range(2):
+            mcp = self.start_server({"NEMO_TOKEN": None})
+            self.ok("credits", mcp=mcp)
+            mcp.close_stdin()
+            mcp.wait_exit(10)
+            for n in os.listdir(self.state_dir):
+                if n.startswith("token"):
+                    os.unlink(os.path.join(self.state_dir, n))
+        ids = [r["headers_lower"]["x-client-id"]
+               for r in self.requests("/api/auth/anonymous-token")]
+        self.assertEqual(len(ids), 2)
+        self.assertEqual(ids[0], ids[1])
+        self.assertEqual(os.listdir(self.config_dir), [])
+        self.assertIn("client_id_fallback.json", os.listdir(self.state_dir))
+        doc = subprocess.run([BIN, "doctor"], capture_output=True, text=True,
+                             timeout=30, env=mcp.env).stdout
+        self.assertIn("config dir: not used: %s is writable by its group "
+                      "(mode 0775); fix: chmod go-w %s"
+                      % (self.config_dir, self.config_dir), doc)
+        self.assertIn("client id: %s, nemo-mcp's own, kept in the state "
+                      "dir" % ids[0], doc)
 
     def test_backend_text_is_escaped_on_stderr(self):
         # The backend's words reach a warning (no claim link: why).

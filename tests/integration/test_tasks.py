@@ -79,7 +79,8 @@ class TasksTest(SchemaCheckedCase):
         done = self.poll(p, r["taskId"])
         self.assertEqual(done["status"], "completed", done)
         self.assertFalse(done["result"]["isError"], done["result"])
-        # tasks/update is accepted (no input is ever outstanding).
+        # tasks/update on a task with nothing outstanding is acknowledged
+        # and ignored.
         up = self.task(p, "tasks/update", r["taskId"], inputResponses={})
         self.assertEqual(up["result"]["resultType"], "complete")
 

@@ -143,6 +143,24 @@ class Export(ToolsCase):
         self.assertTrue(os.path.isfile(done["path"]))
         self.assertEqual(len(self.renders("POST")), 1)
 
+    def test_render_that_never_finishes_ends_with_a_clear_error(self):
+        # Polls go on only until NEMO_RENDER_MAX_MS: then the job fails
+        # with the reason and can be collected.
+        self.rb.config(render_steps=[1] * 100000)
+        mcp = self.start_server({"NEMO_RENDER_MAX_MS": "300"})
+        st = self.ok("export", {"wait_seconds": 0}, mcp)
+        res = self.call("job", {"job": st["job"], "wait_seconds": 60}, mcp)
+        self.assertTrue(res.get("isError"), text_of(res))
+        self.assertIn("has not finished after", text_of(res))
+        self.assertIn("NEMO_RENDER_MAX_MS", text_of(res))
+        self.assertIn("gave up", text_of(res))
+        polls = [r for r in self.renders() if r["method"] == "GET"]
+        self.assertLess(len(polls), 1000)
+        self.assertEqual(len(self.renders("POST")), 1)
+        listed = self.ok("job", {}, mcp)["jobs"]
+        self.assertEqual([j["status"] for j in listed
+                          if j["job"] == st["job"]], ["failed"])
+
     def test_cancel_says_the_render_goes_on(self):
         self.rb.config(render_steps=[1] * 5000)
         st = self.ok("export", {"wait_seconds": 0})

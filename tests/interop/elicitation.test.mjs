@@ -4,8 +4,9 @@
 // input_required results the SDK fulfils and retries with requestState,
 // 2026-07-28), a declined form leaves `needs_input`, and an out-of-credits
 // turn (2001) or a plan-blocked export (402) offers its link in URL mode
-// and is retried once after the person accepts. Every server message is
-// validated against its era's schema by the tap.
+// and is retried once after the person accepts (v1: then told, by
+// notifications/elicitation/complete, that the step is done). Every server
+// message is validated against its era's schema by the tap.
 
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport as StdioV1 } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -124,7 +125,7 @@ async function formDecline(backend, sdk) {
 
 async function urlCredits(backend, sdk) {
     await backend.control('fault', { path: '/run_sse', kind: 'code', code: 2001 });
-    await withClient(backend, sdk, answer({}), async ({ call, asked }) => {
+    await withClient(backend, sdk, answer({}), async ({ call, asked, tap }) => {
         const res = await call({ name: 'generate', arguments: { prompt: 'add music', wait_seconds: 30 } });
         assert(!res.isError, `generate failed after the link was accepted: ${textOf(res)}`);
         assertEq(res.structuredContent.status, 'completed', 'status');
@@ -132,6 +133,10 @@ async function urlCredits(backend, sdk) {
         assertEq(asked[0].mode, 'url', 'mode');
         assert(/register\?bind=/.test(asked[0].url), `not the registration link: ${asked[0].url}`);
         assertEq((await backend.requests('/run_sse')).length, 2, 'turns: the refused one and the retry');
+        // The retry succeeded: the out-of-band step is reported complete,
+        // with the id of the URL elicitation (2025-11-25).
+        const done = tap.incoming.map(e => e.msg).filter(m => m?.method === 'notifications/elicitation/complete');
+        assertEq(done.map(m => m.params.elicitationId), [asked[0].elicitationId], 'elicitation/complete notices');
     });
 }
 

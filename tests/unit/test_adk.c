@@ -8,6 +8,7 @@
 #include "nemo/adk.h"
 #include "nemo/buf.h"
 #include "nemo/clock.h"
+#include "nemo/log.h"
 #include "nemo/sse.h"
 #include "nemo/store.h"
 #include "unit.h"
@@ -264,6 +265,28 @@ TEST(preview_is_short_and_utf8_safe)
     buf_free(&big);
 }
 
+/* A secret the preview would cut in half is redacted first: no part of
+ * it reaches a progress message. */
+TEST(preview_redacts_before_cutting)
+{
+    static const char secret[] = "bSoowVvwXOsxcgZJBihO8FEYwWpouiIGoRypHPWEP"
+                                 "pXu0nQ3r7TzLm2Kd9Vw4";
+    sink k = { NEMO_BUF_INIT, 0 };
+    nemo_progress p = { sink_report, &k };
+    adk_state s;
+
+    log_add_secret(secret);
+    adk_init(&s, &p);
+    /* The preview (60 bytes) ends inside the secret. */
+    CHECK_INT(feed(&s, PART("Your token is bSoowVvwXOsxcgZJBihO8FEYwWpouiIGo"
+                            "RypHPWEPpXu0nQ3r7TzLm2Kd9Vw4 and more")), 0);
+    CHECK(strstr(k.msgs.data, "bSoowVvw") == NULL);
+    CHECK_CONTAINS(k.msgs.data, "Your token is [redacted]");
+    adk_free(&s);
+    buf_free(&k.msgs);
+    log_free_secrets();
+}
+
 /* ---- the recorded stream through SSE at every split ---- */
 
 typedef struct pipe_ctx {
@@ -442,5 +465,6 @@ int main(void)
     RUN(ask_question_becomes_questions);
     RUN(answered_within_the_turn_is_not_waiting);
     RUN(hostile_questions_are_bounded);
+    RUN(preview_redacts_before_cutting);
     return unit_done();
 }

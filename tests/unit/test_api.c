@@ -1428,6 +1428,12 @@ TEST(session_and_claim_answers_parse)
     CHECK_STR(s.task_id, "task_1");
     CHECK_STR(s.user_id, "anon_9");
     cJSON_Delete(d);
+    /* the seeds' shape names the account bind_id */
+    d = cJSON_Parse("{\"session_id\":\"s2\",\"task_id\":\"t\","
+                    "\"bind_id\":\"anon_7\"}");
+    CHECK_INT(api_session_parse(d, &s, &e), 0);
+    CHECK_STR(s.user_id, "anon_7");
+    cJSON_Delete(d);
     d = cJSON_Parse("{\"sessionId\":552979870602441,\"taskId\":\"t\"}");
     CHECK_INT(api_session_parse(d, &s, &e), 0);
     CHECK_STR(s.id, "552979870602441");
@@ -1518,7 +1524,7 @@ TEST(claim_link_cached_and_never_fatal)
                             sizeof url), -1);
     /* a session whose task is unknown gets none, without a request */
     CHECK_INT(api_claim_url(api, &ctl, "unknown-session", NULL, url,
-                            sizeof url), -1);
+                            sizeof url), API_CLAIM_NO_TASK);
     control_ok("/_control/fault/clear", "{}");
     unsetenv("NEMO_WEB_URL");
     api_free(api);

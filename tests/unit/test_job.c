@@ -425,6 +425,96 @@ TEST(list_and_prune)
     job_table_free(t);
 }
 
+/* A job that asks: the question waits on the job until answered, and the
+ * answer (or the timeout, or a cancel) is what the job function sees. */
+struct asking {
+    long long wait_ms;
+    int rc;
+    char answer[64];
+};
+
+static void ask_fn(nemo_job *j, void *arg, nemo_result *out)
+{
+    struct asking *a = arg;
+    cJSON *q = cJSON_CreateObject(), *reply = NULL;
+
+    cJSON_AddStringToObject(q, "message", "which one?");
+    a->rc = job_input_wait(j, q, a->wait_ms, &reply);
+    snprintf(a->answer, sizeof a->answer, "%s",
+             cJSON_GetStringValue(cJSON_GetObjectItem(reply, "action"))
+                 ? cJSON_GetStringValue(cJSON_GetObjectItem(reply, "action"))
+                 : "");
+    cJSON_Delete(reply);
+    out->text = strdup("asked");
+}
+
+static nemo_job *start_asking(job_table *t, struct asking *a)
+{
+    job_spec spec = { "generate", "sess_1", NULL, NULL };
+    char err[256] = "";
+
+    return job_start(t, &spec, ask_fn, a, NULL, NULL, err, sizeof err);
+}
+
+/* The pending question (bounded wait for the job thread to post it). */
+static cJSON *pending(nemo_job *j, unsigned *seq)
+{
+    cJSON *q = NULL;
+
+    for (int i = 0; i < 500 && !(q = job_input_pending(j, seq)); i++)
+        job_wait(j, 10, NULL, NULL);
+    return q;
+}
+
+TEST(job_waits_for_input)
+{
+    struct asking a = { 5000, 9, "" }, b = { 50, 9, "" }, c = { 5000, 9, "" };
+    job_table *t;
+    nemo_job *j;
+    unsigned seq = 0;
+    cJSON *q;
+    char note[256];
+
+    fresh_config();
+    t = job_table_new();
+    /* Answered. */
+    j = start_asking(t, &a);
+    q = pending(j, &seq);
+    CHECK(q != NULL);
+    CHECK_STR(cJSON_GetObjectItem(q, "message")->valuestring, "which one?");
+    CHECK_INT(seq, 1);
+    CHECK_INT(job_get_status(j), JOB_RUNNING);
+    CHECK(job_input_answer(j, seq + 1, cJSON_CreateObject()) != 0);
+    {
+        cJSON *reply = cJSON_CreateObject();
+
+        cJSON_AddStringToObject(reply, "action", "accept");
+        CHECK_INT(job_input_answer(j, seq, reply), 0);
+    }
+    CHECK_INT(job_wait(j, 5000, NULL, NULL), JOB_COMPLETED);
+    CHECK_INT(a.rc, 0);
+    CHECK_STR(a.answer, "accept");
+    CHECK(job_input_pending(j, &seq) == NULL);
+    CHECK(job_input_answer(j, seq, cJSON_CreateObject()) != 0);
+    cJSON_Delete(q);
+    job_unref(j);
+    /* No answer in time. */
+    j = start_asking(t, &b);
+    CHECK_INT(job_wait(j, 5000, NULL, NULL), JOB_COMPLETED);
+    CHECK_INT(b.rc, 1);
+    job_unref(j);
+    /* Cancelled while waiting. */
+    j = start_asking(t, &c);
+    q = pending(j, &seq);
+    CHECK(q != NULL);
+    cJSON_Delete(q);
+    CHECK_INT(job_cancel(j, note, sizeof note), 0);
+    CHECK_INT(job_wait(j, 5000, NULL, NULL), JOB_CANCELLED);
+    CHECK_INT(c.rc, -1);
+    job_unref(j);
+    job_table_free(t);
+}
+
 int main(void)
 {
     log_set_level(NLOG_ERROR);
@@ -437,5 +527,6 @@ int main(void)
     RUN(shutdown_leaves_jobs_resumable);
     RUN(two_processes_write_the_journal_at_once);
     RUN(list_and_prune);
+    RUN(job_waits_for_input);
     return unit_done();
 }
