@@ -8,8 +8,9 @@ test runs when `claude` is on PATH or in $NEMO_HOST_BIN.
 
 Each run gets a throw-away HOME (so XDG dirs too), telemetry and update
 checks off through the hosts' documented settings, no standard input and a
-timeout; what they start up with was checked with strace: no socket beyond
-the server's stdio pipes.
+timeout. Checked with strace: Gemini CLI and the Inspector open no network
+socket of their own; Claude Code's only one goes to ANTHROPIC_BASE_URL, a
+refused loopback port here (without it, it looks up api.anthropic.com).
 """
 import json
 import os
