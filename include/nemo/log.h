@@ -31,6 +31,10 @@ void log_add_secret(const char *secret);
 char *log_redact(char *s, size_t cap);
 /* A redacted copy (malloc'd; NULL when out of memory). */
 char *log_redact_dup(const char *s);
+/* The same for text that is still arriving (a streamed reply): a tail
+ * that begins a secret (4 bytes or more of one of 8 or more) is redacted
+ * too, since the rest of the secret may be on its way. */
+char *log_redact_stream_dup(const char *s);
 /* vsnprintf into out, redacting the whole text before it is cut to cap. */
 void log_vformat(char *out, size_t cap, const char *fmt, va_list ap);
 /* Redact every string in a JSON tree (tool results, journal records). */

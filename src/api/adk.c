@@ -111,12 +111,13 @@ static const char *adk_name_of(const cJSON *call)
 #define ADK_PROMPT_MAX 2000
 #define ADK_OPTION_MAX 200
 
-/* A copy of s cut to at most max bytes, never inside a UTF-8 character,
- * control characters but newline turned into spaces. NULL for "". */
-static char *adk_text_dup(const char *s, size_t max)
+/* A redacted copy of text cut to at most max bytes, never inside a UTF-8
+ * character, control characters but newline turned into spaces. NULL for
+ * "". */
+static char *adk_text_dup(const char *text, size_t max)
 {
-    size_t n = strlen(s), i;
-    char *d;
+    char *s = log_redact_dup(text), *d;   /* redacted before it is cut */
+    size_t n = s ? strlen(s) : 0, i;
 
     if (n > max) {
         n = max;
@@ -125,11 +126,12 @@ static char *adk_text_dup(const char *s, size_t max)
     }
     while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\n'))
         n--;
-    if (n == 0 || !(d = malloc(n + 1)))
-        return NULL;
-    for (i = 0; i < n; i++)
+    d = n ? malloc(n + 1) : NULL;
+    for (i = 0; d && i < n; i++)
         d[i] = (unsigned char)s[i] < 0x20 && s[i] != '\n' ? ' ' : s[i];
-    d[n] = '\0';
+    if (d)
+        d[n] = '\0';
+    free(s);
     return d;
 }
 
@@ -292,17 +294,16 @@ static void adk_final_text(adk_state *s, const char *t, size_t n)
 static void adk_partial_text(adk_state *s, const char *t, size_t n)
 {
     char preview[ADK_PREVIEW_BYTES + 1];
-    char *red;
+    char *safe;
     int cut;
 
     buf_append(&s->partial, t, n);
-    /* Redact before cutting: a secret the preview would cut in half is
-     * no longer whole, and would leave unredacted. */
-    red = log_redact_dup(buf_str(&s->partial));
-    if (!red)
+    /* Redacted before it is cut, and a secret still arriving too. */
+    safe = log_redact_stream_dup(buf_str(&s->partial));
+    if (!safe)
         return;
-    cut = adk_preview(red, strlen(red), preview, sizeof preview);
-    free(red);
+    cut = adk_preview(safe, strlen(safe), preview, sizeof preview);
+    free(safe);
     progress_report(s->progress, -1, "writing reply\xE2\x80\xA6 \"%s%s\"",
                     preview, cut ? "\xE2\x80\xA6" : "");
 }

@@ -140,6 +140,12 @@ void api_note_user_id(nemo_api *api, const cJSON *data);
 /* NEMO_WEB_URL (default https://nemovideo.com), checked like the API
  * base. */
 int api_set_web(nemo_api *api, nemo_err *err);
+/* url without trailing slashes into dst (cap bytes) and src (where it came
+ * from) into src_dst, once http_url_allowed accepts it; what names it in
+ * errors ("API base URL"). 0, or -1 with err. */
+int api_url_set(char *dst, size_t cap, char *src_dst, size_t src_cap,
+                const char *url, const char *src, const char *what,
+                nemo_err *err);
 
 /* URL-escape one path segment (session ids, render ids). */
 int api_escape_segment(const char *in, char *out, size_t n);

@@ -49,7 +49,7 @@ static int set_base(nemo_api *api, nemo_err *err)
     static const char *const names[] = { "NEMO_API_URL", "NEMO_API_BASE" };
     const char *env = NULL;
     const char *base = API_DEFAULT_BASE, *src = "default";
-    size_t n, i;
+    size_t i;
 
     /* The ecosystem's name first; NEMO_API_BASE is the older alias. */
     for (i = 0; i < 2 && !(env && *env); i++) {
@@ -64,22 +64,32 @@ static int set_base(nemo_api *api, nemo_err *err)
     } else {
         src = "default";
     }
-    n = strlen(base);
-    while (n > 0 && base[n - 1] == '/')
+    return api_url_set(api->base, sizeof api->base, api->base_source,
+                       sizeof api->base_source, base, src, "API base URL",
+                       err);
+}
+
+int api_url_set(char *dst, size_t cap, char *src_dst, size_t src_cap,
+                const char *url, const char *src, const char *what,
+                nemo_err *err)
+{
+    size_t n = strlen(url);
+
+    while (n > 0 && url[n - 1] == '/')
         n--;
-    if (n == 0 || n >= sizeof api->base) {
-        err_set(err, NEMO_E_CONFIG, "The API base URL from %s is %s", src,
+    if (n == 0 || n >= cap) {
+        err_set(err, NEMO_E_CONFIG, "%s from %s is %s", what, src,
                 n ? "too long" : "empty");
         return -1;
     }
-    memcpy(api->base, base, n);
-    api->base[n] = '\0';
-    snprintf(api->base_source, sizeof api->base_source, "%s", src);
-    if (http_url_allowed(api->base, err) != 0) {
+    memcpy(dst, url, n);
+    dst[n] = '\0';
+    snprintf(src_dst, src_cap, "%s", src);
+    if (http_url_allowed(dst, err) != 0) {
         char why[sizeof err->message];
 
         snprintf(why, sizeof why, "%s", err->message);
-        err_set(err, NEMO_E_CONFIG, "API base URL from %s: %s", src, why);
+        err_set(err, NEMO_E_CONFIG, "%s from %s: %s", what, src, why);
         return -1;
     }
     return 0;

@@ -29,33 +29,17 @@ int api_set_web(nemo_api *api, nemo_err *err)
 {
     const char *env = getenv("NEMO_WEB_URL");
     const char *web = API_DEFAULT_WEB, *src = "default";
-    size_t n;
 
     if (env && *env) {
         web = env;
         src = "NEMO_WEB_URL";
     }
-    n = strlen(web);
-    while (n > 0 && web[n - 1] == '/')
-        n--;
-    if (n == 0 || n >= sizeof api->web) {
-        err_set(err, NEMO_E_CONFIG, "The web URL from %s is %s", src,
-                n ? "too long" : "empty");
+    if (api_url_set(api->web, sizeof api->web, api->web_source,
+                    sizeof api->web_source, web, src, "Web URL", err) != 0)
         return -1;
-    }
-    memcpy(api->web, web, n);
-    api->web[n] = '\0';
-    snprintf(api->web_source, sizeof api->web_source, "%s", src);
     if (strchr(api->web, '?') || strchr(api->web, '#')) {
         err_set(err, NEMO_E_CONFIG, "The web URL from %s must not have a "
                 "query or fragment", src);
-        return -1;
-    }
-    if (http_url_allowed(api->web, err) != 0) {
-        char why[sizeof err->message];
-
-        snprintf(why, sizeof why, "%s", err->message);
-        err_set(err, NEMO_E_CONFIG, "Web URL from %s: %s", src, why);
         return -1;
     }
     return 0;

@@ -240,18 +240,20 @@ int fsp_set_host_roots(const char *const *dirs, size_t n)
         }
         kept++;
     }
+    /* Roots given but none usable: keep bounding (admit nothing) rather
+     * than fall back to "no limit". Out of memory here keeps the old
+     * roots, never none. */
+    if (n && !kept) {
+        if (!(list[0] = strdup("/nonexistent/nemo-no-roots"))) {
+            free(list);
+            return -1;
+        }
+        kept = 1;
+    }
     pthread_mutex_lock(&fsp_mu);
     fsp_free_list(fsp_host, fsp_nhost);
     fsp_host = list;
     fsp_nhost = kept;
-    /* Roots given but none usable: keep bounding (admit nothing) rather
-     * than fall back to "no limit". */
-    if (n && !kept) {
-        fsp_host = calloc(1, sizeof *fsp_host);
-        if (fsp_host && (fsp_host[0] = strdup("/nonexistent/nemo-no-roots")))
-            fsp_nhost = 1;
-        free(list);
-    }
     pthread_mutex_unlock(&fsp_mu);
     return 0;
 }

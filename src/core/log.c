@@ -15,6 +15,7 @@
 #define LOG_MAX_SECRETS 8
 #define LOG_REDACTED "[redacted]"
 #define LOG_SUBSTRING_MIN 8
+#define LOG_TAIL_MIN 4
 
 static enum log_level log_level = NLOG_WARN;
 static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -193,6 +194,49 @@ char *log_redact_dup(const char *s)
     pthread_mutex_unlock(&log_mu);
     if (out)
         out[o] = '\0';
+    return out;
+}
+
+/* Bytes at the end of s (len) that begin a long secret, or 0. Fewer than
+ * LOG_TAIL_MIN bytes tell nothing worth hiding. Caller holds log_mu. */
+static size_t log_tail_match(const char *s, size_t len)
+{
+    size_t k, m, best = 0;
+
+    for (k = 0; k < LOG_MAX_SECRETS; k++) {
+        const char *sec = log_secrets[k];
+        size_t sl = sec ? strlen(sec) : 0;
+
+        if (sl < LOG_SUBSTRING_MIN)
+            continue;
+        for (m = sl - 1 < len ? sl - 1 : len; m >= LOG_TAIL_MIN; m--)
+            if (m > best && memcmp(s + len - m, sec, m) == 0) {
+                best = m;
+                break;
+            }
+    }
+    return best;
+}
+
+char *log_redact_stream_dup(const char *s)
+{
+    char *r = log_redact_dup(s), *out;
+    size_t len, tail;
+
+    if (!r)
+        return NULL;
+    len = strlen(r);
+    pthread_mutex_lock(&log_mu);
+    tail = log_tail_match(r, len);
+    pthread_mutex_unlock(&log_mu);
+    if (!tail)
+        return r;
+    out = malloc(len - tail + sizeof LOG_REDACTED);
+    if (out) {
+        memcpy(out, r, len - tail);
+        memcpy(out + len - tail, LOG_REDACTED, sizeof LOG_REDACTED);
+    }
+    free(r);
     return out;
 }
 

@@ -2,8 +2,9 @@
  * whole, in one locked write loop, so a progress notification from one
  * worker can never land in the middle of another worker's response. A
  * broken pipe means the host went away: stop writing, wake the reader,
- * shut down quietly. Nothing here logs while holding the lock (the log
- * observer may itself want to write). */
+ * shut down quietly. No registered secret goes out (log.h). Nothing
+ * here logs while holding the lock (the log observer may itself want to
+ * write). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +105,21 @@ int mcp_out_send(mcp_out *o, const cJSON *msg)
     if (!text) {
         LOG_ERROR("mcp", "out of memory serialising a message");
         return -1;
+    }
+    /* Tool results are redacted where they are built; this is the last
+     * gate for everything else that carries backend text (a resource's
+     * timeline, the agent's question put to the person). */
+    if (log_contains_secret(text)) {
+        cJSON *copy = cJSON_Duplicate(msg, 1);
+
+        free(text);
+        log_redact_json(copy);
+        text = copy ? cJSON_PrintUnformatted(copy) : NULL;
+        cJSON_Delete(copy);
+        if (!text) {
+            LOG_ERROR("mcp", "out of memory serialising a message");
+            return -1;
+        }
     }
     len = strlen(text);
     /* cJSON copies bytes as they are: a tool text with broken UTF-8 would

@@ -10,9 +10,9 @@
  * Non-file URIs are refused (logged); a list whose every entry was
  * refused admits nothing rather than everything.
  *
- * Until the answer arrives, tool calls wait for it (bounded), so a call
- * made right after the handshake or a change is not judged by stale
- * roots.
+ * Until the answer arrives, tool calls wait for it (bounded, and only
+ * until one wait has run out), so a call made right after the handshake
+ * or a change is not judged by stale roots.
  *
  * The 2026-07-28 era deprecates roots and has no list-changed
  * notification; this server does not ask for them there (an
@@ -175,15 +175,28 @@ void mcp_roots_notification(mcp_server *s, const char *method)
     ask(s);
 }
 
+/* A host that never answers holds up one call, not every call: once a
+ * wait runs out, later calls go on at once (the answer, when it comes,
+ * still applies). */
 void mcp_roots_wait(long long ms)
 {
-    long long until = clock_mono_ms() + ms, now;
+    long long until, now;
     pthread_cond_t *cv = roots_cond();
+    int gave_up = 0;
 
+    ms = clock_env_ms("NEMO_ROOTS_WAIT_MS", ms, 10, 600000);
+    until = clock_mono_ms() + ms;
     pthread_mutex_lock(&roots_mu);
     while (roots_pending && (now = clock_mono_ms()) < until)
         plat_cond_wait_ms(cv, &roots_mu, until - now);
+    if (roots_pending) {
+        gave_up = 1;
+        roots_pending = 0;
+    }
     pthread_mutex_unlock(&roots_mu);
+    if (gave_up)
+        LOG_WARN("mcp", "no roots/list answer within %lld ms; files are "
+                 "judged without the host's roots until it comes", ms);
 }
 
 void mcp_roots_reset(void)

@@ -34,11 +34,13 @@ static int needs_input(const tool_output *out)
 /* The form's heading: the agent's own words when it wrote any. */
 static void ask_message(const tool_output *out, char *msg, size_t n)
 {
-    const char *reply = cJSON_GetStringValue(st_get(out, "reply"));
+    /* Redacted before it is cut: a cut token is no longer recognised. */
+    char *reply = log_redact_dup(cJSON_GetStringValue(st_get(out, "reply")));
 
     snprintf(msg, n, "NemoVideo's video agent asks%s%.600s",
              reply && reply[0] ? ": " : " a question before it continues.",
              reply ? reply : "");
+    free(reply);
 }
 
 /* The message sent to the agent for answers, and the `answered` entries

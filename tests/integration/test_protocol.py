@@ -54,12 +54,20 @@ class ProtocolTest(SchemaCheckedCase):
         if rid != "same":
             self.assertEqual(resp.get("id", "missing"), rid)
 
-    def no_response_for(self, p, rid, wait=0.5):
+    def ended(self, p):
+        """End of input, and the server has exited: every call has ended
+        and everything it ever wrote has been read (no waiting for things
+        to settle)."""
+        p.close_stdin()
+        self.assertEqual(p.wait_exit(10), 0)
+        p._reader.join(10)
+
+    def no_response_for(self, p, rid):
         """Prove no response comes for rid: a ping sent afterwards is
-        answered, and then a little more time passes."""
+        answered, then the server is run to its end."""
         pong = p.request("ping")
         self.assertNotIn("error", pong)
-        time.sleep(wait)
+        self.ended(p)
         self.assertEqual(p.responses_for(rid), [])
 
     # -- handshake era --------------------------------------------------
@@ -337,7 +345,7 @@ class ProtocolTest(SchemaCheckedCase):
         for n in prog:
             self.assertIs(type(n["params"]["progressToken"]), int)
         at = p.messages.index(resp)
-        time.sleep(0.3)
+        self.ended(p)
         late = [m for m in p.messages[at + 1:]
                 if m.get("method") == "notifications/progress"]
         self.assertEqual(late, [])
@@ -384,9 +392,8 @@ class ProtocolTest(SchemaCheckedCase):
         r = p.wait_response("dup")
         self.assert_error(r, -32600)
         p.notify("notifications/cancelled", {"requestId": "dup"})
-        pong = p.request("ping")
-        self.assertNotIn("error", pong)
-        time.sleep(0.3)
+        self.assertNotIn("error", p.request("ping"))
+        self.ended(p)
         self.assertEqual(len(p.responses_for("dup")), 1)
 
     def test_more_than_32_calls_at_once_is_busy(self):

@@ -8,6 +8,7 @@ for it, and a client without roots is never asked. Every server message is
 checked against the schema of its era (roots/list as a ServerRequest)."""
 import os
 import shutil
+import time
 import unittest
 import urllib.parse
 
@@ -109,6 +110,18 @@ class Roots(ToolsCase):
         self.answer(m, req, [file_uri(self.inside)])
         r = m.wait_response(rid)["result"]
         self.assertEqual(r["structuredContent"]["uploaded"], 0, text_of(r))
+
+    def test_unanswered_roots_hold_up_one_call_only(self):
+        # A host that never answers roots/list: the first call waits its
+        # bounded time, later ones do not wait again.
+        m = self.server({"roots": {}}, {"NEMO_ROOTS_WAIT_MS": "1500"})
+        self.roots_request(m)
+        self.assertFalse(self.call("credits", mcp=m).get("isError"))
+        t0 = time.monotonic()
+        self.assertFalse(self.call("credits", mcp=m).get("isError"))
+        self.assertLess(time.monotonic() - t0, 1.5)
+        self.assertEqual(m.stderr().count("no roots/list answer"), 1,
+                         m.stderr())
 
     def test_non_file_roots_admit_nothing(self):
         m = self.server({"roots": {}})

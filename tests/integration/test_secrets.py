@@ -4,6 +4,7 @@ link, in `doctor`, in the job journal, nor in any other file the server
 writes; the shared config dir holds no credential at all (the token store
 lives in nemo-mcp's state dir); and two servers started at once share one
 anonymous token."""
+import json
 import os
 import subprocess
 import sys
@@ -17,6 +18,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "backend"))
 
 from mcpclient import BIN, McpProcess, text_of  # noqa: E402
 from refbackend import RefBackend  # noqa: E402
+from tools_fixture import ToolsCase  # noqa: E402
 
 SAMPLE_PNG = os.path.join(ROOT, "tests", "fixtures", "sample.png")
 DRAFT = {"d": 4000, "t": [{"tt": 0, "m": {"name": "Video"},
@@ -196,9 +198,6 @@ class Secrets(unittest.TestCase):
         self.assertEqual(len(bearer_tokens(self.rb)), 1)
 
 
-if __name__ == "__main__":
-    unittest.main()
-
 
 class ShortSecrets(unittest.TestCase):
     """A token of any length is redacted: a 5-character NEMO_TOKEN that
@@ -221,3 +220,38 @@ class ShortSecrets(unittest.TestCase):
             self.assertTrue(r["result"]["isError"])
             self.assertIn("[redacted]", text_of(r["result"]))
             self.assertNotIn("Zq7x2", out)
+
+
+class EchoedOutsideTools(ToolsCase):
+    """Messages that are not tool results carry backend text too (a
+    resource's timeline, the agent's question sent to the person): a
+    backend that echoes the token never gets it onto stdout."""
+
+    def test_resource_read_and_question(self):
+        sid = self.session()
+        self.rb.set_state(sid, draft={"d": 4000, "t": [{
+            "tt": 0, "m": {"name": "Video " + self.token},
+            "sg": [{"s": 0, "d": 4000,
+                    "m": {"label": "clip " + self.token}}]}]})
+        r = self.mcp.request("resources/read", {
+            "uri": "nemo://sessions/%s/timeline" % sid})
+        self.assertIn("result", r)
+        self.assertIn("[redacted]", json.dumps(r))
+        # The form's heading quotes the reply cut to 600 bytes: the cut
+        # falls inside the token.
+        self.rb.next_turn("ask", text="a " * 290 + self.token + "?",
+                          questions=[{"id": "k", "prompt": "Keep " +
+                                      self.token + "?", "options": [
+                                          "yes " + self.token, "no"]}])
+        r = self.mcp.request("tools/call", {
+            "name": "generate", "arguments": {"prompt": "edit",
+                                              "wait_seconds": 30}},
+            meta=self.mcp.stateless_meta(capabilities={"elicitation": {}}))
+        self.assertEqual(r["result"]["resultType"], "input_required", r)
+        self.assert_no_token_in_output()
+        out = "\n".join(self.mcp.lines)
+        self.assertNotIn(self.token[:16], out)        # nor a part of it
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -104,6 +104,7 @@ class ToolsCase(unittest.TestCase):
 
     backend_config = {"silent_ratio": 0, "turn_ms": 60, "heartbeat_ms": 20}
     backend_class = RefBackend     # tests/backend/hostile.py for attacks
+    exit_timeout = 10              # seconds a server may take to exit
 
     def setUp(self):
         self.rb = self.backend_class(seed=11,
@@ -149,7 +150,7 @@ class ToolsCase(unittest.TestCase):
         """End of input -> a clean exit; sanitizer reports fail the test."""
         mcp.close_stdin()
         try:
-            code = mcp.wait_exit(10)
+            code = mcp.wait_exit(self.exit_timeout)
         except Exception:  # noqa: BLE001 - close() kills it below
             code = None
         err = mcp.stderr()

@@ -450,9 +450,48 @@ TEST(hostile_questions_are_bounded)
     buf_free(&b);
 }
 
+/* The reply streams in pieces: a preview never shows a secret, whether the
+ * piece so far ends inside it or the preview's cut falls inside it; nor
+ * does a question cut to its length limit. */
+TEST(previews_and_questions_never_show_part_of_a_secret)
+{
+    sink k = { NEMO_BUF_INIT, 0 };
+    nemo_progress p = { sink_report, &k };
+    adk_state s;
+    adk_questions q;
+    nemo_buf b = NEMO_BUF_INIT;
+    cJSON *args;
+    int i;
+
+    log_add_secret("tokSECRETabcdefghijklmnopqrstuvwxyz0123456789");
+    adk_init(&s, &p);
+    feed(&s, PART("Your token is tokSECRETabcdef"));
+    feed(&s, PART("ghijklmnopqrstuvwxyz0123456789 ok"));
+    feed(&s, PART(" and here it is again: "
+                  "tokSECRETabcdefghijklmnopqrstuvwxyz0123456789"));
+    CHECK(strstr(k.msgs.data, "tokSEC") == NULL);
+    CHECK(strstr(k.msgs.data, "klmnop") == NULL);
+    CHECK_CONTAINS(k.msgs.data, "Your token is");
+    adk_free(&s);
+
+    buf_puts(&b, "{\"question\":\"");
+    for (i = 0; i < 1990; i++)
+        buf_putc(&b, 'x');
+    buf_puts(&b, " tokSECRETabcdefghijklmnopqrstuvwxyz0123456789\"}");
+    args = cJSON_Parse(b.data);
+    CHECK_INT(adk_questions_parse(args, &q), 0);
+    CHECK(strstr(q.items[0].prompt, "tokSEC") == NULL);
+    adk_questions_free(&q);
+    cJSON_Delete(args);
+    log_free_secrets();
+    buf_free(&b);
+    buf_free(&k.msgs);
+}
+
 int main(void)
 {
     RUN(final_text_repeating_partials_is_shown_once);
+    RUN(previews_and_questions_never_show_part_of_a_secret);
     RUN(several_finals_joined_and_duplicates_skipped);
     RUN(partials_become_reply_only_without_final_text);
     RUN(silent_turn_has_no_reply);
