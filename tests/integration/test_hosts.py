@@ -17,17 +17,22 @@ client, Claude Desktop, Cursor):
 A configuration problem must not stop the server either: hosts show only
 "failed to connect" for a server that exits at start.
 
-When `gemini` or `claude` is installed (on PATH or in $NEMO_HOST_BIN), the
-real CLI checks the connection too: `mcp list` needs no model and no
-network. They are not in the repository's lockfile: together they are
-~350 MB (Claude Code is a native binary) for two one-second checks.
+The real CLIs check the connection too (`mcp list` needs no model and no
+network): Gemini CLI is pinned in tests/hosts/package-lock.json (.ci/run
+installs it); Claude Code (a ~235 MB native binary) is not, and its check
+runs when `claude` is on PATH or in $NEMO_HOST_BIN. hostclis.py says how
+they are found and sealed off; test_host_inspector.py drives the pinned MCP
+Inspector through every list and a tool call.
 """
 import json
 import os
+import shlex
 import shutil
 import subprocess
-import tempfile
 import unittest
+
+import hostclis
+from hostclis import Sandbox
 
 from mcpclient import BIN, McpProcess, text_of
 from tools_fixture import ROOT, SEED_DRAFT, ToolsCase
@@ -432,54 +437,62 @@ class ConfigProblems(ToolsCase):
                 self.assertEqual(r.returncode, 0, r.stderr)
 
 
-def host_cli(name):
-    base = os.environ.get("NEMO_HOST_BIN")
-    if base and os.access(os.path.join(base, name), os.X_OK):
-        return os.path.join(base, name)
-    return shutil.which(name)
-
-
 class RealHostClis(unittest.TestCase):
-    """`mcp list` of the real CLIs, offline, in a throw-away HOME."""
+    """`mcp list` of the real CLIs, offline, in a throw-away HOME: the
+    pinned Gemini CLI (tests/hosts) and, when installed, Claude Code."""
 
     def setUp(self):
-        self.home = tempfile.mkdtemp(prefix="nemo-hosts-")
-        self.addCleanup(shutil.rmtree, self.home, True)
-        self.project = os.path.join(self.home, "project")
-        os.mkdir(self.project)
+        self.box = Sandbox()
+        self.addCleanup(self.box.cleanup)
 
-    def run_cli(self, argv, extra_env=None):
-        env = {"PATH": os.environ.get("PATH", ""), "HOME": self.home,
-               "NEMO_CONFIG_DIR": os.path.join(self.home, "cfg"),
-               "NEMO_API_BASE": "http://127.0.0.1:9",
-               "GEMINI_CLI_TRUST_WORKSPACE": "true",
-               "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-               "DISABLE_AUTOUPDATER": "1", "NO_COLOR": "1"}
-        env.update(extra_env or {})
-        return subprocess.run(argv, env=env, cwd=self.project, timeout=120,
-                              capture_output=True, text=True,
-                              stdin=subprocess.DEVNULL)
+    def spy(self, name):
+        """The server behind a wrapper that keeps a copy of its answers, so
+        the test sees which configuration the host actually started."""
+        script = self.box.path(name + ".sh")
+        answers = self.box.path(name + ".jsonl")
+        with open(script, "w") as fh:
+            fh.write("#!/bin/sh\n%s | tee -a %s\n"
+                     % (shlex.quote(BIN), shlex.quote(answers)))
+        os.chmod(script, 0o755)
+        return script, answers
 
     def check_host(self, name, add):
-        exe = host_cli(name)
+        exe, why = hostclis.find(name)
         if not exe:
-            self.skipTest(f"{name} is not installed (set NEMO_HOST_BIN)")
-        r = self.run_cli([exe] + add)
-        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        for extra in ({}, {"NEMO_API_BASE": "http://example.com"}):
-            with self.subTest(env=extra):
-                r = self.run_cli([exe, "mcp", "list"], extra)
-                line = [ln for ln in (r.stdout + r.stderr).splitlines()
-                        if "nemovideo" in ln]
-                self.assertTrue(line and "Connected" in line[0],
-                                r.stdout + r.stderr)
+            self.skipTest(why)
+        # Two servers: one fine (a loopback backend it never needs for
+        # `mcp list`), one with a refused NEMO_API_URL.
+        servers = {"nemovideo": "http://127.0.0.1:9",
+                   "nemobroken": "http://example.com"}
+        answers = {}
+        for server, url in servers.items():
+            script, answers[server] = self.spy(server)
+            r = self.box.run([exe] + add(server, url, script))
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        r = self.box.run([exe, "mcp", "list"])
+        out = r.stdout + r.stderr
+        self.assertEqual(r.returncode, 0, out)
+        for server in servers:
+            with self.subTest(server=server):
+                line = [ln for ln in out.splitlines() if server + ":" in ln]
+                self.assertTrue(line and "Connected" in line[0], out)
+                with open(answers[server]) as fh:
+                    init = json.loads(fh.readline())["result"]
+                self.assertEqual(init["serverInfo"]["name"], "nemo-mcp")
+                broken = "NEMO_API_URL" in init.get("instructions", "")
+                self.assertEqual(broken, server == "nemobroken",
+                                 init.get("instructions"))
 
     def test_gemini_mcp_list(self):
-        self.check_host("gemini", ["mcp", "add", "-s", "user", "nemovideo",
-                                   BIN])
+        self.box.write_gemini_settings()
+        self.check_host("gemini", lambda server, url, script: [
+            "mcp", "add", "-s", "user", "-e", "NEMO_API_URL=" + url,
+            server, script])
 
     def test_claude_mcp_list(self):
-        self.check_host("claude", ["mcp", "add", "nemovideo", "--", BIN])
+        self.check_host("claude", lambda server, url, script: [
+            "mcp", "add", server, "-e", "NEMO_API_URL=" + url, "--",
+            script])
 
 
 if __name__ == "__main__":
