@@ -31,4 +31,8 @@ const char *json_over_limits(const char *s, size_t n);
  * may be NULL. */
 cJSON *json_parse(const char *s, size_t n, const char **why);
 
+/* obj[key] when it is a string, else NULL (obj may be NULL). The one way
+ * code here reads an optional string member. */
+const char *json_str(const cJSON *obj, const char *key);
+
 #endif

@@ -286,9 +286,7 @@ long long journal_num(const cJSON *rec, const char *key)
 
 const char *journal_str(const cJSON *rec, const char *key)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, key);
-
-    return cJSON_IsString(v) ? v->valuestring : NULL;
+    return json_str(rec, key);
 }
 
 /* Calls fn for every record file; stops early when fn returns non-zero. */

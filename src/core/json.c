@@ -81,3 +81,11 @@ cJSON *json_parse(const char *s, size_t n, const char **why)
         *why = over;
     return v;
 }
+
+const char *json_str(const cJSON *obj, const char *key)
+{
+    const cJSON *v = obj && key ? cJSON_GetObjectItemCaseSensitive(obj, key)
+                                : NULL;
+
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}

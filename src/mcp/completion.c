@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "nemo/json.h"
 #include "nemo/fspolicy.h"
 #include "mcp_internal.h"
 
@@ -213,14 +214,10 @@ cJSON *mcp_m_complete(mcp_server *s, mcp_req *req, rpc_msg *m)
     const cJSON *ref = cJSON_GetObjectItemCaseSensitive(req->params, "ref");
     const cJSON *arg = cJSON_GetObjectItemCaseSensitive(req->params,
                                                         "argument");
-    const char *type = cJSON_GetStringValue(
-        cJSON_GetObjectItemCaseSensitive(ref, "type"));
-    const char *name = cJSON_GetStringValue(
-        cJSON_GetObjectItemCaseSensitive(arg, "name"));
-    const char *typed = cJSON_GetStringValue(
-        cJSON_GetObjectItemCaseSensitive(arg, "value"));
-    const char *uri = cJSON_GetStringValue(
-        cJSON_GetObjectItemCaseSensitive(ref, "uri"));
+    const char *type = json_str(ref, "type");
+    const char *name = json_str(arg, "name");
+    const char *typed = json_str(arg, "value");
+    const char *uri = json_str(ref, "uri");
     const char *const *choices = NULL;
     complete_out o = { NULL, 0 };
     mcp_arg_kind kind;
@@ -233,8 +230,7 @@ cJSON *mcp_m_complete(mcp_server *s, mcp_req *req, rpc_msg *m)
                        "required");
     o.values = cJSON_CreateArray();
     if (strcmp(type, "ref/prompt") == 0 &&
-        mcp_prompt_arg(cJSON_GetStringValue(
-                           cJSON_GetObjectItemCaseSensitive(ref, "name")),
+        mcp_prompt_arg(json_str(ref, "name"),
                        name, &kind, &choices) == 0) {
         if (kind == MCP_ARG_CHOICE)
             offer_choices(&o, choices, typed);

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <uuid/uuid.h>
 
+#include "nemo/json.h"
 #include "nemo/clock.h"
 #include "mcp_internal.h"
 
@@ -62,8 +63,7 @@ static cJSON *form_schema(const cJSON *questions)
     cJSON_AddStringToObject(schema, "type", "object");
     props = cJSON_AddObjectToObject(schema, "properties");
     cJSON_ArrayForEach(q, questions) {
-        const char *prompt = cJSON_GetStringValue(
-            cJSON_GetObjectItemCaseSensitive(q, "prompt"));
+        const char *prompt = json_str(q, "prompt");
         const cJSON *opts = cJSON_GetObjectItemCaseSensitive(q, "options");
         int has_opts = cJSON_GetArraySize(opts) > 0;
 
@@ -111,8 +111,7 @@ static cJSON *form_answers(const cJSON *questions, const cJSON *content)
     int i = 0;
 
     cJSON_ArrayForEach(q, questions) {
-        const char *id = cJSON_GetStringValue(
-            cJSON_GetObjectItemCaseSensitive(q, "id"));
+        const char *id = json_str(q, "id");
         const char *choice, *other;
 
         field_key(key, sizeof key, i, 0);
@@ -168,8 +167,7 @@ static tool_ask_status elicit_outcome(const cJSON *res,
                                       const cJSON *questions,
                                       cJSON **answers)
 {
-    const char *action = cJSON_GetStringValue(
-        cJSON_GetObjectItemCaseSensitive(res, "action"));
+    const char *action = json_str(res, "action");
 
     if (!action)
         return TOOL_ASK_FAILED;
@@ -215,8 +213,7 @@ static tool_ask_status ask_now(mcp_call *c, const tool_ask *q,
     long long timeout = elicit_timeout_ms();
     cJSON *res = NULL, *err = NULL;
     cJSON *params = elicit_params(q, c->req.version);
-    const char *eid = cJSON_GetStringValue(
-        cJSON_GetObjectItemCaseSensitive(params, "elicitationId"));
+    const char *eid = json_str(params, "elicitationId");
     tool_ask_status st;
     char id[40];
     int rc;
@@ -236,8 +233,7 @@ static tool_ask_status ask_now(mcp_call *c, const tool_ask *q,
     if (rc != MCP_CREQ_OK) {
         if (rc == MCP_CREQ_ERROR)
             LOG_INFO("mcp", "elicitation refused by the client: %s",
-                     cJSON_GetStringValue(
-                         cJSON_GetObjectItemCaseSensitive(err, "message")));
+                     json_str(err, "message"));
         cJSON_Delete(err);
         return TOOL_ASK_FAILED;
     }
@@ -399,11 +395,9 @@ static cJSON *input_request(const cJSON *saved, const mcp_version *v)
     cJSON *r = cJSON_CreateObject();
 
     memset(&q, 0, sizeof q);
-    q.message = cJSON_GetStringValue(
-        cJSON_GetObjectItemCaseSensitive(saved, "message"));
+    q.message = json_str(saved, "message");
     q.questions = cJSON_IsArray(qs) ? qs : NULL;
-    q.url = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(saved,
-                                                                  "url"));
+    q.url = json_str(saved, "url");
     cJSON_AddStringToObject(r, "method", "elicitation/create");
     cJSON_AddItemToObject(r, "params", elicit_params(&q, v));
     return r;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "nemo/json.h"
 #include "mcp_internal.h"
 
 #define PROMPT_MAX_ARGS 4
@@ -204,8 +205,7 @@ cJSON *mcp_m_prompts_list(mcp_server *s, mcp_req *req, rpc_msg *m)
  * as not given). */
 static const char *arg_value(const cJSON *args, const prompt_arg *a)
 {
-    const char *v = cJSON_GetStringValue(
-        cJSON_GetObjectItemCaseSensitive(args, a->name));
+    const char *v = json_str(args, a->name);
 
     return v && v[strspn(v, " \t\r\n")] ? v : NULL;
 }
@@ -273,8 +273,7 @@ static int check_args(const prompt_def *p, const cJSON *args, char *msg,
 
 cJSON *mcp_m_prompts_get(mcp_server *s, mcp_req *req, rpc_msg *m)
 {
-    const char *name = cJSON_GetStringValue(
-        cJSON_GetObjectItemCaseSensitive(req->params, "name"));
+    const char *name = json_str(req->params, "name");
     const cJSON *args = cJSON_GetObjectItemCaseSensitive(req->params,
                                                          "arguments");
     const prompt_def *p = prompt_find(name);

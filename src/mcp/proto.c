@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nemo/json.h"
 #include "nemo/schema.h"
 #include "mcp_internal.h"
 #include "nemo/log.h"
@@ -230,8 +231,7 @@ static cJSON *tool_for(const cJSON *tool, const mcp_version *v)
     }
     if (!(v->features & MCP_F_ANNOTATIONS))
         cJSON_DeleteItemFromObjectCaseSensitive(t, "annotations");
-    mcp_icons_add(t, cJSON_GetStringValue(
-                         cJSON_GetObjectItemCaseSensitive(t, "name")), v);
+    mcp_icons_add(t, json_str(t, "name"), v);
     return t;
 }
 

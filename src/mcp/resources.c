@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "nemo/json.h"
 #include "nemo/api.h"
 #include "nemo/event.h"
 #include "nemo/store.h"
@@ -383,8 +384,7 @@ static cJSON *not_found(const mcp_req *req, const char *uri, const char *why)
 
 static const char *uri_param(const mcp_req *req)
 {
-    return cJSON_GetStringValue(
-        cJSON_GetObjectItemCaseSensitive(req->params, "uri"));
+    return json_str(req->params, "uri");
 }
 
 static const char *base_name(const char *path)
@@ -763,10 +763,8 @@ void mcp_resource_links(const mcp_req *req, const nemo_result *r,
                         cJSON *content)
 {
     const cJSON *st = r->structured;
-    const char *status = cJSON_GetStringValue(
-        cJSON_GetObjectItemCaseSensitive(st, "status"));
-    const char *path = cJSON_GetStringValue(
-        cJSON_GetObjectItemCaseSensitive(st, "path"));
+    const char *status = json_str(st, "status");
+    const char *path = json_str(st, "path");
     const cJSON *bytes = cJSON_GetObjectItemCaseSensitive(st, "bytes");
     cJSON *link;
 

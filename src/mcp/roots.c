@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "nemo/json.h"
 #include "nemo/clock.h"
 #include "nemo/fspolicy.h"
 #include "nemo/platform.h"
@@ -76,8 +77,7 @@ int mcp_roots_apply(const cJSON *result)
     if (!dirs)
         return -1;
     cJSON_ArrayForEach(r, roots) {
-        const char *uri = cJSON_GetStringValue(
-            cJSON_GetObjectItemCaseSensitive(r, "uri"));
+        const char *uri = json_str(r, "uri");
         char path[ROOTS_PATH_MAX];
 
         if (n == ROOTS_MAX)
@@ -108,8 +108,7 @@ static void answered(void *ctx, int status, const cJSON *result,
     mcp_server *s = ctx;
     int again;
 
-    const char *why = cJSON_GetStringValue(
-        cJSON_GetObjectItemCaseSensitive(error, "message"));
+    const char *why = json_str(error, "message");
 
     if (status == MCP_CREQ_OK)
         mcp_roots_apply(result);

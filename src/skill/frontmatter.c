@@ -25,6 +25,7 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "nemo/json.h"
 #include "nemo/buf.h"
 #include "nemo/frontmatter.h"
 
@@ -711,10 +712,5 @@ cJSON *fm_parse(const char *text, size_t len, char *err, size_t errlen)
 
 const char *fm_get_string(const cJSON *fm, const char *key)
 {
-    const cJSON *v;
-
-    if (!fm || !key)
-        return NULL;
-    v = cJSON_GetObjectItemCaseSensitive(fm, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
+    return json_str(fm, key);
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nemo/json.h"
 #include "nemo/log.h"
 #include "tools_internal.h"
 
@@ -52,12 +53,9 @@ static char *answer_prompt(const cJSON *questions, const cJSON *answers,
     const cJSON *q;
 
     cJSON_ArrayForEach(q, questions) {
-        const char *id = cJSON_GetStringValue(
-            cJSON_GetObjectItemCaseSensitive(q, "id"));
-        const char *prompt = cJSON_GetStringValue(
-            cJSON_GetObjectItemCaseSensitive(q, "prompt"));
-        const char *a = id ? cJSON_GetStringValue(
-                                 cJSON_GetObjectItemCaseSensitive(answers, id))
+        const char *id = json_str(q, "id");
+        const char *prompt = json_str(q, "prompt");
+        const char *a = id ? json_str(answers, id)
                            : NULL;
         cJSON *e;
 
@@ -87,10 +85,8 @@ static void note_answered(tool_output *out, const cJSON *answered)
                  "host, and the answer was sent to the agent:");
     cJSON_ArrayForEach(e, answered)
         buf_printf(&b, "\n- %s -> %s",
-                   cJSON_GetStringValue(
-                       cJSON_GetObjectItemCaseSensitive(e, "prompt")),
-                   cJSON_GetStringValue(
-                       cJSON_GetObjectItemCaseSensitive(e, "answer")));
+                   json_str(e, "prompt"),
+                   json_str(e, "answer"));
     if (r->text && r->text[0])
         buf_printf(&b, "\n\n%s", r->text);
     free(r->text);
@@ -237,8 +233,7 @@ static tool_ask_status job_ask(void *ctx, const tool_ask *q, cJSON **answers)
         job_record_set(ja->job, "phase", cJSON_CreateString("answered"));
         progress_report(job_progress(ja->job), -1, "the user answered");
     }
-    action = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reply,
-                                                                 "action"));
+    action = json_str(reply, "action");
     if (rc == 0 && action && strcmp(action, "accept") == 0) {
         *answers = cJSON_DetachItemFromObjectCaseSensitive(reply, "answers");
         st = *answers ? TOOL_ASK_ACCEPTED : TOOL_ASK_DECLINED;
@@ -303,10 +298,8 @@ int tool_ask_restarted(const cJSON *asking, nemo_result *out)
 int tool_ask_resumed(tool_call *call, tool_turn_fn turn, tool_output *out)
 {
     const cJSON *r = call->resumed.resume;
-    const char *kind = cJSON_GetStringValue(
-        cJSON_GetObjectItemCaseSensitive(r, "kind"));
-    const char *sid = cJSON_GetStringValue(
-        cJSON_GetObjectItemCaseSensitive(r, "session"));
+    const char *kind = json_str(r, "kind");
+    const char *sid = json_str(r, "session");
     const cJSON *prev = cJSON_GetObjectItemCaseSensitive(r, "answered");
     tool_output before;
     cJSON *answered;
@@ -388,10 +381,8 @@ static int link_ok(const char *url)
 static int link_offer(tool_call *call, tool_output *out)
 {
     const cJSON *st = out->result.structured;
-    const char *kind = cJSON_GetStringValue(
-        cJSON_GetObjectItemCaseSensitive(st, "error"));
-    const char *url = cJSON_GetStringValue(
-        cJSON_GetObjectItemCaseSensitive(st, "link"));
+    const char *kind = json_str(st, "error");
+    const char *url = json_str(st, "link");
     cJSON *resume, *answers = NULL;
     tool_ask q;
     tool_ask_status s;
@@ -418,8 +409,7 @@ int tool_with_link_retry(tool_call *call, tool_output *out,
                          int (*run)(tool_call *call, tool_output *out))
 {
     const cJSON *r = call->resumed.resume;
-    const char *kind = cJSON_GetStringValue(
-        cJSON_GetObjectItemCaseSensitive(r, "kind"));
+    const char *kind = json_str(r, "kind");
     int rc;
 
     if (kind && strcmp(kind, "link") == 0) {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nemo/json.h"
 #include "nemo/event.h"
 #include "nemo/log.h"
 #include "nemo/num.h"
@@ -14,9 +15,7 @@
 
 const char *tool_arg_str(const cJSON *args, const char *key)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(args, key);
-
-    return cJSON_IsString(v) ? v->valuestring : NULL;
+    return json_str(args, key);
 }
 
 long long tool_arg_int(const cJSON *args, const char *key, long long def)
@@ -370,10 +369,8 @@ void tool_actions_text(const cJSON *actions, nemo_buf *text)
         const cJSON *args = cJSON_GetObjectItemCaseSensitive(a, "arguments");
         char *json = cJSON_GetArraySize(args) > 0
                          ? cJSON_PrintUnformatted(args) : NULL;
-        const char *tool = cJSON_GetStringValue(
-            cJSON_GetObjectItemCaseSensitive(a, "tool"));
-        const char *why = cJSON_GetStringValue(
-            cJSON_GetObjectItemCaseSensitive(a, "why"));
+        const char *tool = json_str(a, "tool");
+        const char *why = json_str(a, "why");
 
         buf_printf(text, "\n- `%s`%s%s: %s", tool ? tool : "?",
                    json ? " " : "", json ? json : "", why ? why : "");

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "nemo/json.h"
 #include "nemo/clock.h"
 #include "nemo/log.h"
 #include "nemo/event.h"
@@ -485,8 +486,7 @@ static void export_job(nemo_job *j, void *argp, nemo_result *out)
 
 static char *dup_str(const cJSON *obj, const char *key)
 {
-    const char *v = cJSON_GetStringValue(
-        cJSON_GetObjectItemCaseSensitive(obj, key));
+    const char *v = json_str(obj, key);
 
     return v ? strdup(v) : NULL;
 }

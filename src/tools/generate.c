@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nemo/json.h"
 #include "nemo/clock.h"
 #include "nemo/gui.h"
 #include "nemo/intent.h"
@@ -146,8 +147,7 @@ static void questions_text(const cJSON *questions, nemo_buf *text)
         const cJSON *opts = cJSON_GetObjectItemCaseSensitive(q, "options");
         int k = 0;
 
-        buf_printf(text, "\n%d. %s", ++i, cJSON_GetStringValue(
-                       cJSON_GetObjectItemCaseSensitive(q, "prompt")));
+        buf_printf(text, "\n%d. %s", ++i, json_str(q, "prompt"));
         cJSON_ArrayForEach(o, opts)
             buf_printf(text, "%s%s", k++ ? " | " : " Options: ",
                        cJSON_GetStringValue(o));
@@ -176,11 +176,9 @@ static void result_text(const cJSON *st, int silent, nemo_buf *text)
 {
     const cJSON *changes = cJSON_GetObjectItemCaseSensitive(st, "changes");
     const cJSON *actions = cJSON_GetObjectItemCaseSensitive(st, "actions");
-    const char *summary = cJSON_GetStringValue(
-        cJSON_GetObjectItemCaseSensitive(st, "timeline_summary"));
+    const char *summary = json_str(st, "timeline_summary");
 
-    buf_puts(text, cJSON_GetStringValue(
-                       cJSON_GetObjectItemCaseSensitive(st, "reply")));
+    buf_puts(text, json_str(st, "reply"));
     questions_text(cJSON_GetObjectItemCaseSensitive(st, "questions"), text);
     if (!silent && cJSON_GetArraySize(changes) > 0) {
         char *list = tool_bullets(changes);
@@ -577,8 +575,7 @@ static void interrupted_result(nemo_result *out, const char *sid,
                                const char *prompt, const char *why)
 {
     cJSON *st = interrupted_shape(prompt, why);
-    const char *reply = cJSON_GetStringValue(
-        cJSON_GetObjectItemCaseSensitive(st, "reply"));
+    const char *reply = json_str(st, "reply");
 
     if (sid && sid[0])
         cJSON_AddStringToObject(st, "session", sid);
@@ -676,8 +673,7 @@ out:
 
 static char *dup_str(const cJSON *obj, const char *key)
 {
-    const char *v = cJSON_GetStringValue(
-        cJSON_GetObjectItemCaseSensitive(obj, key));
+    const char *v = json_str(obj, key);
 
     return v ? strdup(v) : NULL;
 }
@@ -686,8 +682,7 @@ int tool_generate_resume(const cJSON *record, job_fn *fn, void **arg,
                          void (**arg_free)(void *), nemo_result *out)
 {
     const cJSON *res = cJSON_GetObjectItemCaseSensitive(record, "resume");
-    const char *phase = cJSON_GetStringValue(
-        cJSON_GetObjectItemCaseSensitive(res, "phase"));
+    const char *phase = json_str(res, "phase");
     gen_arg *a;
     const cJSON *before;
 

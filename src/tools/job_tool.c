@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nemo/json.h"
 #include "nemo/num.h"
 #include "tools_internal.h"
 
@@ -23,12 +24,9 @@ static void list_text(const cJSON *jobs, nemo_buf *text)
 
         tool_fmt_duration(num_ll_or(age, 0, LLONG_MAX, 0), ago, sizeof ago);
         buf_printf(text, "\n- %s: %s, %s (started %s ago)",
-                   cJSON_GetStringValue(
-                       cJSON_GetObjectItemCaseSensitive(it, "job")),
-                   cJSON_GetStringValue(
-                       cJSON_GetObjectItemCaseSensitive(it, "tool")),
-                   cJSON_GetStringValue(
-                       cJSON_GetObjectItemCaseSensitive(it, "status")),
+                   json_str(it, "job"),
+                   json_str(it, "tool"),
+                   json_str(it, "status"),
                    ago);
     }
 }
@@ -47,8 +45,7 @@ static cJSON *list_clean(const cJSON *raw)
         const cJSON *age = cJSON_GetObjectItemCaseSensitive(it, "age_ms");
 
         for (i = 0; i < sizeof str_keys / sizeof str_keys[0]; i++) {
-            const char *v = cJSON_GetStringValue(
-                cJSON_GetObjectItemCaseSensitive(it, str_keys[i]));
+            const char *v = json_str(it, str_keys[i]);
             if (v || i < 3)
                 cJSON_AddStringToObject(o, str_keys[i], v ? v : "");
         }

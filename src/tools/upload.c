@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nemo/json.h"
 #include "nemo/filecheck.h"
 #include "nemo/log.h"
 #include "nemo/num.h"
@@ -354,8 +355,7 @@ static void send_urls(up_arg *a, api_ctl *ctl)
         return;
     for (i = 0; i < a->n; i++)
         if (a->items[i].is_url && a->items[i].accepted)
-            urls[n++] = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-                a->items[i].entry, "source"));
+            urls[n++] = json_str(a->items[i].entry, "source");
     err_clear(&err);
     if (n && !cancel_requested(ctl->cancel)) {
         progress_report(ctl->progress, -1, "sending %zu link%s", n,
@@ -394,8 +394,7 @@ static void mark_left(up_arg *a, const char *reason)
     size_t i;
 
     for (i = 0; i < a->n; i++) {
-        const char *s = cJSON_GetStringValue(
-            cJSON_GetObjectItemCaseSensitive(a->items[i].entry, "status"));
+        const char *s = json_str(a->items[i].entry, "status");
         if (s && strcmp(s, "pending") == 0)
             entry_status(a->items[i].entry, "failed", reason);
     }
@@ -407,8 +406,7 @@ static void count(const cJSON *entries, int *up, int *rej, int *fail)
 
     *up = *rej = *fail = 0;
     cJSON_ArrayForEach(e, entries) {
-        const char *s = cJSON_GetStringValue(
-            cJSON_GetObjectItemCaseSensitive(e, "status"));
+        const char *s = json_str(e, "status");
         if (!s)
             continue;
         if (strcmp(s, "uploaded") == 0)
@@ -423,10 +421,8 @@ static void count(const cJSON *entries, int *up, int *rej, int *fail)
 /* What the backend reported about an uploaded file, for the text. */
 static void entry_facts_text(const cJSON *e, nemo_buf *text)
 {
-    const char *ftype = cJSON_GetStringValue(
-        cJSON_GetObjectItemCaseSensitive(e, "file_type"));
-    const char *url = cJSON_GetStringValue(
-        cJSON_GetObjectItemCaseSensitive(e, "url"));
+    const char *ftype = json_str(e, "file_type");
+    const char *url = json_str(e, "url");
     const cJSON *dur = cJSON_GetObjectItemCaseSensitive(e, "duration");
     const cJSON *w = cJSON_GetObjectItemCaseSensitive(e, "width");
     const cJSON *h = cJSON_GetObjectItemCaseSensitive(e, "height");
@@ -455,14 +451,10 @@ static void entries_text(const cJSON *entries, nemo_buf *text)
     const cJSON *e;
 
     cJSON_ArrayForEach(e, entries) {
-        const char *name = cJSON_GetStringValue(
-            cJSON_GetObjectItemCaseSensitive(e, "name"));
-        const char *status = cJSON_GetStringValue(
-            cJSON_GetObjectItemCaseSensitive(e, "status"));
-        const char *reason = cJSON_GetStringValue(
-            cJSON_GetObjectItemCaseSensitive(e, "reason"));
-        const char *type = cJSON_GetStringValue(
-            cJSON_GetObjectItemCaseSensitive(e, "type"));
+        const char *name = json_str(e, "name");
+        const char *status = json_str(e, "status");
+        const char *reason = json_str(e, "reason");
+        const char *type = json_str(e, "type");
         const cJSON *bytes = cJSON_GetObjectItemCaseSensitive(e, "bytes");
         long long nbytes;
 
@@ -589,8 +581,7 @@ int tool_upload_resume(const cJSON *record, job_fn *fn, void **arg,
                        void (**arg_free)(void *), nemo_result *out)
 {
     const cJSON *res = cJSON_GetObjectItemCaseSensitive(record, "resume");
-    const char *sid = cJSON_GetStringValue(
-        cJSON_GetObjectItemCaseSensitive(res, "session"));
+    const char *sid = json_str(res, "session");
     cJSON *entries = cJSON_Duplicate(
         cJSON_GetObjectItemCaseSensitive(res, "entries"), 1);
     cJSON *e;
@@ -603,8 +594,7 @@ int tool_upload_resume(const cJSON *record, job_fn *fn, void **arg,
         entries = cJSON_CreateArray();
     }
     cJSON_ArrayForEach(e, entries) {
-        const char *s = cJSON_GetStringValue(
-            cJSON_GetObjectItemCaseSensitive(e, "status"));
+        const char *s = json_str(e, "status");
         if (s && strcmp(s, "pending") == 0)
             entry_status(e, "failed", "interrupted: the server process "
                          "stopped before this was sent; upload it again");
